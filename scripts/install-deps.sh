@@ -1,0 +1,39 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Installs every Debian 12 package hsmca needs to build, run and test. Idempotent:
+# packages already present are left alone and nothing is fetched when none is missing.
+set -eu
+
+PACKAGES="
+build-essential cmake pkg-config git ca-certificates
+gcc clang libclang-rt-14-dev
+libssl-dev openssl libssl-doc
+p11-kit libp11-kit-dev
+softhsm2 opensc libengine-pkcs11-openssl
+libmicrohttpd-dev libsqlite3-dev sqlite3 libjansson-dev
+libcmocka-dev
+gnutls-bin
+curl
+"
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    echo "install-deps: all packages present"
+    exit 0
+fi
+
+echo "install-deps: installing:$missing"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing
