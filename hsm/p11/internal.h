@@ -180,6 +180,13 @@ void p11_token_record_error(hsmca_p11_token *tok, hsmca_rv rv, const char *msg);
 /* Checks the token's mechanism list (cached per module generation). */
 bool p11_token_has_mech(hsmca_p11_token *tok, p11_session *s, CK_MECHANISM_TYPE m);
 
+/* One operation on a lent session. fn reports the failing CK_RV through
+ * crv_out so the caller can tell a lost session from a refusal. */
+typedef hsmca_rv (*p11_session_fn)(hsmca_p11_token *tok, p11_session *s, void *arg, CK_RV *crv_out);
+/* Runs fn on a pooled session; on a recoverable CK_RV the pool is reset and,
+ * if retry is set (idempotent operations only), fn runs once more. */
+hsmca_rv p11_with_session(hsmca_p11_token *tok, p11_session_fn fn, void *arg, bool retry);
+
 /* ---- key objects (key.c) ---- */
 
 struct hsmca_p11_key {

@@ -481,22 +481,24 @@ hsmca_rv hsmca_p11_key_find(hsmca_p11_token *tok, const unsigned char *id, size_
     return rv;
 }
 
+#define FIND_ALL_MAX 4096
+
 hsmca_rv hsmca_p11_key_find_all(hsmca_p11_token *tok, const unsigned char *id, size_t id_len,
                                 const char *label, hsmca_p11_key **keys, size_t max, size_t *n)
 {
-    CK_OBJECT_HANDLE found[64];
-    unsigned char *ids[64];
-    size_t id_lens[64];
+    hsmca_rv rv = HSMCA_ERR_NOMEM;
+    CK_OBJECT_HANDLE *found = NULL;
+    unsigned char **ids = NULL;
+    size_t *id_lens = NULL;
     CK_ULONG count = 0;
     p11_session s;
-    hsmca_rv rv;
 
     hsmca_return_val_if_fail(tok != NULL && keys != NULL && n != NULL, HSMCA_ERR_INVALID_ARG);
     *n = 0;
+    if (max == 0)
+        return HSMCA_OK;
     if ((id != NULL && id_len > 0) || label != NULL) {
         hsmca_p11_key *key = NULL;
-        if (max == 0)
-            return HSMCA_OK;
         rv = hsmca_p11_key_find(tok, id, id_len, label, &key);
         if (rv == HSMCA_OK) {
             keys[0] = key;
@@ -504,30 +506,44 @@ hsmca_rv hsmca_p11_key_find_all(hsmca_p11_token *tok, const unsigned char *id, s
         }
         return rv;
     }
+    if (max > FIND_ALL_MAX)
+        max = FIND_ALL_MAX;
+    found = calloc(max, sizeof(*found));
+    ids = calloc(max, sizeof(*ids));
+    id_lens = calloc(max, sizeof(*id_lens));
+    if (found == NULL || ids == NULL || id_lens == NULL) {
+        rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory listing keys");
+        goto done;
+    }
     rv = p11_session_get(tok, &s);
     if (rv != HSMCA_OK)
-        return rv;
-    rv = p11_find_objects(tok, &s, CKO_PRIVATE_KEY, NULL, 0, NULL, found, 64, &count);
-    for (CK_ULONG i = 0; i < count; i++) {
+        goto done;
+    rv = p11_find_objects(tok, &s, CKO_PRIVATE_KEY, NULL, 0, NULL, found, (CK_ULONG)max, &count);
+    for (CK_ULONG i = 0; rv == HSMCA_OK && i < count; i++) {
         if (get_attr_alloc(tok, &s, found[i], CKA_ID, &ids[i], &id_lens[i]) != CKR_OK) {
             ids[i] = NULL;
             id_lens[i] = 0;
         }
     }
-    p11_session_put(tok, &s, P11_PUT_OK);
+    p11_session_put(tok, &s, rv == HSMCA_ERR_HSM_UNAVAILABLE ? P11_PUT_RESET : P11_PUT_OK);
     if (rv != HSMCA_OK)
-        return rv;
+        goto done;
     for (CK_ULONG i = 0; i < count; i++) {
         hsmca_p11_key *key = NULL;
-        if (*n < max && ids[i] != NULL &&
-            hsmca_p11_key_find(tok, ids[i], id_lens[i], NULL, &key) == HSMCA_OK)
+        if (ids[i] != NULL && id_lens[i] > 0 && hsmca_p11_key_find(tok, ids[i], id_lens[i], NULL, &key) == HSMCA_OK)
             keys[(*n)++] = key;
-        else if (*n < max)
+        else
             hsmca_log(HSMCA_LOG_NOTICE, "token '%s': skipping a private key hsmca cannot use: %s",
-                      tok->label, ids[i] ? hsmca_err_message() : "it has no CKA_ID");
-        free(ids[i]);
+                      tok->label, ids[i] && id_lens[i] ? hsmca_err_message() : "it has no CKA_ID");
     }
-    return HSMCA_OK;
+    rv = HSMCA_OK;
+done:
+    for (size_t i = 0; ids != NULL && i < max; i++)
+        free(ids[i]);
+    free(ids);
+    free(id_lens);
+    free(found);
+    return rv;
 }
 
 void hsmca_p11_key_up_ref(hsmca_p11_key *key)

@@ -163,3 +163,24 @@ void p11_session_put(hsmca_p11_token *tok, p11_session *s, p11_put_mode mode)
         p11_C_CloseSession(tok->mod, close_list[i]);
     p11_module_leave(tok->mod);
 }
+
+hsmca_rv p11_with_session(hsmca_p11_token *tok, p11_session_fn fn, void *arg, bool retry)
+{
+    hsmca_rv rv = HSMCA_ERR_HSM;
+
+    for (int attempt = 0; attempt < (retry ? 2 : 1); attempt++) {
+        p11_session s;
+        CK_RV crv = CKR_OK;
+
+        rv = p11_session_get(tok, &s);
+        if (rv != HSMCA_OK)
+            return rv;
+        rv = fn(tok, &s, arg, &crv);
+        p11_session_put(tok, &s, p11_ckr_recoverable(crv) ? P11_PUT_RESET : P11_PUT_OK);
+        if (rv == HSMCA_OK || !p11_ckr_recoverable(crv))
+            break;
+    }
+    if (rv != HSMCA_OK)
+        p11_token_record_error(tok, rv, hsmca_err_message());
+    return rv;
+}

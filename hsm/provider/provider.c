@@ -12,6 +12,7 @@
 #include <openssl/err.h>
 #include <openssl/params.h>
 #include <openssl/provider.h>
+#include <openssl/rsa.h>
 #include <openssl/store.h>
 
 #include "hsmca/log.h"
@@ -352,4 +353,23 @@ done:
     OSSL_STORE_close(store);
     OPENSSL_free(uri);
     return rv;
+}
+
+hsmca_rv hsmca_provider_sign_init(EVP_MD_CTX *mctx, OSSL_LIB_CTX *libctx, const char *md,
+                                  EVP_PKEY *pkey, int pss)
+{
+    EVP_PKEY_CTX *pctx = NULL;
+
+    if (EVP_DigestSignInit_ex(mctx, &pctx, md, libctx, HSMCA_PROVIDER_PROPQ, pkey, NULL) != 1)
+        goto fail;
+    if (pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+                EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
+        goto fail;
+    return HSMCA_OK;
+fail:
+    {
+        unsigned long e = ERR_peek_last_error();
+        return hsmca_err(HSMCA_ERR_CRYPTO, "cannot start signing with the token key: %s",
+                         e ? ERR_reason_error_string(e) : "unknown OpenSSL error");
+    }
 }

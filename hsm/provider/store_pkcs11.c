@@ -96,7 +96,10 @@ static hsmca_p11_token *store_token(store_ctx *ctx, OSSL_PASSPHRASE_CALLBACK *pw
     char pin_file[4096];
     hsmca_rv rv;
 
-    tok = hsmca_p11_token_find_open(module, u->token, u->serial, u->manufacturer, u->model);
+    /* An open token is matched on the URI's own attributes only: the
+     * provider's configured module path names where to open a token, and
+     * must not hide one the application already holds open. */
+    tok = hsmca_p11_token_find_open(u->module_path, u->token, u->serial, u->manufacturer, u->model);
     if (tok != NULL)
         return tok;
     if (module == NULL) {

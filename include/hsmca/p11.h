@@ -152,6 +152,39 @@ hsmca_rv hsmca_p11_key_sign(hsmca_p11_key *key, hsmca_sig_scheme scheme,
                             const char *md, const unsigned char *tbs, size_t tbslen,
                             unsigned char *sig, size_t *siglen);
 
+/* ---- creating, renaming and destroying token keys (keygen.c) ---- */
+
+/* Generates a key pair in the token. bits: RSA 2048/3072/4096; EC 256/384/521
+ * (P-256/P-384/P-521); ignored for Ed25519. The private object gets
+ * CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE = TRUE, CKA_EXTRACTABLE = FALSE,
+ * CKA_SIGN = TRUE and nothing else (no decrypt, unwrap or derive); the public
+ * object CKA_VERIFY only. Both carry id as CKA_ID and label as CKA_LABEL. */
+hsmca_rv hsmca_p11_generate(hsmca_p11_token *tok, hsmca_key_type type, unsigned bits,
+                            const unsigned char *id, size_t id_len, const char *label,
+                            hsmca_p11_key **out);
+
+/* Writes a software private key (RSA, EC P-256/384/521, Ed25519) into the
+ * token with the same attributes as generated keys, plus its public object.
+ * Every intermediate copy of the private values is cleansed before return;
+ * the caller frees (and so cleanses) priv itself right after. */
+hsmca_rv hsmca_p11_import(hsmca_p11_token *tok, EVP_PKEY *priv, const unsigned char *id,
+                          size_t id_len, const char *label, hsmca_p11_key **out);
+
+/* Sets CKA_LABEL on the private and public objects of key. */
+hsmca_rv hsmca_p11_key_set_label(hsmca_p11_key *key, const char *label);
+
+/* Destroys every private and public key object carrying key's CKA_ID. */
+hsmca_rv hsmca_p11_key_destroy(hsmca_p11_key *key);
+
+/* Number of key objects (private or public) whose CKA_LABEL is label. */
+hsmca_rv hsmca_p11_count_labelled(hsmca_p11_token *tok, const char *label, size_t *count);
+
+/* Attributes read back from the token for inspection. */
+typedef struct {
+    bool token, private_, sensitive, always_sensitive, extractable, never_extractable, local;
+} hsmca_p11_key_attrs;
+hsmca_rv hsmca_p11_key_get_attrs(hsmca_p11_key *key, hsmca_p11_key_attrs *out);
+
 /* Library-wide: called once by programs before threads start (installs the
  * fork handler). Safe to call more than once. */
 void hsmca_p11_global_init(void);
