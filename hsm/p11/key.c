@@ -337,7 +337,7 @@ static void probe_caps(hsmca_p11_key *key, p11_session *s, CK_OBJECT_HANDLE priv
 #define CAP(mech, bit)                                                         \
     do {                                                                       \
         if (p11_token_has_mech(tok, s, mech) && mech_allowed(allowed, n_allowed, mech)) \
-            key->caps |= bit;                                                  \
+            key->caps |= (bit);                                                \
     } while (0)
     switch (key->type) {
     case HSMCA_KEY_RSA:

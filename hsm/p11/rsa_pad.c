@@ -104,7 +104,8 @@ hsmca_rv p11_rsa_pad_pss(const p11_md *md, const unsigned char *digest, size_t d
     unsigned char salt[EVP_MAX_MD_SIZE];
     unsigned char h[EVP_MAX_MD_SIZE];
     static const unsigned char zeros[8] = {0};
-    size_t hlen = md->len, slen = md->len;
+    size_t hlen = md->len;
+    size_t slen = hlen; /* salt length = hash length (RFC 8017 9.1 note) */
     size_t em_bits = mod_bits - 1;
     size_t em_len = (em_bits + 7) / 8;
     unsigned char *em;

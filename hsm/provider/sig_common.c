@@ -2,6 +2,7 @@
 /* Signature machinery shared by the RSA, ECDSA and EdDSA implementations:
  * context life cycle, digesting in software, signing in the token, and
  * verifying with the software public key. */
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -22,7 +23,7 @@ sig_ctx *sig_newctx(void *provctx, const char *propq, hsmca_sig_scheme scheme)
     ctx->scheme = scheme;
     ctx->pss_saltlen = RSA_PSS_SALTLEN_DIGEST;
     if (propq != NULL && strlen(propq) < sizeof(ctx->propq))
-        strcpy(ctx->propq, propq);
+        snprintf(ctx->propq, sizeof(ctx->propq), "%s", propq);
     return ctx;
 }
 

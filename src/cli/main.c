@@ -91,7 +91,7 @@ static int cmd_key_info(hsmca_keyslot *ks, const char *ref)
 {
     hsmca_keyslot_info k;
     hsmca_p11_key *key = NULL;
-    hsmca_p11_key_attrs a;
+    hsmca_p11_key_attrs a = {0};
     hsmca_rv rv;
 
     rv = hsmca_keyslot_lookup(ks, ref, &k);

@@ -56,8 +56,10 @@ void hsmca_log(hsmca_log_level level, const char *fmt, ...)
 
     if (!hsmca_log_enabled(level))
         return;
-    n = snprintf(line, sizeof(line), "<%d>", (int)level);
     va_start(ap, fmt);
+    n = snprintf(line, sizeof(line), "<%d>", (int)level);
+    if (n < 0 || (size_t)n >= sizeof(line))
+        n = 0;
     vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
     va_end(ap);
     /* One event is one line: fold embedded newlines so a message can never
