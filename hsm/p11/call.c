@@ -85,6 +85,13 @@ CK_RV p11_C_CloseSession(p11_module *m, CK_SESSION_HANDLE s)
     return crv;
 }
 
+CK_RV p11_C_GetSessionInfo(p11_module *m, CK_SESSION_HANDLE s, CK_SESSION_INFO *info)
+{
+    CK_RV crv = m->fl->C_GetSessionInfo(s, info);
+    LOG_CALL_S("C_GetSessionInfo", s, crv);
+    return crv;
+}
+
 CK_RV p11_C_Login(p11_module *m, CK_SESSION_HANDLE s, const unsigned char *pin, size_t pin_len)
 {
     /* The PIN is passed through, never logged. PKCS#11 2.40 types it

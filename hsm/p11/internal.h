@@ -57,7 +57,8 @@ void p11_registry_lock(void);
 void p11_registry_unlock(void);
 /* Fork handlers for every module (take/release all gates). */
 void p11_modules_prefork(void);
-void p11_modules_postfork(void);
+void p11_modules_postfork_parent(void);
+void p11_modules_postfork_child(void);
 
 int64_t p11_now_ms(void);
 
@@ -89,6 +90,7 @@ CK_RV p11_C_GetMechanismList(p11_module *m, CK_SLOT_ID slot, CK_MECHANISM_TYPE *
 CK_RV p11_C_GetMechanismInfo(p11_module *m, CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
 CK_RV p11_C_OpenSession(p11_module *m, CK_SLOT_ID slot, CK_SESSION_HANDLE *s);
 CK_RV p11_C_CloseSession(p11_module *m, CK_SESSION_HANDLE s);
+CK_RV p11_C_GetSessionInfo(p11_module *m, CK_SESSION_HANDLE s, CK_SESSION_INFO *info);
 CK_RV p11_C_Login(p11_module *m, CK_SESSION_HANDLE s, const unsigned char *pin, size_t pin_len);
 CK_RV p11_C_FindObjectsInit(p11_module *m, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n);
 CK_RV p11_C_FindObjects(p11_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *objs, CK_ULONG max, CK_ULONG *count);

@@ -639,8 +639,16 @@ static hsmca_rv key_handle(hsmca_p11_key *key, p11_session *s, CK_OBJECT_HANDLE 
                           key->id_len ? NULL : key->label, found, 2, &n);
     if (rv != HSMCA_OK)
         return rv;
+    if (n == 0) {
+        /* A private object is invisible to a session that lost its login
+         * (device removed and back): report it as such so the caller resets
+         * the pool and retries once; a key really gone fails the retry. */
+        return hsmca_err(HSMCA_ERR_HSM_UNAVAILABLE,
+                         "private key '%s' not visible on token '%s' (login lost or key deleted)",
+                         key->label ? key->label : "", key->tok->label);
+    }
     if (n != 1)
-        return hsmca_err(HSMCA_ERR_NOT_FOUND, "private key '%s' is no longer on token '%s'",
+        return hsmca_err(HSMCA_ERR_EXISTS, "private key '%s' is no longer unique on token '%s'",
                          key->label ? key->label : "", key->tok->label);
     pthread_mutex_lock(&key->handle_lock);
     key->handle = found[0];

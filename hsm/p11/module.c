@@ -291,17 +291,23 @@ void p11_module_reinit_succeeded(p11_module *m)
 
 void p11_modules_prefork(void)
 {
-    /* Registry first, then every gate for writing: no thread is inside a
-     * module while the address space is copied, so the child's copies of the
-     * locks are in a known state. */
+    /* The registry is held across fork() so the module list is consistent
+     * in the child. The gates are not: a thread may be inside a module for
+     * a long call, and the child makes its gates anew anyway. */
     pthread_mutex_lock(&registry_lock);
-    for (p11_module *m = modules; m != NULL; m = m->next)
-        pthread_rwlock_wrlock(&m->gate);
 }
 
-void p11_modules_postfork(void)
+void p11_modules_postfork_parent(void)
 {
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void p11_modules_postfork_child(void)
+{
+    /* Threads of the parent that were inside a module do not exist here,
+     * but their read locks would: the gates start afresh. The module is
+     * initialised again on first use (p11_module_enter sees the new pid). */
     for (p11_module *m = modules; m != NULL; m = m->next)
-        pthread_rwlock_unlock(&m->gate);
+        pthread_rwlock_init(&m->gate, NULL);
     pthread_mutex_unlock(&registry_lock);
 }

@@ -26,7 +26,8 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
 static void fork_prepare(void)
 {
-    /* Lock order everywhere: registry, module gates, token setup, pool. */
+    /* Lock order everywhere: registry, token setup, pool. Holding them
+     * across fork() keeps the pools consistent in the child. */
     p11_modules_prefork();
     for (hsmca_p11_token *t = tokens; t != NULL; t = t->next) {
         pthread_mutex_lock(&t->setup_lock);
@@ -40,20 +41,25 @@ static void fork_parent(void)
         pthread_mutex_unlock(&t->lock);
         pthread_mutex_unlock(&t->setup_lock);
     }
-    p11_modules_postfork();
+    p11_modules_postfork_parent();
 }
 
 static void fork_child(void)
 {
     for (hsmca_p11_token *t = tokens; t != NULL; t = t->next) {
-        /* No thread of the parent exists here: waiters recorded in the
-         * condition variable are gone, so it starts afresh. The pool is
-         * forgotten when the module is re-initialised on first use. */
-        pthread_cond_init(&t->cond, NULL);
+        /* No thread of the parent exists here: the locks it held and the
+         * waiters it recorded are gone, so they start afresh. The pool
+         * itself is forgotten when the module is re-initialised on first
+         * use. */
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&t->cond, &ca);
+        pthread_condattr_destroy(&ca);
         pthread_mutex_unlock(&t->lock);
         pthread_mutex_unlock(&t->setup_lock);
     }
-    p11_modules_postfork();
+    p11_modules_postfork_child();
 }
 
 static void global_init_once(void)
@@ -184,8 +190,22 @@ static hsmca_rv login_locked(hsmca_p11_token *tok, CK_SESSION_HANDLE h, unsigned
         return hsmca_err(HSMCA_ERR_PIN_LOCKED,
                          "token '%s' reports its user PIN locked or on its final try; hsmca does not "
                          "log in (unlock or reset the PIN with the security officer)", tok->label);
-    if (tok->logged_once && tok->login_epoch == epoch)
-        return HSMCA_OK;
+    /* Ask the session rather than trusting our own bookkeeping: a device
+     * that went away and came back has logged us out even when this epoch
+     * already saw a login (found by the removal-window fault test). */
+    {
+        CK_SESSION_INFO si;
+        crv = p11_C_GetSessionInfo(tok->mod, h, &si);
+        if (crv != CKR_OK) {
+            *crv_out = crv;
+            return p11_fail(crv, "C_GetSessionInfo", "checking the login state");
+        }
+        if (si.state == CKS_RW_USER_FUNCTIONS || si.state == CKS_RO_USER_FUNCTIONS) {
+            tok->login_epoch = epoch;
+            tok->logged_once = true;
+            return HSMCA_OK;
+        }
+    }
 
     crv = p11_C_GetTokenInfo(tok->mod, tok->slot, &info);
     if (crv != CKR_OK) {
