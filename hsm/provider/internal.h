@@ -29,6 +29,7 @@ typedef struct {
     pthread_mutex_t lock;
     hsmca_p11_token *tokens[HSMCA_PROV_MAX_TOKENS];
     size_t n_tokens;
+    EVP_MD *sha2[3]; /* SHA2-256/384/512, fetched once (sig_common.c) */
 } prov_ctx;
 
 /* The provider's key object (keydata): a token key and the provider that
@@ -50,6 +51,10 @@ void prov_raise(prov_ctx *ctx, int reason, const char *fmt, ...) __attribute__((
 void prov_raise_hsmca(prov_ctx *ctx, hsmca_rv rv);
 
 prov_key *prov_key_new(prov_ctx *ctx, hsmca_p11_key *p11);
+
+/* In-process hand-over of one key object to km_import() (keymgmt.c). */
+#define HSMCA_PROV_PARAM_PENDING_KEY "hsmca-pending-key"
+extern _Thread_local hsmca_p11_key *hsmca_prov_pending_key;
 void prov_key_free(prov_key *key);
 
 /* Algorithm tables. */

@@ -12,6 +12,11 @@
 
 #include "internal.h"
 
+static OSSL_FUNC_keymgmt_new_fn km_new;
+static OSSL_FUNC_keymgmt_import_fn km_rsa_import;
+static OSSL_FUNC_keymgmt_import_fn km_ec_import;
+static OSSL_FUNC_keymgmt_import_fn km_ed25519_import;
+static OSSL_FUNC_keymgmt_import_types_fn km_import_types;
 static OSSL_FUNC_keymgmt_load_fn km_load;
 static OSSL_FUNC_keymgmt_free_fn km_free;
 static OSSL_FUNC_keymgmt_dup_fn km_dup;
@@ -28,6 +33,72 @@ static OSSL_FUNC_keymgmt_export_types_fn km_ed25519_export_types;
 static OSSL_FUNC_keymgmt_query_operation_name_fn km_rsa_query_operation_name;
 static OSSL_FUNC_keymgmt_query_operation_name_fn km_ec_query_operation_name;
 static OSSL_FUNC_keymgmt_query_operation_name_fn km_ed25519_query_operation_name;
+
+_Thread_local hsmca_p11_key *hsmca_prov_pending_key;
+
+/* An empty key object; only km_import() below can fill it. */
+static void *km_new(void *provctx)
+{
+    prov_key *key = OPENSSL_zalloc(sizeof(*key));
+
+    if (key != NULL)
+        key->prov = provctx;
+    return key;
+}
+
+/* In-process hand-over of a token key (hsmca_provider_pkey_from_key): that
+ * function parks the key object in a thread-local slot and calls
+ * EVP_PKEY_fromdata() with HSMCA_PROV_PARAM_PENDING_KEY, which lands here on
+ * the same thread. No pointer travels in a parameter, so nothing outside this
+ * library can make the provider adopt an object. Any other import is refused:
+ * keys are created in the token, never imported through OpenSSL. */
+static int km_import(void *keydata, const OSSL_PARAM params[], hsmca_key_type want)
+{
+    prov_key *key = keydata;
+    hsmca_p11_key *pending = hsmca_prov_pending_key;
+
+    if (key == NULL)
+        return 0;
+    if (key->p11 != NULL || pending == NULL ||
+        OSSL_PARAM_locate_const(params, HSMCA_PROV_PARAM_PENDING_KEY) == NULL) {
+        prov_raise(key->prov, HSMCA_PROV_R_UNSUPPORTED,
+                   "keys cannot be imported into the hsmca provider: they live in the token and "
+                   "are loaded by pkcs11: URI");
+        return 0;
+    }
+    if (hsmca_p11_key_type(pending) != want) {
+        prov_raise(key->prov, HSMCA_PROV_R_ARG, "token key type does not match the key management");
+        return 0;
+    }
+    key->p11 = pending; /* the parked reference moves to the key object */
+    hsmca_prov_pending_key = NULL;
+    return 1;
+}
+
+static int km_rsa_import(void *keydata, int selection, const OSSL_PARAM params[])
+{
+    return km_import(keydata, params, HSMCA_KEY_RSA);
+}
+
+static int km_ec_import(void *keydata, int selection, const OSSL_PARAM params[])
+{
+    return km_import(keydata, params, HSMCA_KEY_EC);
+}
+
+static int km_ed25519_import(void *keydata, int selection, const OSSL_PARAM params[])
+{
+    return km_import(keydata, params, HSMCA_KEY_ED25519);
+}
+
+static const OSSL_PARAM import_types[] = {
+    OSSL_PARAM_int(HSMCA_PROV_PARAM_PENDING_KEY, NULL),
+    OSSL_PARAM_END,
+};
+
+static const OSSL_PARAM *km_import_types(int selection)
+{
+    return import_types;
+}
 
 /* The store hands over a prov_key pointer as the object reference (the same
  * pattern OpenSSL's own providers use): take ownership and clear the
@@ -52,7 +123,7 @@ static void *km_dup(const void *keydata, int selection)
 {
     const prov_key *key = keydata;
 
-    return key ? prov_key_new(key->prov, key->p11) : NULL;
+    return key != NULL && key->p11 != NULL ? prov_key_new(key->prov, key->p11) : NULL;
 }
 
 static int km_has(const void *keydata, int selection)
@@ -68,7 +139,7 @@ static int km_match(const void *keydata1, const void *keydata2, int selection)
 {
     const prov_key *a = keydata1, *b = keydata2;
 
-    if (a == NULL || b == NULL)
+    if (a == NULL || b == NULL || a->p11 == NULL || b->p11 == NULL)
         return 0;
     return EVP_PKEY_eq(hsmca_p11_key_get0_public(a->p11), hsmca_p11_key_get0_public(b->p11)) == 1;
 }
@@ -79,7 +150,7 @@ static int km_get_params(void *keydata, OSSL_PARAM params[])
     EVP_PKEY *pub;
     OSSL_PARAM *p;
 
-    if (key == NULL)
+    if (key == NULL || key->p11 == NULL)
         return 0;
     pub = hsmca_p11_key_get0_public(key->p11);
     /* Public parameters (n, e, group, point, encoded key) come from the
@@ -149,7 +220,7 @@ static int km_export(void *keydata, int selection, OSSL_CALLBACK *cb, void *cbar
     OSSL_PARAM *params = NULL;
     int ok;
 
-    if (key == NULL)
+    if (key == NULL || key->p11 == NULL)
         return 0;
     /* Asked for the private key alone: refuse. Asked for the key pair (what
      * OpenSSL asks when it copies a key to another provider, e.g. to encode
@@ -200,6 +271,9 @@ static const char *km_ed25519_query_operation_name(int operation_id)
 
 #define KEYMGMT_FUNCTIONS(alg)                                                          \
     const OSSL_DISPATCH hsmca_keymgmt_##alg##_functions[] = {                           \
+        {OSSL_FUNC_KEYMGMT_NEW, (void (*)(void))km_new},                                \
+        {OSSL_FUNC_KEYMGMT_IMPORT, (void (*)(void))km_##alg##_import},                  \
+        {OSSL_FUNC_KEYMGMT_IMPORT_TYPES, (void (*)(void))km_import_types},              \
         {OSSL_FUNC_KEYMGMT_LOAD, (void (*)(void))km_load},                              \
         {OSSL_FUNC_KEYMGMT_FREE, (void (*)(void))km_free},                              \
         {OSSL_FUNC_KEYMGMT_DUP, (void (*)(void))km_dup},                                \

@@ -184,6 +184,8 @@ static void prov_teardown(void *provctx)
         return;
     for (size_t i = 0; i < ctx->n_tokens; i++)
         hsmca_p11_token_free(ctx->tokens[i]);
+    for (size_t i = 0; i < 3; i++)
+        EVP_MD_free(ctx->sha2[i]);
     pthread_mutex_destroy(&ctx->lock);
     free(ctx->module_path);
     free(ctx->pin_file);
@@ -318,40 +320,37 @@ char *hsmca_provider_key_uri(const hsmca_p11_key *key)
 
 hsmca_rv hsmca_provider_pkey_from_key(OSSL_LIB_CTX *libctx, hsmca_p11_key *key, EVP_PKEY **out)
 {
+    static const char *const names[] = {"", "RSA", "EC", "ED25519"};
     hsmca_rv rv = HSMCA_ERR_CRYPTO;
-    OSSL_STORE_CTX *store = NULL;
-    char *uri = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    OSSL_PARAM params[2];
+    int one = 1;
 
     *out = NULL;
-    uri = hsmca_provider_key_uri(key);
-    if (uri == NULL)
-        return hsmca_err(HSMCA_ERR_NOMEM, "out of memory formatting the key URI");
-    /* The store finds the token this process already has open (it is in the
-     * token registry) and looks the key up by CKA_ID, so no second login. */
-    store = OSSL_STORE_open_ex(uri, libctx, "provider=" HSMCA_PROVIDER_NAME, NULL, NULL, NULL, NULL, NULL);
-    if (store == NULL) {
-        rv = hsmca_err(HSMCA_ERR_CRYPTO, "cannot open %s through the hsmca provider (is it loaded?)", uri);
+    hsmca_return_val_if_fail(key != NULL, HSMCA_ERR_INVALID_ARG);
+    /* This very key object (its token, pool and verify policy), not one
+     * found again by URI: a process may hold the same token open twice. */
+    ctx = EVP_PKEY_CTX_new_from_name(libctx, names[hsmca_p11_key_type(key)], "provider=" HSMCA_PROVIDER_NAME);
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1) {
+        rv = hsmca_err(HSMCA_ERR_CRYPTO, "the hsmca provider is not loaded in this library context");
         goto done;
     }
-    OSSL_STORE_expect(store, OSSL_STORE_INFO_PKEY);
-    while (*out == NULL && !OSSL_STORE_eof(store)) {
-        OSSL_STORE_INFO *info = OSSL_STORE_load(store);
-        if (info == NULL)
-            break;
-        if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
-            *out = OSSL_STORE_INFO_get1_PKEY(info);
-        OSSL_STORE_INFO_free(info);
-    }
-    if (*out == NULL) {
+    params[0] = OSSL_PARAM_construct_int(HSMCA_PROV_PARAM_PENDING_KEY, &one);
+    params[1] = OSSL_PARAM_construct_end();
+    hsmca_p11_key_up_ref(key);
+    hsmca_prov_pending_key = key;
+    if (EVP_PKEY_fromdata(ctx, out, EVP_PKEY_KEYPAIR, params) != 1 || *out == NULL) {
         unsigned long e = ERR_peek_last_error();
-        rv = hsmca_err(HSMCA_ERR_CRYPTO, "the hsmca provider did not load %s: %s", uri,
-                       e ? ERR_reason_error_string(e) : "no key");
+        rv = hsmca_err(HSMCA_ERR_CRYPTO, "the hsmca provider did not take the key: %s",
+                       e ? ERR_reason_error_string(e) : "unknown error");
         goto done;
     }
     rv = HSMCA_OK;
 done:
-    OSSL_STORE_close(store);
-    OPENSSL_free(uri);
+    /* Not adopted (an error before import): drop the parked reference. */
+    hsmca_p11_key_free(hsmca_prov_pending_key);
+    hsmca_prov_pending_key = NULL;
+    EVP_PKEY_CTX_free(ctx);
     return rv;
 }
 

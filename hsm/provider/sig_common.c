@@ -4,6 +4,7 @@
  * verifying with the software public key. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -71,26 +72,72 @@ fail:
     return NULL;
 }
 
+/* The three digests token signatures use, fetched once per provider
+ * instance: a fetch per signature costs as much as a tenth of a P-256
+ * signature in SoftHSM2 (bench/bench_sign.c, docs/performance.md). */
+static EVP_MD *cached_md(prov_ctx *prov, int idx)
+{
+    static const char *const names[3] = {"SHA2-256", "SHA2-384", "SHA2-512"};
+    EVP_MD *md;
+
+    pthread_mutex_lock(&prov->lock);
+    if (prov->sha2[idx] == NULL)
+        prov->sha2[idx] = EVP_MD_fetch(NULL, names[idx], HSMCA_PROV_PROPQ_SOFT);
+    md = prov->sha2[idx];
+    if (md != NULL && !EVP_MD_up_ref(md))
+        md = NULL;
+    pthread_mutex_unlock(&prov->lock);
+    return md;
+}
+
+/* Index of a SHA-2 name in OpenSSL's spellings, or -1. */
+static int sha2_index(const char *name)
+{
+    static const char *const spellings[3][4] = {
+        {"SHA256", "SHA2-256", "SHA-256", "2.16.840.1.101.3.4.2.1"},
+        {"SHA384", "SHA2-384", "SHA-384", "2.16.840.1.101.3.4.2.2"},
+        {"SHA512", "SHA2-512", "SHA-512", "2.16.840.1.101.3.4.2.3"},
+    };
+    for (int i = 0; i < 3; i++) {
+        for (int j = 0; j < 4; j++) {
+            if (strcasecmp(name, spellings[i][j]) == 0)
+                return i;
+        }
+    }
+    return -1;
+}
+
 int sig_set_md(sig_ctx *ctx, const char *mdname, const char *props)
 {
     EVP_MD *md;
+    int idx;
 
     if (ctx->mdctx != NULL && ctx->digesting) {
         prov_raise(ctx->prov, HSMCA_PROV_R_ARG, "the digest cannot change while a message is being signed");
         return 0;
     }
-    md = EVP_MD_fetch(NULL, mdname, props && props[0] ? props : HSMCA_PROV_PROPQ_SOFT);
-    if (md == NULL) {
-        prov_raise(ctx->prov, HSMCA_PROV_R_ARG, "unknown digest '%s'", mdname);
-        return 0;
+    idx = sha2_index(mdname);
+    if (idx < 0) {
+        /* Another spelling of a SHA-2 digest, or something else entirely. */
+        EVP_MD *probe = EVP_MD_fetch(NULL, mdname, props && props[0] ? props : HSMCA_PROV_PROPQ_SOFT);
+        idx = probe == NULL ? -1
+              : EVP_MD_is_a(probe, "SHA2-256") ? 0
+              : EVP_MD_is_a(probe, "SHA2-384") ? 1
+              : EVP_MD_is_a(probe, "SHA2-512") ? 2
+                                                : -1;
+        EVP_MD_free(probe);
     }
     /* The token signs with SHA-2 only; SHA-1 is not acceptable for a CA
      * (CA/B Forum BR 7.1.3) and SHA-224 is not offered by common HSMs. */
-    if (!EVP_MD_is_a(md, "SHA2-256") && !EVP_MD_is_a(md, "SHA2-384") && !EVP_MD_is_a(md, "SHA2-512")) {
+    if (idx < 0) {
         prov_raise(ctx->prov, HSMCA_PROV_R_UNSUPPORTED,
                    "digest '%s' is not supported for token signatures (use SHA256, SHA384 or SHA512)",
                    mdname);
-        EVP_MD_free(md);
+        return 0;
+    }
+    md = cached_md(ctx->prov, idx);
+    if (md == NULL) {
+        prov_raise(ctx->prov, HSMCA_PROV_R_CRYPTO, "digest '%s' is not available", mdname);
         return 0;
     }
     EVP_MD_free(ctx->md);
@@ -112,7 +159,7 @@ int sig_init(sig_ctx *ctx, void *provkey, int operation, hsmca_key_type want)
         }
         return 1; /* re-init with the same key */
     }
-    if (hsmca_p11_key_type(key->p11) != want) {
+    if (key->p11 == NULL || hsmca_p11_key_type(key->p11) != want) {
         prov_raise(ctx->prov, HSMCA_PROV_R_ARG, "key type does not match the signature algorithm");
         return 0;
     }
