@@ -255,6 +255,15 @@ done:
     return rv;
 }
 
+/* The removal window of the last configuration, kept across C_Finalize so
+ * that an application which re-initialises to recover (hsmca does) does not
+ * re-arm, and so cut short, the outage it is trying to ride out. Under
+ * `life`. */
+static struct {
+    bool valid, fired;
+    uint64_t start, end;
+} saved_window;
+
 CK_RV hsmca_fault_initialize(void *init_args)
 {
     CK_RV rv = CKR_GENERAL_ERROR;
@@ -300,11 +309,22 @@ CK_RV hsmca_fault_initialize(void *init_args)
     rv = real->C_Initialize(init_args);
     if (rv != CKR_OK)
         goto done;
-    memcpy(config_path, path, strlen(path) + 1);
-    config_sig = sig;
-    now = now_ms();
-    old = publish(cfg, now);
-    cfg = NULL;
+    {
+        /* Same file, unchanged since the last load: a re-initialisation, not
+         * a new fault plan. */
+        bool same = saved_window.valid && strcmp(config_path, path) == 0 && file_sig_equal(&sig, &config_sig);
+        memcpy(config_path, path, strlen(path) + 1);
+        config_sig = sig;
+        now = now_ms();
+        old = publish(cfg, now);
+        cfg = NULL;
+        if (same) {
+            atomic_store_explicit(&removal_fired, saved_window.fired, memory_order_relaxed);
+            atomic_store_explicit(&removal_end_ms, saved_window.end, memory_order_relaxed);
+            atomic_store_explicit(&removal_start_ms, saved_window.start, memory_order_relaxed);
+        }
+        saved_window.valid = false;
+    }
     atomic_store_explicit(&next_check_ms, now + FAULT_RELOAD_INTERVAL_MS, memory_order_relaxed);
     published = true;
 done:
@@ -330,6 +350,10 @@ CK_RV hsmca_fault_finalize(void *reserved)
     pthread_rwlock_wrlock(&lock);
     rv = real->C_Finalize(reserved);
     if (rv == CKR_OK) {
+        saved_window.valid = true;
+        saved_window.fired = atomic_load_explicit(&removal_fired, memory_order_relaxed);
+        saved_window.start = atomic_load_explicit(&removal_start_ms, memory_order_relaxed);
+        saved_window.end = atomic_load_explicit(&removal_end_ms, memory_order_relaxed);
         old = active;
         active = NULL;
         atomic_store_explicit(&next_check_ms, UINT64_MAX, memory_order_relaxed);

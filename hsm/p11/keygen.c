@@ -292,6 +292,7 @@ hsmca_rv hsmca_p11_import(hsmca_p11_token *tok, EVP_PKEY *priv, const unsigned c
         params = oid_ed25519, params_len = sizeof(oid_ed25519);
         parts[0] = OPENSSL_secure_zalloc(32);
         part_len[0] = 32;
+        point_len = sizeof(point); /* in: capacity, out: length */
         if (parts[0] == NULL || !EVP_PKEY_get_raw_private_key(priv, parts[0], &len) || len != 32 ||
             !EVP_PKEY_get_raw_public_key(priv, point, &point_len)) {
             rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "imported Ed25519 key lacks its private or public value");

@@ -75,7 +75,9 @@ static hsmca_rv read_pin_file(const char *path, hsmca_pin **out)
 
     /* O_NOFOLLOW is not used: systemd credentials and secret mounts are often
      * symlinks. The file type check below is what matters. */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO or pipe given as the PIN path must fail the
+     * regular-file check below, not block the daemon forever in open(). */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         rv = hsmca_err(HSMCA_ERR_IO, "cannot open PIN file '%s': %s", path, strerror(errno));
         goto done;

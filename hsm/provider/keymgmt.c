@@ -222,10 +222,14 @@ static int km_export(void *keydata, int selection, OSSL_CALLBACK *cb, void *cbar
 
     if (key == NULL || key->p11 == NULL)
         return 0;
-    /* Asked for the private key alone: refuse. Asked for the key pair (what
-     * OpenSSL asks when it copies a key to another provider, e.g. to encode
-     * its SubjectPublicKeyInfo): give the public half only. */
-    if ((selection & (OSSL_KEYMGMT_SELECT_PUBLIC_KEY | OSSL_KEYMGMT_SELECT_ALL_PARAMETERS)) == 0) {
+    /* Anything that includes the private key is refused outright. Handing
+     * over only the public half would let OpenSSL 3.0 move the key into
+     * another provider and try to sign there with a public-only copy
+     * ("missing private key") instead of using ours (test_openssl_cli).
+     * Public-key and parameter exports (SubjectPublicKeyInfo encoding,
+     * EVP_PKEY_eq) are served. */
+    if ((selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0 ||
+        (selection & (OSSL_KEYMGMT_SELECT_PUBLIC_KEY | OSSL_KEYMGMT_SELECT_ALL_PARAMETERS)) == 0) {
         prov_raise(key->prov, HSMCA_PROV_R_UNSUPPORTED,
                    "the private key is inside the token and cannot be exported");
         return 0;

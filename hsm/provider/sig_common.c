@@ -173,8 +173,21 @@ int sig_init(sig_ctx *ctx, void *provkey, int operation, hsmca_key_type want)
      * fails here, not at the first CRL or OCSP response. */
     if (operation == EVP_PKEY_OP_SIGN) {
         hsmca_rv rv = hsmca_p11_key_check_scheme(ctx->key->p11, ctx->scheme);
+        /* An RSA context starts as PKCS#1 and may be switched to PSS by a
+         * parameter that arrives after init: accept either here; the pad
+         * mode setter and the sign call check the scheme finally chosen. */
+        if (rv != HSMCA_OK && want == HSMCA_KEY_RSA &&
+            hsmca_p11_key_check_scheme(ctx->key->p11, ctx->scheme == HSMCA_SIG_RSA_PSS ? HSMCA_SIG_RSA_PKCS1
+                                                                                    : HSMCA_SIG_RSA_PSS) == HSMCA_OK)
+            rv = HSMCA_OK;
         if (rv != HSMCA_OK) {
-            prov_raise_hsmca(ctx->prov, rv);
+            if (want == HSMCA_KEY_RSA)
+                hsmca_err(HSMCA_ERR_UNSUPPORTED,
+                          "key '%s' cannot produce RSA signatures: token '%s' offers none of CKM_RSA_PKCS, "
+                          "CKM_RSA_PKCS_PSS, CKM_RSA_X_509 for it",
+                          hsmca_p11_key_label(ctx->key->p11) ? hsmca_p11_key_label(ctx->key->p11) : "",
+                          hsmca_p11_token_label(hsmca_p11_key_get0_token(ctx->key->p11)));
+            prov_raise_hsmca(ctx->prov, hsmca_err_last());
             return 0;
         }
     }

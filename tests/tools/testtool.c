@@ -31,6 +31,14 @@
 static hsmca_p11_token *tok;
 static hsmca_keyslot *ks;
 static OSSL_PROVIDER *prov;
+/* Monotonic time taken before the token is opened (and so before the PKCS#11
+ * module's C_Initialize): the origin of every "_ms" figure load prints, so a
+ * test can compare them with a fault window that the fault module counts from
+ * its C_Initialize. */
+static double t0;
+/* The same instant on the wall clock (ms since the epoch), so a shell script
+ * can place its own `date +%s%3N` stamps on the testtool's time line. */
+static long long t0_epoch_ms;
 
 static int fail(const char *what)
 {
@@ -188,7 +196,8 @@ static int w_x509(BIO *b, void *o) { return PEM_write_bio_X509(b, o); }
 static int w_req(BIO *b, void *o) { return PEM_write_bio_X509_REQ(b, o); }
 static int w_crl(BIO *b, void *o) { return PEM_write_bio_X509_CRL(b, o); }
 static int w_pub(BIO *b, void *o) { return PEM_write_bio_PUBKEY(b, o); }
-static int w_ocsp(BIO *b, void *o) { return i2d_OCSP_RESPONSE_bio(b, o); }
+/* i2d_OCSP_RESPONSE_bio() casts away const inside a macro; call the item API. */
+static int w_ocsp(BIO *b, void *o) { return ASN1_item_i2d_bio(ASN1_ITEM_rptr(OCSP_RESPONSE), b, o); }
 
 /* artifacts REF pkcs1|pss|ecdsa|eddsa MD OUTDIR: a self-signed CA, a leaf it
  * issues (to a software key), a CSR, a CRL revoking a serial and an OCSP
@@ -322,15 +331,38 @@ done:
 /* ---- concurrency and faults ---- */
 
 typedef struct {
-    EVP_PKEY *key;
+    EVP_PKEY *key; /* the token key, through the provider */
+    EVP_PKEY *pub; /* a software copy of its public key (see soft_public) */
     sign_opts o;
     long iterations;
     double seconds;
     atomic_long ok, unavailable, other, bad;
+    /* ms since t0 of the first and last call that did not yield a good
+     * signature (-1: none), and the first error detail seen per class. */
+    atomic_llong first_fail_ms, last_fail_ms, last_ok_ms;
+    atomic_int said_unavailable, said_other;
 } load_args;
 
-static int sign_and_check(EVP_PKEY *key, const sign_opts *o, const unsigned char *msg, size_t len,
-                          hsmca_rv *why)
+/* The key's SubjectPublicKeyInfo as hsmca exports it, parsed by OpenSSL's
+ * default provider: a verifying key that shares nothing with the token key
+ * object or the hsmca provider. */
+static EVP_PKEY *soft_public(const char *ref)
+{
+    unsigned char *der = NULL;
+    const unsigned char *p;
+    size_t len = 0;
+    EVP_PKEY *pub = NULL;
+
+    if (hsmca_keyslot_export_spki(ks, ref, &der, &len) != HSMCA_OK)
+        return NULL;
+    p = der;
+    pub = d2i_PUBKEY_ex(NULL, &p, (long)len, NULL, "provider=default");
+    OPENSSL_free(der);
+    return pub;
+}
+
+static int sign_and_check(EVP_PKEY *key, EVP_PKEY *pub, const sign_opts *o, const unsigned char *msg,
+                          size_t len, hsmca_rv *why)
 {
     unsigned char sig[1024];
     size_t siglen = sizeof(sig);
@@ -344,11 +376,14 @@ static int sign_and_check(EVP_PKEY *key, const sign_opts *o, const unsigned char
         ERR_clear_error();
         goto done;
     }
-    /* Independent check: the default provider verifies with the public
-     * half exported from the token key. */
+    /* Independent check: the default provider verifies with a software
+     * copy of the public key. */
     vctx = EVP_MD_CTX_new();
-    if (vctx == NULL || EVP_DigestVerifyInit_ex(vctx, &vp, o->md, NULL, "provider=default", key, NULL) != 1)
+    if (vctx == NULL || EVP_DigestVerifyInit_ex(vctx, &vp, o->md, NULL, "provider=default", pub, NULL) != 1) {
+        fprintf(stderr, "testtool: cannot set up verification with the software public key\n");
+        ERR_print_errors_fp(stderr);
         goto done;
+    }
     if (o->pss && (EVP_PKEY_CTX_set_rsa_padding(vp, RSA_PKCS1_PSS_PADDING) != 1 ||
                    EVP_PKEY_CTX_set_rsa_pss_saltlen(vp, RSA_PSS_SALTLEN_AUTO) != 1))
         goto done;
@@ -367,6 +402,25 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static long long ms_since_t0(void)
+{
+    return (long long)((now_s() - t0) * 1000.0);
+}
+
+static void note_failure(load_args *a, atomic_int *said, const char *what, hsmca_rv why)
+{
+    long long t = ms_since_t0(), prev = -1;
+
+    atomic_compare_exchange_strong(&a->first_fail_ms, &prev, t);
+    prev = atomic_load(&a->last_fail_ms);
+    while (prev < t && !atomic_compare_exchange_weak(&a->last_fail_ms, &prev, t))
+        ;
+    /* One example per class is enough to tell a test log what went wrong. */
+    if (said != NULL && atomic_exchange(said, 1) == 0)
+        fprintf(stderr, "testtool: first %s at %lld ms: %s (%s)\n", what, t, hsmca_err_message(),
+                hsmca_rv_name(why));
+}
+
 static void *load_thread(void *arg)
 {
     load_args *a = arg;
@@ -377,15 +431,23 @@ static void *load_thread(void *arg)
         hsmca_rv why = HSMCA_OK;
         int r;
         RAND_bytes(msg, sizeof(msg));
-        r = sign_and_check(a->key, &a->o, msg, sizeof(msg), &why);
-        if (r == 1)
+        r = sign_and_check(a->key, a->pub, &a->o, msg, sizeof(msg), &why);
+        if (r == 1) {
+            long long t = ms_since_t0(), prev = atomic_load(&a->last_ok_ms);
             atomic_fetch_add(&a->ok, 1);
-        else if (r == 0)
+            while (prev < t && !atomic_compare_exchange_weak(&a->last_ok_ms, &prev, t))
+                ;
+        } else if (r == 0) {
             atomic_fetch_add(&a->bad, 1);
-        else if (why == HSMCA_ERR_HSM_UNAVAILABLE || why == HSMCA_ERR_BAD_SIGNATURE)
+            note_failure(a, NULL, "bad signature", why);
+            fprintf(stderr, "testtool: BAD SIGNATURE returned at %lld ms\n", ms_since_t0());
+        } else if (why == HSMCA_ERR_HSM_UNAVAILABLE || why == HSMCA_ERR_BAD_SIGNATURE) {
             atomic_fetch_add(&a->unavailable, 1);
-        else
+            note_failure(a, &a->said_unavailable, "unavailable", why);
+        } else {
             atomic_fetch_add(&a->other, 1);
+            note_failure(a, &a->said_other, "other error", why);
+        }
     }
     return NULL;
 }
@@ -397,14 +459,21 @@ static const char *scheme_md(const char *scheme, const char *md)
 
 /* load REF SCHEME MD THREADS ITER|Ns: sign concurrently, verify every
  * signature independently; prints counts; fails on any bad signature or on
- * any error other than "HSM unavailable". */
+ * any error other than "HSM unavailable". The line also carries, in ms since
+ * the program started (before the token was opened), when signing started
+ * and ended, the first and last failed call and the last good signature
+ * (-1: none), and the wall-clock time of that start (t0_epoch_ms). */
 static int cmd_load(const char *ref, const char *scheme, const char *md, int threads, const char *amount)
 {
     load_args a;
     pthread_t th[64];
-    int rc;
+    long long start_ms, end_ms;
+    int started = 0, rc;
 
     memset(&a, 0, sizeof(a));
+    atomic_init(&a.first_fail_ms, -1);
+    atomic_init(&a.last_fail_ms, -1);
+    atomic_init(&a.last_ok_ms, -1);
     a.o.md = scheme_md(scheme, md);
     a.o.pss = strcmp(scheme, "pss") == 0;
     if (amount[strlen(amount) - 1] == 's')
@@ -415,14 +484,30 @@ static int cmd_load(const char *ref, const char *scheme, const char *md, int thr
         return 2;
     if (hsmca_keyslot_get1_pkey(ks, ref, NULL, &a.key) != HSMCA_OK)
         return fail("loading the key");
-    for (int i = 0; i < threads; i++)
-        pthread_create(&th[i], NULL, load_thread, &a);
-    for (int i = 0; i < threads; i++)
+    if ((a.pub = soft_public(ref)) == NULL) {
+        EVP_PKEY_free(a.key);
+        return fail("exporting the public key");
+    }
+    start_ms = ms_since_t0();
+    for (int i = 0; i < threads; i++) {
+        if (pthread_create(&th[i], NULL, load_thread, &a) != 0) {
+            fprintf(stderr, "testtool: cannot start thread %d\n", i);
+            break;
+        }
+        started++;
+    }
+    for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
-    printf("ok=%ld unavailable=%ld other=%ld bad=%ld\n", atomic_load(&a.ok), atomic_load(&a.unavailable),
-           atomic_load(&a.other), atomic_load(&a.bad));
-    rc = (atomic_load(&a.bad) == 0 && atomic_load(&a.other) == 0 && atomic_load(&a.ok) > 0) ? 0 : 1;
+    end_ms = ms_since_t0();
+    printf("ok=%ld unavailable=%ld other=%ld bad=%ld threads=%d start_ms=%lld end_ms=%lld "
+           "first_failure_ms=%lld last_failure_ms=%lld last_ok_ms=%lld t0_epoch_ms=%lld\n",
+           atomic_load(&a.ok), atomic_load(&a.unavailable), atomic_load(&a.other), atomic_load(&a.bad),
+           started, start_ms, end_ms, atomic_load(&a.first_fail_ms), atomic_load(&a.last_fail_ms),
+           atomic_load(&a.last_ok_ms), t0_epoch_ms);
+    rc = (started == threads && atomic_load(&a.bad) == 0 && atomic_load(&a.other) == 0 &&
+          atomic_load(&a.ok) > 0) ? 0 : 1;
     EVP_PKEY_free(a.key);
+    EVP_PKEY_free(a.pub);
     return rc;
 }
 
@@ -432,21 +517,27 @@ static int cmd_fork(const char *ref, const char *scheme, const char *md)
 {
     sign_opts o = {scheme_md(scheme, md), strcmp(scheme, "pss") == 0};
     unsigned char msg[32] = "fork test message";
-    EVP_PKEY *key = NULL;
+    EVP_PKEY *key = NULL, *pub = NULL;
     hsmca_rv why;
     pid_t pid;
-    int status = 0;
+    int status = 0, rc = 1;
 
     if (hsmca_keyslot_get1_pkey(ks, ref, NULL, &key) != HSMCA_OK)
         return fail("loading the key");
-    if (sign_and_check(key, &o, msg, sizeof(msg), &why) != 1)
-        return fail("signing in the parent before fork");
+    if ((pub = soft_public(ref)) == NULL) {
+        rc = fail("exporting the public key");
+        goto done;
+    }
+    if (sign_and_check(key, pub, &o, msg, sizeof(msg), &why) != 1) {
+        rc = fail("signing in the parent before fork");
+        goto done;
+    }
     fflush(NULL);
     pid = fork();
     if (pid < 0)
-        return 1;
+        goto done;
     if (pid == 0) {
-        int r = sign_and_check(key, &o, msg, sizeof(msg), &why);
+        int r = sign_and_check(key, pub, &o, msg, sizeof(msg), &why);
         if (r != 1) {
             fprintf(stderr, "child: signing failed: %s\n", hsmca_err_message());
             _exit(1);
@@ -457,16 +548,18 @@ static int cmd_fork(const char *ref, const char *scheme, const char *md)
     }
     if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "testtool: forked child failed (status %d)\n", status);
-        EVP_PKEY_free(key);
-        return 1;
+        goto done;
     }
-    if (sign_and_check(key, &o, msg, sizeof(msg), &why) != 1) {
-        EVP_PKEY_free(key);
-        return fail("signing in the parent after fork");
+    if (sign_and_check(key, pub, &o, msg, sizeof(msg), &why) != 1) {
+        rc = fail("signing in the parent after fork");
+        goto done;
     }
     printf("parent signed and verified after fork\n");
+    rc = 0;
+done:
+    EVP_PKEY_free(pub);
     EVP_PKEY_free(key);
-    return 0;
+    return rc;
 }
 
 static int usage(void)
@@ -491,6 +584,12 @@ int main(int argc, char **argv)
     hsmca_rv rv;
     int rc = 0;
 
+    {
+        struct timespec rt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        t0 = now_s();
+        t0_epoch_ms = (long long)rt.tv_sec * 1000 + rt.tv_nsec / 1000000;
+    }
     if (getenv("HSMCA_TEST_DEBUG"))
         hsmca_log_set_level(HSMCA_LOG_DEBUG);
     if (argc < 2)
