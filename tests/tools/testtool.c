@@ -562,6 +562,47 @@ done:
     return rc;
 }
 
+/* identity REF SCHEME MD: regression for the in-process key hand-over. A
+ * second token object for the same token is opened with verify policy
+ * "after-retry" after the first (HSMCA_TEST_VERIFY); a key taken from the
+ * first key-slot manager must sign through the first token object. Prints
+ * each object's count of signatures that failed re-verification. */
+static int cmd_identity(const char *ref, const char *scheme, const char *md)
+{
+    sign_opts o = {scheme_md(scheme, md), strcmp(scheme, "pss") == 0};
+    unsigned char msg[64] = "key identity";
+    unsigned char sig[1024];
+    size_t siglen = sizeof(sig);
+    hsmca_p11_config cfg;
+    hsmca_p11_token *second = NULL;
+    hsmca_p11_health h1, h2;
+    EVP_PKEY *key = NULL;
+    EVP_MD_CTX *mctx = NULL;
+    int signed_ok;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.module_path = getenv("HSMCA_TEST_MODULE");
+    cfg.token_label = getenv("HSMCA_TEST_TOKEN");
+    cfg.pin.file = getenv("HSMCA_TEST_PIN_FILE");
+    cfg.verify = HSMCA_VERIFY_AFTER_RETRY;
+    if (hsmca_p11_token_open(&cfg, &second) != HSMCA_OK)
+        return fail("opening the second token object");
+    if (hsmca_keyslot_get1_pkey(ks, ref, NULL, &key) != HSMCA_OK) {
+        hsmca_p11_token_free(second);
+        return fail("loading the key");
+    }
+    mctx = sign_ctx(key, &o);
+    signed_ok = mctx != NULL && EVP_DigestSign(mctx, sig, &siglen, msg, sizeof(msg)) == 1;
+    ERR_clear_error();
+    hsmca_p11_token_health(tok, &h1);
+    hsmca_p11_token_health(second, &h2);
+    printf("signed=%d first_bad=%lu second_bad=%lu\n", signed_ok, h1.bad_signatures, h2.bad_signatures);
+    EVP_MD_CTX_free(mctx);
+    EVP_PKEY_free(key);
+    hsmca_p11_token_free(second);
+    return 0;
+}
+
 static int usage(void)
 {
     fprintf(stderr,
@@ -573,6 +614,7 @@ static int usage(void)
             "       hsmca-testtool artifacts REF SCHEME MD OUTDIR\n"
             "       hsmca-testtool load REF SCHEME MD THREADS ITERATIONS|SECONDSs\n"
             "       hsmca-testtool fork REF SCHEME MD\n"
+            "       hsmca-testtool identity REF SCHEME MD\n"
             "       hsmca-testtool random N\n"
             "       hsmca-testtool health\n");
     return 2;
@@ -663,6 +705,8 @@ int main(int argc, char **argv)
         rc = cmd_artifacts(argv[2], argv[3], argv[4], argv[5]);
     } else if (strcmp(argv[1], "load") == 0 && argc == 7) {
         rc = cmd_load(argv[2], argv[3], argv[4], atoi(argv[5]), argv[6]);
+    } else if (strcmp(argv[1], "identity") == 0 && argc == 5) {
+        rc = cmd_identity(argv[2], argv[3], argv[4]);
     } else if (strcmp(argv[1], "fork") == 0 && argc == 5) {
         rc = cmd_fork(argv[2], argv[3], argv[4]);
     } else if (strcmp(argv[1], "random") == 0 && argc == 3) {
