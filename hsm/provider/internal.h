@@ -100,6 +100,11 @@ int sig_init(sig_ctx *ctx, void *provkey, int operation, hsmca_key_type want);
 /* The DER AlgorithmIdentifier of the current settings, into buf. */
 int sig_algorithm_id(sig_ctx *ctx, unsigned char **der, size_t *len);
 
+/* OSSL_SIGNATURE_PARAM_ALGORITHM_ID and _DIGEST, for every algorithm. */
+int sig_get_common_params(sig_ctx *ctx, OSSL_PARAM params[]);
+/* OSSL_SIGNATURE_PARAM_DIGEST (+ _PROPERTIES), if present. */
+int sig_set_digest_params(sig_ctx *ctx, const OSSL_PARAM params[]);
+
 /* RSA/ECDSA digest sign/verify functions shared by both. */
 OSSL_FUNC_signature_digest_sign_update_fn sig_digest_sign_update;
 OSSL_FUNC_signature_digest_sign_final_fn sig_digest_sign_final;

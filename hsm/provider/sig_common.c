@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/rsa.h>
 
 #include "internal.h"
@@ -328,4 +329,38 @@ int sig_digest_verify_final(void *vctx, const unsigned char *sig, size_t siglen)
         return 0;
     ctx->digesting = 0;
     return sig_verify(ctx, sig, siglen, digest, dlen);
+}
+
+int sig_get_common_params(sig_ctx *ctx, OSSL_PARAM params[])
+{
+    OSSL_PARAM *p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_ALGORITHM_ID);
+
+    if (p != NULL) {
+        unsigned char *der = NULL;
+        size_t len = 0;
+        int ok = sig_algorithm_id(ctx, &der, &len) && OSSL_PARAM_set_octet_string(p, der, len);
+        OPENSSL_free(der);
+        if (!ok)
+            return 0;
+    }
+    p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_DIGEST);
+    if (p != NULL && !OSSL_PARAM_set_utf8_string(p, ctx->mdname))
+        return 0;
+    return 1;
+}
+
+int sig_set_digest_params(sig_ctx *ctx, const OSSL_PARAM params[])
+{
+    const OSSL_PARAM *p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST);
+    const OSSL_PARAM *pp;
+    const char *props = NULL;
+
+    if (p == NULL)
+        return 1;
+    if (p->data_type != OSSL_PARAM_UTF8_STRING || p->data == NULL)
+        return 0;
+    pp = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PROPERTIES);
+    if (pp != NULL && pp->data_type == OSSL_PARAM_UTF8_STRING)
+        props = pp->data;
+    return sig_set_md(ctx, p->data, props);
 }

@@ -64,17 +64,7 @@ static int rsa_get_ctx_params(void *vctx, OSSL_PARAM params[])
     sig_ctx *ctx = vctx;
     OSSL_PARAM *p;
 
-    p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_ALGORITHM_ID);
-    if (p != NULL) {
-        unsigned char *der = NULL;
-        size_t len = 0;
-        int ok = sig_algorithm_id(ctx, &der, &len) && OSSL_PARAM_set_octet_string(p, der, len);
-        OPENSSL_free(der);
-        if (!ok)
-            return 0;
-    }
-    p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_DIGEST);
-    if (p != NULL && !OSSL_PARAM_set_utf8_string(p, ctx->mdname))
+    if (!sig_get_common_params(ctx, params))
         return 0;
     p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PAD_MODE);
     if (p != NULL) {
@@ -192,17 +182,8 @@ static int rsa_set_ctx_params(void *vctx, const OSSL_PARAM params[])
     p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PAD_MODE);
     if (p != NULL && !set_pad(ctx, p))
         return 0;
-    p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST);
-    if (p != NULL) {
-        const char *props = NULL;
-        const OSSL_PARAM *pp = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PROPERTIES);
-        if (p->data_type != OSSL_PARAM_UTF8_STRING || p->data == NULL)
-            return 0;
-        if (pp != NULL && pp->data_type == OSSL_PARAM_UTF8_STRING)
-            props = pp->data;
-        if (!sig_set_md(ctx, p->data, props))
-            return 0;
-    }
+    if (!sig_set_digest_params(ctx, params))
+        return 0;
     p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN);
     if (p != NULL && !set_saltlen(ctx, p))
         return 0;
