@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The store: everything hsmca persists, behind an interface narrow enough for
+ * a second backend (PostgreSQL, later). The SQLite backend lives in
+ * src/store/ and holds every SQL statement of the project.
+ *
+ * Model: mounts; per mount, JSON documents of a few kinds (roles, issuers,
+ * keys, configuration) with an optional unique name and an optional binary
+ * payload; serial reservations (intents); and certificates. Writes are
+ * batches applied atomically; concurrent batches share one transaction and
+ * one fsync (group commit). Reads never wait for the writer. */
+#ifndef HSMCA_STORE_H
+#define HSMCA_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hsmca/rv.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hsmca_store hsmca_store;
+typedef struct hsmca_store_batch hsmca_store_batch;
+
+/* Document kinds. Free-form short strings; these are the ones the CA uses. */
+#define HSMCA_DOC_ROLE "role"
+#define HSMCA_DOC_ISSUER "issuer"
+#define HSMCA_DOC_KEY "key"
+#define HSMCA_DOC_CONFIG "config" /* id = "urls", "cluster", "issuers", "keys", ... */
+
+#define HSMCA_STORE_MOUNT_MAX 128 /* bytes in a mount name */
+#define HSMCA_STORE_ID_MAX 128    /* bytes in a document id or name */
+#define HSMCA_STORE_SERIAL_MAX 20 /* octets in a serial number (RFC 5280 4.1.2.2) */
+
+typedef struct {
+    /* Path of the SQLite database file; created (mode 0600) if missing. */
+    const char *path;
+    /* Read connections kept for reader threads; 0 = 4. */
+    unsigned readers;
+    /* Longest a write batch waits for its group's commit before the caller
+     * gets HSMCA_ERR_TIMEOUT; 0 = 30000 ms. */
+    unsigned write_timeout_ms;
+    /* Most batches in one transaction; 0 = 256. */
+    unsigned group_max;
+} hsmca_store_config;
+
+/* Opens (creating if needed) the database, applies pending schema migrations
+ * in order inside a transaction, and starts the writer. WAL mode with
+ * synchronous=FULL: a batch reported committed survives power loss. */
+hsmca_rv hsmca_store_open(const hsmca_store_config *cfg, hsmca_store **out);
+/* Stops the writer after the batches already submitted, closes everything. */
+void hsmca_store_close(hsmca_store *st);
+/* Schema version after migrations (for diagnostics and tests). */
+int hsmca_store_schema_version(hsmca_store *st);
+/* PRAGMA integrity_check == "ok". */
+hsmca_rv hsmca_store_check_integrity(hsmca_store *st);
+
+/* ---- mounts ---- */
+
+typedef struct {
+    char name[HSMCA_STORE_MOUNT_MAX + 1];
+    char type[32];         /* "pki" */
+    char *options_json;    /* malloc'd JSON object text, or NULL */
+    int64_t created;       /* unix seconds */
+} hsmca_store_mount;
+
+/* HSMCA_ERR_EXISTS if the name is taken. */
+hsmca_rv hsmca_store_mount_create(hsmca_store *st, const char *name, const char *type,
+                                  const char *options_json);
+/* Deletes the mount and every row that belongs to it (documents, intents,
+ * certificates) in one transaction. HSMCA_ERR_NOT_FOUND if absent. */
+hsmca_rv hsmca_store_mount_delete(hsmca_store *st, const char *name);
+hsmca_rv hsmca_store_mount_get(hsmca_store *st, const char *name, hsmca_store_mount *out);
+void hsmca_store_mount_clear(hsmca_store_mount *m);
+/* Calls cb for each mount in name order; cb returns 0 to stop. */
+hsmca_rv hsmca_store_mount_list(hsmca_store *st,
+                                int (*cb)(const hsmca_store_mount *m, void *arg), void *arg);
+
+/* ---- documents ---- */
+
+typedef struct {
+    char id[HSMCA_STORE_ID_MAX + 1];
+    char name[HSMCA_STORE_ID_MAX + 1]; /* "" when the document has no name */
+    char *body;          /* malloc'd JSON text */
+    unsigned char *blob; /* malloc'd optional payload (e.g. certificate DER), or NULL */
+    size_t blob_len;
+    int64_t created, updated; /* unix seconds */
+} hsmca_store_doc;
+
+void hsmca_store_doc_clear(hsmca_store_doc *d);
+
+/* Finds by id, or (when no document has that id) by unique name.
+ * HSMCA_ERR_NOT_FOUND if neither matches. */
+hsmca_rv hsmca_store_doc_get(hsmca_store *st, const char *mount, const char *kind,
+                             const char *id_or_name, hsmca_store_doc *out);
+/* Documents of a kind in id order, starting after `after` (NULL: from the
+ * start), at most `limit` (0: no limit); cb returns 0 to stop. Used for LIST
+ * with after/limit pagination. */
+hsmca_rv hsmca_store_doc_list(hsmca_store *st, const char *mount, const char *kind,
+                              const char *after, size_t limit,
+                              int (*cb)(const hsmca_store_doc *d, void *arg), void *arg);
+
+/* ---- certificates ---- */
+
+typedef struct {
+    unsigned char serial[HSMCA_STORE_SERIAL_MAX];
+    size_t serial_len;
+    char issuer_id[HSMCA_STORE_ID_MAX + 1];
+    char role[HSMCA_STORE_ID_MAX + 1];
+    unsigned char *der; /* malloc'd */
+    size_t der_len;
+    int64_t not_before, not_after, created;
+    int64_t revoked_at;  /* 0 = not revoked */
+    int revocation_reason;
+} hsmca_store_cert;
+
+void hsmca_store_cert_clear(hsmca_store_cert *c);
+
+/* HSMCA_ERR_NOT_FOUND if no certificate with that serial (an intent alone
+ * is not a certificate). */
+hsmca_rv hsmca_store_cert_get(hsmca_store *st, const char *mount, const unsigned char *serial,
+                              size_t serial_len, hsmca_store_cert *out);
+/* Certificates in serial order (as unsigned big-endian numbers), after the
+ * given serial (NULL: from the start), at most limit (0: all). */
+hsmca_rv hsmca_store_cert_list(hsmca_store *st, const char *mount, const unsigned char *after,
+                               size_t after_len, size_t limit,
+                               int (*cb)(const hsmca_store_cert *c, void *arg), void *arg);
+
+typedef struct {
+    unsigned char serial[HSMCA_STORE_SERIAL_MAX];
+    size_t serial_len;
+    char issuer_id[HSMCA_STORE_ID_MAX + 1];
+    char role[HSMCA_STORE_ID_MAX + 1];
+    unsigned char request_digest[32]; /* SHA-256 of the request */
+    int64_t created;
+    bool has_certificate; /* a certificate row with this serial exists */
+} hsmca_store_intent;
+
+hsmca_rv hsmca_store_intent_get(hsmca_store *st, const char *mount, const unsigned char *serial,
+                                size_t serial_len, hsmca_store_intent *out);
+/* Intents in serial order; only those without a certificate when
+ * orphans_only (what an operator looks at after failed issuances). */
+hsmca_rv hsmca_store_intent_list(hsmca_store *st, const char *mount, bool orphans_only,
+                                 int (*cb)(const hsmca_store_intent *i, void *arg), void *arg);
+
+/* ---- writes: batches ---- */
+
+typedef enum {
+    HSMCA_PUT_CREATE, /* fail with HSMCA_ERR_EXISTS if the id exists */
+    HSMCA_PUT_UPSERT, /* create or replace */
+    HSMCA_PUT_UPDATE  /* fail with HSMCA_ERR_NOT_FOUND if the id does not exist */
+} hsmca_put_mode;
+
+/* A batch collects writes that are applied atomically, all or none. Adding
+ * never fails (a failed allocation is reported at commit); the batch copies
+ * everything it is given. */
+hsmca_store_batch *hsmca_store_batch_new(hsmca_store *st);
+void hsmca_store_batch_free(hsmca_store_batch *b);
+
+/* name: the document's unique name within (mount, kind), or NULL/"" for
+ * none; a name held by another document fails the batch with
+ * HSMCA_ERR_EXISTS. blob may be NULL. */
+void hsmca_store_batch_doc_put(hsmca_store_batch *b, hsmca_put_mode mode, const char *mount,
+                               const char *kind, const char *id, const char *name,
+                               const char *body_json, const unsigned char *blob, size_t blob_len);
+/* Missing documents are not an error (idempotent delete). */
+void hsmca_store_batch_doc_delete(hsmca_store_batch *b, const char *mount, const char *kind,
+                                  const char *id);
+/* Reserves a serial: a duplicate (mount, serial) fails the batch with
+ * HSMCA_ERR_EXISTS — uniqueness is the database's constraint, not luck. */
+void hsmca_store_batch_intent(hsmca_store_batch *b, const char *mount, const unsigned char *serial,
+                              size_t serial_len, const char *issuer_id, const char *role,
+                              const unsigned char digest[32]);
+/* Stores a certificate. Its serial must have an intent (or be reserved in
+ * the same batch); a second certificate for a serial fails with
+ * HSMCA_ERR_EXISTS. */
+void hsmca_store_batch_cert(hsmca_store_batch *b, const char *mount, const unsigned char *serial,
+                            size_t serial_len, const char *issuer_id, const char *role,
+                            const unsigned char *der, size_t der_len, int64_t not_before,
+                            int64_t not_after);
+
+/* Applies the batch durably. Concurrent commits are grouped into one
+ * transaction (each batch in its own savepoint, so one failing batch does
+ * not fail the others) and one fsync. Returns when the group is committed;
+ * on failure nothing of this batch is stored and the detail names the
+ * operation that failed. The batch may be freed (or reused) afterwards. */
+hsmca_rv hsmca_store_batch_commit(hsmca_store_batch *b);
+
+/* Counters for metrics and the benchmark. */
+typedef struct {
+    uint64_t batches;      /* committed batches */
+    uint64_t transactions; /* committed transactions (fsyncs) */
+    uint64_t failed;       /* batches rolled back */
+} hsmca_store_stats;
+void hsmca_store_get_stats(hsmca_store *st, hsmca_store_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
