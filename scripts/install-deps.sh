@@ -8,6 +8,7 @@ PACKAGES="
 build-essential cmake pkg-config git ca-certificates
 gcc clang libclang-rt-14-dev
 libssl-dev openssl libssl-doc
+libidn2-dev
 p11-kit libp11-kit-dev
 softhsm2 opensc libengine-pkcs11-openssl
 libmicrohttpd-dev libsqlite3-dev sqlite3 libjansson-dev

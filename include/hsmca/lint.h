@@ -5,6 +5,7 @@
 #define HSMCA_LINT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <openssl/x509.h>
@@ -29,12 +30,21 @@ typedef struct {
     /* validity may end after the issuer's (issuer leaf_not_after_behavior
      * "permit"); otherwise that is a lint failure. */
     bool permit_beyond_issuer;
-    /* CA/Browser Forum options (a role option turns them on): maximum leaf
-     * validity by issuance date (398 days; 200 from 2026-03-15; 100 from
-     * 2027-03-15; 47 from 2029-03-15) and wildcards only as the whole
-     * left-most DNS label. */
+    /* CA/Browser Forum options (a role option turns them on; leaves
+     * only): maximum leaf validity by issuance date (398 days; 200 from
+     * 2026-03-15; 100 from 2027-03-15; 47 from 2029-03-15; BR 6.3.2),
+     * wildcards only as the whole left-most DNS label, a SAN of dNSNames
+     * and iPAddresses only, EKU present without anyExtendedKeyUsage, RSA or
+     * ECDSA keys, and a CN (if any) that is character for character one of
+     * the SANs (BR 7.1.2.7). */
     bool cabf;
-    int64_t now; /* issuance time, unix seconds (for the CA/B schedule) */
+    /* Issuance time, unix seconds (for the CA/B schedule: the tier is that
+     * of the later of notBefore and now; 0 = notBefore alone). */
+    int64_t now;
+    /* The role's exclude_cn_from_sans: the CN is deliberately not among the
+     * SANs, so "subject.cn_in_san" is not checked (it still is with cabf,
+     * where BR 7.1.2.7.2 requires the CN to be one of the SANs). */
+    bool exclude_cn_from_sans;
 } hsmca_lint_opts;
 
 typedef struct {
@@ -42,9 +52,27 @@ typedef struct {
     char message[256]; /* what failed, with the value */
 } hsmca_lint_finding;
 
+/* One lint rule: its stable id (what hsmca_lint_finding.rule carries) and a
+ * one-line meaning with the RFC 5280 / CA/B Forum BR section it enforces. */
+typedef struct {
+    const char *id;
+    const char *summary;
+} hsmca_lint_rule;
+
+/* Every rule hsmca_lint_certificate() can report, in the order it checks
+ * them (SAN entries are checked one entry at a time); *count receives the
+ * number of entries. Tests use it to prove a negative corpus covers every
+ * rule. Usage errors (a NULL argument, no issuer for a non-root) are
+ * reported as the rule "lint.input", which is not in this table. */
+const hsmca_lint_rule *hsmca_lint_rules(size_t *count);
+
 /* Lints a to-be-signed certificate (its signature fields are ignored).
  * HSMCA_OK, or HSMCA_ERR_INVALID_ARG with *finding (and the thread's error
- * detail) naming the first rule that failed. */
+ * detail, "lint <rule>: <message>") naming the first rule that failed.
+ * HSMCA_ERR_NOMEM / HSMCA_ERR_CRYPTO if the lint itself could not run
+ * (finding->rule is then ""); the caller must not sign in any of these
+ * cases. On HSMCA_OK finding->rule is "". finding may be NULL. The
+ * certificate is only read. */
 hsmca_rv hsmca_lint_certificate(X509 *tbs, const hsmca_lint_opts *opts, hsmca_lint_finding *finding);
 
 #ifdef __cplusplus

@@ -71,6 +71,9 @@ typedef struct {
     bool use_pss;                 /* issuer signs with RSASSA-PSS (RSA issuers) */
     int signature_bits;           /* 0 = issuer default, else 256/384/512 */
     bool no_store;
+    /* OpenBao returns these in the response's "warnings" (a TTL capped at
+     * max_ttl, CSR parts that were ignored, ...). Added by the policy engine. */
+    hsmca_strlist warnings;
 } hsmca_cert_template;
 
 /* Checks the request against the role and builds the template. A denial is

@@ -54,7 +54,9 @@ hsmca_rv hsmca_store_open(const hsmca_store_config *cfg, hsmca_store **out);
 void hsmca_store_close(hsmca_store *st);
 /* Schema version after migrations (for diagnostics and tests). */
 int hsmca_store_schema_version(hsmca_store *st);
-/* PRAGMA integrity_check == "ok". */
+/* PRAGMA integrity_check == "ok", and PRAGMA foreign_key_check finds no
+ * row (foreign keys are enforced per connection: a tool that left them off
+ * could have stored a certificate without its intent). */
 hsmca_rv hsmca_store_check_integrity(hsmca_store *st);
 
 /* ---- mounts ---- */
@@ -153,9 +155,11 @@ typedef enum {
     HSMCA_PUT_UPDATE  /* fail with HSMCA_ERR_NOT_FOUND if the id does not exist */
 } hsmca_put_mode;
 
-/* A batch collects writes that are applied atomically, all or none. Adding
- * never fails (a failed allocation is reported at commit); the batch copies
- * everything it is given. */
+/* A batch collects writes that are applied atomically, all or none, in the
+ * order they were added. Adding never fails (a failed allocation or bad
+ * input is reported at commit, and then nothing of the batch is written);
+ * the batch copies everything it is given. Every write names a mount that
+ * must exist (HSMCA_ERR_NOT_FOUND otherwise). */
 hsmca_store_batch *hsmca_store_batch_new(hsmca_store *st);
 void hsmca_store_batch_free(hsmca_store_batch *b);
 
@@ -185,7 +189,10 @@ void hsmca_store_batch_cert(hsmca_store_batch *b, const char *mount, const unsig
  * transaction (each batch in its own savepoint, so one failing batch does
  * not fail the others) and one fsync. Returns when the group is committed;
  * on failure nothing of this batch is stored and the detail names the
- * operation that failed. The batch may be freed (or reused) afterwards. */
+ * operation that failed; the exception is HSMCA_ERR_TIMEOUT, whose detail
+ * says whether the writer had already started on the batch (then it may
+ * still be stored). Afterwards the batch is empty, whatever the result, and
+ * may be freed or reused for new writes. */
 hsmca_rv hsmca_store_batch_commit(hsmca_store_batch *b);
 
 /* Counters for metrics and the benchmark. */

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private declarations of the CA core: the context, documents as structs,
+ * and the signing pipeline every certificate goes through. */
+#ifndef HSMCA_SRC_CA_INTERNAL_H
+#define HSMCA_SRC_CA_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "hsmca/ca.h"
+#include "hsmca/lint.h"
+
+#define CA_DEFAULT_TTL (768 * 3600) /* OpenBao's system default lease TTL */
+
+struct hsmca_ca {
+    hsmca_store *store;
+    hsmca_keyslot *keyslot;
+    hsmca_p11_token *tok; /* borrowed from the keyslot */
+    OSSL_LIB_CTX *libctx;
+    int64_t default_ttl, max_ttl;
+};
+
+/* ---- JSON documents (docs.c) ---- */
+
+/* Loads a document's JSON body. */
+hsmca_rv ca_doc_load(hsmca_ca *ca, const char *mount, const char *kind, const char *ref,
+                     hsmca_store_doc *doc, json_t **body);
+/* Reads config/<id> (an object; {} when absent). */
+hsmca_rv ca_config_load(hsmca_ca *ca, const char *mount, const char *id, json_t **out);
+const char *ca_json_str(const json_t *obj, const char *key, const char *dflt);
+hsmca_rv ca_json_strlist(const json_t *obj, const char *key, hsmca_strlist *out);
+json_t *ca_strlist_to_json(const hsmca_strlist *l);
+/* json_dumps with sorted keys, compact; NULL on failure. */
+char *ca_json_text(const json_t *obj);
+
+/* ---- keys (keys.c) ---- */
+
+/* The token key of a mount key reference ("default", name or id). */
+hsmca_rv ca_key_resolve(hsmca_ca *ca, const char *mount, const char *ref, hsmca_ca_key *out);
+/* Adds the key document (and, if the mount has none, the default) to b. */
+void ca_key_record(hsmca_ca *ca, hsmca_store_batch *b, const char *mount, const hsmca_ca_key *k,
+                   bool make_default);
+/* The provider-backed EVP_PKEY of a mount key. */
+hsmca_rv ca_key_pkey(hsmca_ca *ca, const char *key_id, EVP_PKEY **out);
+
+/* ---- issuers (issuers.c) ---- */
+
+/* Body JSON of an issuer document. */
+hsmca_rv ca_issuer_to_json(const hsmca_ca_issuer *i, json_t **out);
+hsmca_rv ca_issuer_from_doc(const hsmca_store_doc *doc, hsmca_ca_issuer *out);
+/* Adds an issuer document to b (creating it). */
+hsmca_rv ca_issuer_record(hsmca_store_batch *b, const char *mount, const hsmca_ca_issuer *i);
+/* Builds i->ca_chain from the mount's issuers (or manual_chain). */
+hsmca_rv ca_issuer_build_chain(hsmca_ca *ca, const char *mount, hsmca_ca_issuer *i);
+/* Creates an issuer for cert (a new issuer_id), records it, and makes it
+ * the mount's default if there is none (or default_follows_latest_issuer). */
+hsmca_rv ca_issuer_create(hsmca_ca *ca, const char *mount, X509 *cert, const char *key_id, const char *name,
+                          hsmca_ca_issuer *out);
+/* The same with a given issuer_id (known before signing, for templated
+ * AIA URLs in the issuer's own certificate). */
+hsmca_rv ca_issuer_create_with_id(hsmca_ca *ca, const char *mount, X509 *cert, const char *key_id, const char *name,
+                                  const char *issuer_id, hsmca_ca_issuer *out);
+/* The issuer that signs (usage issuing-certificates, has a key, not
+ * revoked) and its token key. */
+hsmca_rv ca_issuer_for_signing(hsmca_ca *ca, const char *mount, const char *ref, hsmca_ca_issuer *iss,
+                               EVP_PKEY **pkey);
+/* One PEM CSR whose self-signature verifies. */
+hsmca_rv ca_parse_csr(const char *pem, X509_REQ **out);
+/* A random UUIDv4 from the token's generator. */
+hsmca_rv ca_new_uuid(hsmca_ca *ca, char out[37]);
+/* An existing issuer with the same certificate (by DER), if any. */
+hsmca_rv ca_issuer_find_by_cert(hsmca_ca *ca, const char *mount, X509 *cert, char issuer_id[37]);
+
+/* ---- the signing pipeline (sign.c) ---- */
+
+typedef struct {
+    const char *mount;
+    EVP_PKEY *key;         /* signs: the issuer's token key (or, self-signed, the subject's) */
+    X509 *issuer_cert;     /* NULL for a self-signed certificate */
+    const char *issuer_id; /* recorded with the intent and the certificate */
+    const char *role;      /* "" for CA operations */
+    unsigned char request_digest[32];
+    hsmca_lint_opts lint;
+    int signature_bits;    /* 0: by key */
+    bool use_pss;
+    bool no_store;         /* role no_store: neither intent nor certificate is stored */
+} ca_sign_job;
+
+/* The issuance cycle (issue #3): reserve a fresh serial with its intent,
+ * fix the signature algorithm, lint, sign in the token, verify the signature
+ * with the issuer's public key, check the signed TBS is the linted one,
+ * store the certificate, and only then hand it out. On any failure nothing
+ * is returned; the intent record stays for the operator. */
+hsmca_rv ca_sign_certificate(hsmca_ca *ca, const ca_sign_job *job, X509 *tbs, X509 **out);
+/* The digest for signature_bits and the key (NULL for Ed25519). */
+const char *ca_sign_digest(EVP_PKEY *key, int signature_bits);
+
+/* ---- TBS integrity (tbs.c) ---- */
+
+hsmca_rv ca_tbs_set_sigalg(X509 *x, EVP_MD_CTX *mctx);
+hsmca_rv ca_tbs_encode(X509 *x, unsigned char **der, size_t *len);
+hsmca_rv ca_tbs_matches(const unsigned char *cert_der, size_t cert_len, const unsigned char *tbs,
+                        size_t tbs_len);
+
+/* ---- names (names.c) ---- */
+
+typedef struct {
+    const char *common_name;
+    hsmca_strlist alt_names, ip_sans, uri_sans, other_sans;
+    hsmca_strlist ou, organization, country, locality, province, street_address, postal_code;
+    const char *serial_number;
+    bool exclude_cn_from_sans;
+} ca_names_input;
+
+/* Subject in OpenBao's attribute order; fields longer than RFC 5280's
+ * upper bounds or with control characters are refused, naming the field. */
+hsmca_rv ca_names_subject(const ca_names_input *in, X509_NAME **out);
+/* SANs: the CN (host name or email, unless exclude_cn_from_sans),
+ * alt_names (DNS or email), ip_sans, uri_sans, other_sans. */
+hsmca_rv ca_names_sans(const ca_names_input *in, GENERAL_NAMES **out);
+
+/* ---- extensions (ext.c) ---- */
+
+/* Adds an extension by NID from OpenSSL's config syntax; issuer may be NULL
+ * for self-signed. */
+hsmca_rv ca_ext_add(X509 *x, X509 *issuer, int nid, const char *value);
+/* AIA and CRL distribution points for certificates issued by issuer_id,
+ * from the issuer's own URLs or the mount's config/urls, templated with
+ * {{issuer_id}}, {{cluster_path}}, {{cluster_aia_path}}. */
+hsmca_rv ca_ext_add_urls(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer *issuer, X509 *x);
+
+int64_t ca_now(void);
+int64_t ca_asn1_time_to_unix(const ASN1_TIME *t);
+
+#endif

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Leaf certificates: issue (the CA makes the key, returns it once) and sign
+ * (a CSR), through the role's policy and the common signing pipeline. */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/sha.h>
+#include <openssl/x509v3.h>
+
+#include "hsmca/log.h"
+#include "hsmca/serial.h"
+#include "internal.h"
+
+/* A software key for issue/:role, never touching the hsmca provider. */
+static hsmca_rv leaf_keygen(const hsmca_role *role, EVP_PKEY **out, char *type_name, size_t type_size)
+{
+    const char *curve;
+
+    *out = NULL;
+    switch (role->key_type) {
+    case HSMCA_ROLE_KEY_RSA:
+        snprintf(type_name, type_size, "rsa");
+        *out = EVP_PKEY_Q_keygen(NULL, "provider!=hsmca", "RSA", (size_t)(role->key_bits ? role->key_bits : 2048));
+        break;
+    case HSMCA_ROLE_KEY_EC:
+        snprintf(type_name, type_size, "ec");
+        curve = role->key_bits == 384 ? "P-384" : role->key_bits == 521 ? "P-521"
+                : role->key_bits == 224 ? "P-224" : "P-256";
+        *out = EVP_PKEY_Q_keygen(NULL, "provider!=hsmca", "EC", curve);
+        break;
+    case HSMCA_ROLE_KEY_ED25519:
+        snprintf(type_name, type_size, "ed25519");
+        *out = EVP_PKEY_Q_keygen(NULL, "provider!=hsmca", "ED25519");
+        break;
+    case HSMCA_ROLE_KEY_ANY:
+    default:
+        return hsmca_err(HSMCA_ERR_INVALID_ARG,
+                         "role '%s' has key_type 'any', which can sign CSRs but cannot generate keys for issue",
+                         role->name);
+    }
+    ERR_clear_error();
+    return *out ? HSMCA_OK : hsmca_err(HSMCA_ERR_CRYPTO, "generating the leaf key failed");
+}
+
+static hsmca_rv set_time(ASN1_TIME *t, int64_t when)
+{
+    return ASN1_TIME_set(t, (time_t)when) ? HSMCA_OK : hsmca_err(HSMCA_ERR_INVALID_ARG, "time out of range");
+}
+
+/* The leaf TBS from the policy's template. */
+static hsmca_rv leaf_tbs(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer *iss, const hsmca_cert_template *t,
+                         EVP_PKEY *pub, X509 **out)
+{
+    X509 *x = X509_new();
+    hsmca_rv rv = HSMCA_ERR_CRYPTO;
+
+    *out = NULL;
+    if (x == NULL || !X509_set_version(x, X509_VERSION_3) || !X509_set_subject_name(x, t->subject) ||
+        !X509_set_issuer_name(x, X509_get_subject_name(iss->certificate)) || !X509_set_pubkey(x, pub)) {
+        rv = hsmca_err(HSMCA_ERR_CRYPTO, "cannot set certificate fields");
+        goto done;
+    }
+    if ((rv = set_time(X509_getm_notBefore(x), t->not_before)) != HSMCA_OK ||
+        (rv = set_time(X509_getm_notAfter(x), t->not_after)) != HSMCA_OK)
+        goto done;
+    /* Go's x509 (and so OpenBao) marks keyUsage and basicConstraints
+     * critical; RFC 5280 4.2.1.3 asks for it on keyUsage. */
+    if (t->key_usage != 0) {
+        ASN1_BIT_STRING *ku = ASN1_BIT_STRING_new();
+        int ok = ku != NULL;
+        for (int bit = 0; ok && bit < 9; bit++) {
+            /* KU_* bits are the DER bit string's bits, MSB first per octet. */
+            static const int map[9] = {KU_DIGITAL_SIGNATURE, KU_NON_REPUDIATION, KU_KEY_ENCIPHERMENT,
+                                       KU_DATA_ENCIPHERMENT, KU_KEY_AGREEMENT,   KU_KEY_CERT_SIGN,
+                                       KU_CRL_SIGN,          KU_ENCIPHER_ONLY,   KU_DECIPHER_ONLY};
+            if (t->key_usage & map[bit])
+                ok = ASN1_BIT_STRING_set_bit(ku, bit, 1);
+        }
+        ok = ok && X509_add1_ext_i2d(x, NID_key_usage, ku, 1, X509V3_ADD_REPLACE);
+        ASN1_BIT_STRING_free(ku);
+        if (!ok) {
+            rv = hsmca_err(HSMCA_ERR_NOMEM, "cannot add keyUsage");
+            goto done;
+        }
+    }
+    if (t->ext_key_usage != NULL && sk_ASN1_OBJECT_num(t->ext_key_usage) > 0 &&
+        !X509_add1_ext_i2d(x, NID_ext_key_usage, t->ext_key_usage, 0, X509V3_ADD_REPLACE)) {
+        rv = hsmca_err(HSMCA_ERR_NOMEM, "cannot add extendedKeyUsage");
+        goto done;
+    }
+    if (t->basic_constraints && (rv = ca_ext_add(x, iss->certificate, NID_basic_constraints, "critical,CA:FALSE")) != HSMCA_OK)
+        goto done;
+    if (t->sans != NULL && sk_GENERAL_NAME_num(t->sans) > 0 &&
+        !X509_add1_ext_i2d(x, NID_subject_alt_name, t->sans, t->san_critical, X509V3_ADD_REPLACE)) {
+        rv = hsmca_err(HSMCA_ERR_NOMEM, "cannot add subjectAltName");
+        goto done;
+    }
+    if (t->policy_oids != NULL && sk_ASN1_OBJECT_num(t->policy_oids) > 0) {
+        CERTIFICATEPOLICIES *cp = CERTIFICATEPOLICIES_new();
+        int ok = cp != NULL;
+        for (int i = 0; ok && i < sk_ASN1_OBJECT_num(t->policy_oids); i++) {
+            POLICYINFO *pi = POLICYINFO_new();
+            ok = pi != NULL && (pi->policyid = OBJ_dup(sk_ASN1_OBJECT_value(t->policy_oids, i))) != NULL &&
+                 sk_POLICYINFO_push(cp, pi);
+            if (!ok)
+                POLICYINFO_free(pi);
+        }
+        ok = ok && X509_add1_ext_i2d(x, NID_certificate_policies, cp, 0, X509V3_ADD_REPLACE);
+        CERTIFICATEPOLICIES_free(cp);
+        if (!ok) {
+            rv = hsmca_err(HSMCA_ERR_NOMEM, "cannot add certificatePolicies");
+            goto done;
+        }
+    }
+    if ((rv = ca_ext_add(x, iss->certificate, NID_subject_key_identifier, "hash")) != HSMCA_OK ||
+        (rv = ca_ext_add(x, iss->certificate, NID_authority_key_identifier, "keyid:always")) != HSMCA_OK ||
+        (rv = ca_ext_add_urls(ca, mount, iss, x)) != HSMCA_OK)
+        goto done;
+    *out = x;
+    x = NULL;
+    rv = HSMCA_OK;
+done:
+    X509_free(x);
+    return rv;
+}
+
+/* The common path of issue and sign once the subject key is known. */
+static hsmca_rv leaf_run(hsmca_ca *ca, const char *mount, const char *role_name, const char *issuer_ref,
+                         const hsmca_issue_request *in, X509_REQ *csr, EVP_PKEY *pub,
+                         const unsigned char digest[32], hsmca_ca_result *out)
+{
+    hsmca_role role;
+    hsmca_ca_issuer iss;
+    EVP_PKEY *ca_key = NULL;
+    hsmca_issue_request req;
+    hsmca_policy_context pctx;
+    hsmca_cert_template t;
+    X509 *tbs = NULL, *cert = NULL;
+    ca_sign_job job;
+    hsmca_rv rv;
+
+    memset(&role, 0, sizeof(role));
+    memset(&iss, 0, sizeof(iss));
+    memset(&t, 0, sizeof(t));
+    if ((rv = hsmca_ca_role_get(ca, mount, role_name, &role)) != HSMCA_OK)
+        goto done;
+    if ((rv = ca_issuer_for_signing(ca, mount, issuer_ref && issuer_ref[0] ? issuer_ref : role.issuer_ref, &iss,
+                                    &ca_key)) != HSMCA_OK)
+        goto done;
+    req = *in;
+    req.csr = csr;
+    req.pubkey = pub;
+    memset(&pctx, 0, sizeof(pctx));
+    pctx.now = ca_now();
+    pctx.issuer_not_after = ca_asn1_time_to_unix(X509_get0_notAfter(iss.certificate));
+    pctx.leaf_not_after_behavior = iss.leaf_not_after_behavior;
+    pctx.default_ttl = ca->default_ttl;
+    pctx.max_ttl = ca->max_ttl;
+    if ((rv = hsmca_policy_evaluate(&role, &req, &pctx, &t)) != HSMCA_OK)
+        goto done;
+    if ((rv = leaf_tbs(ca, mount, &iss, &t, pub, &tbs)) != HSMCA_OK)
+        goto done;
+    memset(&job, 0, sizeof(job));
+    job.mount = mount;
+    job.key = ca_key;
+    job.issuer_cert = iss.certificate;
+    job.issuer_id = iss.issuer_id;
+    job.role = role.name;
+    memcpy(job.request_digest, digest, 32);
+    job.lint.role = HSMCA_LINT_LEAF;
+    job.lint.issuer = iss.certificate;
+    job.lint.permit_beyond_issuer = iss.leaf_not_after_behavior == HSMCA_NOT_AFTER_PERMIT;
+    job.lint.cabf = role.cabf_validity_limit;
+    job.lint.now = pctx.now;
+    job.signature_bits = t.signature_bits;
+    job.use_pss = t.use_pss;
+    job.no_store = t.no_store;
+    if ((rv = ca_sign_certificate(ca, &job, tbs, &cert)) != HSMCA_OK)
+        goto done;
+    {
+        unsigned char serial[HSMCA_SERIAL_MAX];
+        size_t len = 0;
+        if ((rv = hsmca_serial_from_asn1(X509_get0_serialNumber(cert), serial, &len)) != HSMCA_OK)
+            goto done;
+        hsmca_serial_format(serial, len, out->serial_number);
+    }
+    out->expiration = ca_asn1_time_to_unix(X509_get0_notAfter(cert));
+    out->certificate = cert;
+    cert = NULL;
+    out->ca_chain = iss.ca_chain;
+    iss.ca_chain = NULL;
+    snprintf(out->issuer_id, sizeof(out->issuer_id), "%s", iss.issuer_id);
+    snprintf(out->issuer_name, sizeof(out->issuer_name), "%s", iss.issuer_name);
+    rv = HSMCA_OK;
+done:
+    hsmca_cert_template_clear(&t);
+    hsmca_ca_issuer_clear(&iss);
+    hsmca_role_clear(&role);
+    X509_free(tbs);
+    X509_free(cert);
+    EVP_PKEY_free(ca_key);
+    return rv;
+}
+
+hsmca_rv hsmca_ca_issue(hsmca_ca *ca, const char *mount, const char *role_name, const char *issuer_ref,
+                        const hsmca_issue_request *req, hsmca_ca_result *out)
+{
+    hsmca_role role;
+    EVP_PKEY *key = NULL;
+    unsigned char digest[32];
+    hsmca_rv rv;
+
+    memset(out, 0, sizeof(*out));
+    memset(&role, 0, sizeof(role));
+    /* The role decides the key; it is read again inside leaf_run, which
+     * keeps issue and sign on one path. */
+    if ((rv = hsmca_ca_role_get(ca, mount, role_name, &role)) != HSMCA_OK)
+        return rv;
+    rv = leaf_keygen(&role, &key, out->private_key_type, sizeof(out->private_key_type));
+    hsmca_role_clear(&role);
+    if (rv != HSMCA_OK)
+        return rv;
+    /* The request digest covers what was asked: the CN and the key. */
+    {
+        unsigned char *der = NULL;
+        int n = i2d_PUBKEY(key, &der);
+        EVP_MD_CTX *c = EVP_MD_CTX_new();
+        const char *cn = req->common_name ? req->common_name : "";
+        memset(digest, 0, sizeof(digest));
+        if (c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) && EVP_DigestUpdate(c, cn, strlen(cn)) &&
+            (n <= 0 || EVP_DigestUpdate(c, der, (size_t)n)))
+            EVP_DigestFinal_ex(c, digest, NULL);
+        EVP_MD_CTX_free(c);
+        OPENSSL_free(der);
+    }
+    rv = leaf_run(ca, mount, role_name, issuer_ref, req, NULL, key, digest, out);
+    if (rv == HSMCA_OK) {
+        out->private_key = key; /* returned once by the caller, never stored */
+        key = NULL;
+    } else {
+        hsmca_rv r = rv;
+        char detail[512];
+        snprintf(detail, sizeof(detail), "%s", hsmca_err_message());
+        hsmca_ca_result_clear(out);
+        hsmca_err(r, "%s", detail);
+    }
+    EVP_PKEY_free(key); /* frees (and clears) the key if it was not handed out */
+    return rv;
+}
+
+hsmca_rv hsmca_ca_sign(hsmca_ca *ca, const char *mount, const char *role_name, const char *issuer_ref,
+                       const char *csr_pem, const hsmca_issue_request *req, hsmca_ca_result *out)
+{
+    X509_REQ *csr = NULL;
+    unsigned char *der = NULL, digest[32];
+    int n;
+    hsmca_rv rv;
+
+    memset(out, 0, sizeof(*out));
+    if ((rv = ca_parse_csr(csr_pem, &csr)) != HSMCA_OK)
+        return rv;
+    n = i2d_X509_REQ(csr, &der);
+    SHA256(der, n > 0 ? (size_t)n : 0, digest);
+    OPENSSL_free(der);
+    rv = leaf_run(ca, mount, role_name, issuer_ref, req, csr, X509_REQ_get0_pubkey(csr), digest, out);
+    if (rv != HSMCA_OK) {
+        hsmca_rv r = rv;
+        char detail[512];
+        snprintf(detail, sizeof(detail), "%s", hsmca_err_message());
+        hsmca_ca_result_clear(out);
+        hsmca_err(r, "%s", detail);
+    }
+    X509_REQ_free(csr);
+    return rv;
+}

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The issuance cycle every certificate goes through, modelled on Let's
+ * Encrypt's: reserve serial + intent, lint, sign in the token, verify, check
+ * the TBS, store, return. */
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "hsmca/log.h"
+#include "hsmca/provider.h"
+#include "hsmca/serial.h"
+#include "internal.h"
+
+#define SERIAL_ATTEMPTS 4 /* a collision of 127-bit serials is 2^-63-rare; a
+                             second collision in a row means a broken RNG */
+
+int64_t ca_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+int64_t ca_asn1_time_to_unix(const ASN1_TIME *t)
+{
+    struct tm tm;
+
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+        return 0;
+    return (int64_t)timegm(&tm);
+}
+
+const char *ca_sign_digest(EVP_PKEY *key, int signature_bits)
+{
+    if (EVP_PKEY_is_a(key, "ED25519"))
+        return NULL;
+    if (EVP_PKEY_is_a(key, "EC") && signature_bits == 0) {
+        /* OpenBao: match the curve size for NIST curves. */
+        int bits = EVP_PKEY_get_bits(key);
+        return bits > 384 ? "SHA512" : bits > 256 ? "SHA384" : "SHA256";
+    }
+    switch (signature_bits) {
+    case 384:
+        return "SHA384";
+    case 512:
+        return "SHA512";
+    default:
+        return "SHA256";
+    }
+}
+
+/* Draws serials until one is reserved (the database refuses duplicates). */
+static hsmca_rv reserve_serial(hsmca_ca *ca, const ca_sign_job *job, unsigned char serial[HSMCA_SERIAL_MAX],
+                               size_t *len)
+{
+    hsmca_rv rv = HSMCA_ERR_INTERNAL;
+
+    for (int attempt = 0; attempt < SERIAL_ATTEMPTS; attempt++) {
+        hsmca_store_batch *b;
+
+        rv = hsmca_serial_generate(ca->tok, serial, len);
+        if (rv != HSMCA_OK)
+            return rv;
+        if (*len < 8) {
+            rv = hsmca_err(HSMCA_ERR_INTERNAL, "random serial has fewer than 64 bits");
+            continue; /* 2^-63: draw again */
+        }
+        if (job->no_store)
+            return HSMCA_OK;
+        b = hsmca_store_batch_new(ca->store);
+        if (b == NULL)
+            return hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
+        hsmca_store_batch_intent(b, job->mount, serial, *len, job->issuer_id ? job->issuer_id : "",
+                                 job->role ? job->role : "", job->request_digest);
+        rv = hsmca_store_batch_commit(b);
+        hsmca_store_batch_free(b);
+        if (rv != HSMCA_ERR_EXISTS)
+            return rv;
+        hsmca_log(HSMCA_LOG_WARNING, "mount '%s': serial collision; drawing another", job->mount);
+    }
+    return rv;
+}
+
+hsmca_rv ca_sign_certificate(hsmca_ca *ca, const ca_sign_job *job, X509 *tbs, X509 **out)
+{
+    hsmca_rv rv = HSMCA_ERR_CRYPTO;
+    unsigned char serial[HSMCA_SERIAL_MAX];
+    char serial_text[HSMCA_SERIAL_TEXT_MAX + 1];
+    size_t serial_len = 0;
+    unsigned char *linted = NULL, *der = NULL;
+    size_t linted_len = 0;
+    EVP_MD_CTX *mctx = NULL;
+    EVP_PKEY *verify_key = NULL;
+    X509 *signed_cert = NULL;
+    const unsigned char *p;
+    hsmca_lint_finding finding;
+    int der_len;
+
+    *out = NULL;
+    /* 1. serial and intent, before anything is signed */
+    rv = reserve_serial(ca, job, serial, &serial_len);
+    if (rv != HSMCA_OK)
+        goto done;
+    hsmca_serial_format(serial, serial_len, serial_text);
+    rv = hsmca_serial_to_asn1(serial, serial_len, X509_get_serialNumber(tbs));
+    if (rv != HSMCA_OK)
+        goto done;
+
+    /* 2. the signature algorithm is part of the TBS: fix it, then lint */
+    mctx = EVP_MD_CTX_new();
+    if (mctx == NULL) {
+        rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    rv = hsmca_provider_sign_init(mctx, ca->libctx, ca_sign_digest(job->key, job->signature_bits), job->key,
+                                  job->use_pss && EVP_PKEY_is_a(job->key, "RSA"));
+    if (rv != HSMCA_OK)
+        goto done;
+    rv = ca_tbs_set_sigalg(tbs, mctx);
+    if (rv != HSMCA_OK)
+        goto done;
+    rv = hsmca_lint_certificate(tbs, &job->lint, &finding);
+    if (rv != HSMCA_OK) {
+        hsmca_log(HSMCA_LOG_WARNING, "mount '%s': serial %s refused by lint %s: %s (nothing signed)",
+                  job->mount, serial_text, finding.rule, finding.message);
+        goto done;
+    }
+    rv = ca_tbs_encode(tbs, &linted, &linted_len);
+    if (rv != HSMCA_OK)
+        goto done;
+
+    /* 3. sign in the token */
+    if (X509_sign_ctx(tbs, mctx) <= 0) {
+        unsigned long e = ERR_peek_last_error();
+        /* The provider put the HSM layer's detail on the error stack and in
+         * the thread's detail; keep its class (HSM unavailable -> 503). */
+        rv = hsmca_err_last() != HSMCA_OK && hsmca_err_last() != HSMCA_ERR_INVALID_ARG
+                 ? hsmca_err_last()
+                 : HSMCA_ERR_CRYPTO;
+        if (rv == HSMCA_ERR_CRYPTO)
+            hsmca_err(rv, "signing serial %s failed: %s", serial_text,
+                      e ? ERR_reason_error_string(e) : "unknown error");
+        ERR_clear_error();
+        goto done;
+    }
+
+    /* 4. verify what came back, from its DER, with the issuer's public key:
+     * OpenSSL's signing call does not check the token's signature. */
+    der_len = i2d_X509(tbs, &der);
+    if (der_len <= 0) {
+        rv = hsmca_err(HSMCA_ERR_CRYPTO, "cannot encode the signed certificate");
+        goto done;
+    }
+    p = der;
+    signed_cert = d2i_X509(NULL, &p, der_len);
+    verify_key = job->issuer_cert ? X509_get_pubkey(job->issuer_cert) : X509_get_pubkey(signed_cert);
+    if (signed_cert == NULL || verify_key == NULL || X509_verify(signed_cert, verify_key) != 1) {
+        ERR_clear_error();
+        rv = hsmca_err(HSMCA_ERR_BAD_SIGNATURE,
+                       "the token's signature on serial %s does not verify with the issuer key; discarded",
+                       serial_text);
+        hsmca_log(HSMCA_LOG_ERR, "mount '%s': %s", job->mount, hsmca_err_message());
+        goto done;
+    }
+    rv = ca_tbs_matches(der, (size_t)der_len, linted, linted_len);
+    if (rv != HSMCA_OK)
+        goto done;
+
+    /* 5. store, 6. only then return */
+    if (!job->no_store) {
+        hsmca_store_batch *b = hsmca_store_batch_new(ca->store);
+        if (b == NULL) {
+            rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        hsmca_store_batch_cert(b, job->mount, serial, serial_len, job->issuer_id ? job->issuer_id : "",
+                               job->role ? job->role : "", der, (size_t)der_len,
+                               ca_asn1_time_to_unix(X509_get0_notBefore(signed_cert)),
+                               ca_asn1_time_to_unix(X509_get0_notAfter(signed_cert)));
+        rv = hsmca_store_batch_commit(b);
+        hsmca_store_batch_free(b);
+        if (rv != HSMCA_OK) {
+            hsmca_err_prefix("storing certificate %s (intent kept; nothing returned)", serial_text);
+            hsmca_log(HSMCA_LOG_ERR, "mount '%s': %s", job->mount, hsmca_err_message());
+            goto done;
+        }
+    }
+    *out = signed_cert;
+    signed_cert = NULL;
+    rv = HSMCA_OK;
+done:
+    EVP_MD_CTX_free(mctx);
+    EVP_PKEY_free(verify_key);
+    X509_free(signed_cert);
+    OPENSSL_free(linted);
+    OPENSSL_free(der);
+    return rv;
+}

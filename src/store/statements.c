@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The SQL statements of the SQLite backend, one table indexed by store_sql
+ * (the migration scripts are in schema.c). Keeping them together makes the
+ * whole query surface reviewable at once and shows what a second backend
+ * (PostgreSQL) must provide. */
+#include "internal.h"
+
+/* Serials are bound as 20-octet keys (serial.c). Every statement that lists
+ * rows orders by a primary-key prefix, so pagination walks an index. */
+static const char *const sql_text[SQL_COUNT] = {
+    [SQL_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+    /* A read transaction: several statements of one read see one snapshot. */
+    [SQL_BEGIN_READ] = "BEGIN DEFERRED",
+    [SQL_COMMIT] = "COMMIT",
+    [SQL_ROLLBACK] = "ROLLBACK",
+    /* One name is enough: the writer releases or rolls back each batch's
+     * savepoint before it opens the next. */
+    [SQL_SAVEPOINT] = "SAVEPOINT batch",
+    [SQL_RELEASE] = "RELEASE batch",
+    [SQL_ROLLBACK_TO] = "ROLLBACK TO batch",
+
+    [SQL_MOUNT_INSERT] = "INSERT INTO mounts (name, type, options, created) VALUES (?1, ?2, ?3, ?4)",
+    /* Children first: the foreign keys have no ON DELETE CASCADE, so a
+     * forgotten table makes the delete fail instead of leaving orphans. */
+    [SQL_MOUNT_DELETE_CERTS] = "DELETE FROM certs WHERE mount = ?1",
+    [SQL_MOUNT_DELETE_INTENTS] = "DELETE FROM intents WHERE mount = ?1",
+    [SQL_MOUNT_DELETE_DOCS] = "DELETE FROM docs WHERE mount = ?1",
+    [SQL_MOUNT_DELETE] = "DELETE FROM mounts WHERE name = ?1",
+    [SQL_MOUNT_EXISTS] = "SELECT 1 FROM mounts WHERE name = ?1",
+    [SQL_MOUNT_GET] = "SELECT name, type, options, created FROM mounts WHERE name = ?1",
+    [SQL_MOUNT_LIST] = "SELECT name, type, options, created FROM mounts ORDER BY name",
+
+    [SQL_DOC_INSERT] = "INSERT INTO docs (mount, kind, id, name, body, blob, created, updated)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+    /* Replaces everything but the creation time. A name held by another
+     * document still fails on the UNIQUE constraint (not on the id). */
+    [SQL_DOC_UPSERT] = "INSERT INTO docs (mount, kind, id, name, body, blob, created, updated)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
+                       " ON CONFLICT (mount, kind, id) DO UPDATE SET name = excluded.name,"
+                       " body = excluded.body, blob = excluded.blob, updated = excluded.updated",
+    [SQL_DOC_UPDATE] = "UPDATE docs SET name = ?4, body = ?5, blob = ?6, updated = ?7"
+                       " WHERE mount = ?1 AND kind = ?2 AND id = ?3",
+    [SQL_DOC_DELETE] = "DELETE FROM docs WHERE mount = ?1 AND kind = ?2 AND id = ?3",
+    [SQL_DOC_GET_ID] = "SELECT id, name, body, blob, created, updated FROM docs"
+                       " WHERE mount = ?1 AND kind = ?2 AND id = ?3",
+    [SQL_DOC_GET_NAME] = "SELECT id, name, body, blob, created, updated FROM docs"
+                         " WHERE mount = ?1 AND kind = ?2 AND name = ?3",
+    /* ?3 '' lists from the start (ids are never empty); ?4 -1: no limit. A
+     * plain range keeps this an index seek however deep the page is. */
+    [SQL_DOC_LIST] = "SELECT id, name, body, blob, created, updated FROM docs"
+                     " WHERE mount = ?1 AND kind = ?2 AND id > ?3"
+                     " ORDER BY id LIMIT ?4",
+
+    [SQL_INTENT_INSERT] = "INSERT INTO intents (mount, serial, serial_len, issuer_id, role,"
+                          " request_digest, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [SQL_INTENT_GET] = "SELECT i.serial, i.serial_len, i.issuer_id, i.role, i.request_digest, i.created,"
+                       " EXISTS (SELECT 1 FROM certs c WHERE c.mount = i.mount AND c.serial = i.serial)"
+                       " FROM intents i WHERE i.mount = ?1 AND i.serial = ?2",
+    [SQL_INTENT_LIST] = "SELECT i.serial, i.serial_len, i.issuer_id, i.role, i.request_digest, i.created,"
+                        " EXISTS (SELECT 1 FROM certs c WHERE c.mount = i.mount AND c.serial = i.serial)"
+                        " FROM intents i WHERE i.mount = ?1 ORDER BY i.serial",
+    [SQL_INTENT_LIST_ORPHANS] = "SELECT i.serial, i.serial_len, i.issuer_id, i.role, i.request_digest,"
+                                " i.created, 0 FROM intents i WHERE i.mount = ?1 AND NOT EXISTS"
+                                " (SELECT 1 FROM certs c WHERE c.mount = i.mount AND c.serial = i.serial)"
+                                " ORDER BY i.serial",
+
+    [SQL_CERT_INSERT] = "INSERT INTO certs (mount, serial, serial_len, issuer_id, role, der,"
+                        " not_before, not_after, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [SQL_CERT_EXISTS] = "SELECT 1 FROM certs WHERE mount = ?1 AND serial = ?2",
+    [SQL_CERT_GET] = "SELECT serial, serial_len, issuer_id, role, der, not_before, not_after, created,"
+                     " revoked_at, revocation_reason FROM certs WHERE mount = ?1 AND serial = ?2",
+    /* ?2 x'' lists from the start (every key is 20 octets, so greater);
+     * ?3 -1: no limit. */
+    [SQL_CERT_LIST] = "SELECT serial, serial_len, issuer_id, role, der, not_before, not_after, created,"
+                      " revoked_at, revocation_reason FROM certs"
+                      " WHERE mount = ?1 AND serial > ?2 ORDER BY serial LIMIT ?3",
+
+    [SQL_INTEGRITY_CHECK] = "PRAGMA integrity_check",
+    [SQL_FOREIGN_KEY_CHECK] = "PRAGMA foreign_key_check",
+};
+
+const char *store_sql_text(store_sql id)
+{
+    if ((unsigned)id >= SQL_COUNT)
+        return NULL;
+    return sql_text[id];
+}

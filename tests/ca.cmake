@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: Apache-2.0
+# Tests of the CA core operations (src/ca): chains for every issuer key
+# type judged by openssl and certtool, imports, cross-signs, bad input.
+add_executable(hsmca-ca-testtool tools/ca_testtool.c)
+target_link_libraries(hsmca-ca-testtool PRIVATE hsmca)
+
+function(hsmca_ca_test name timeout)
+    add_test(NAME integration.${name} COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/${name}.sh)
+    set_tests_properties(integration.${name} PROPERTIES
+        LABELS "token;ca"
+        TIMEOUT ${timeout}
+        SKIP_RETURN_CODE 77
+        ENVIRONMENT "HSMCA_CA_TESTTOOL=$<TARGET_FILE:hsmca-ca-testtool>;HSMCA_TESTTOOL=$<TARGET_FILE:hsmca-testtool>;HSMCA_TEST_WORKDIR=${HSMCA_TEST_WORK}/${name};${HSMCA_TEST_SAN_ENV}")
+endfunction()
+
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_ca_chains.sh)
+    hsmca_ca_test(test_ca_chains 300)
+endif()
