@@ -34,8 +34,9 @@ typedef struct {
     int64_t ttl;                  /* seconds; 0 = not given */
     const char *not_after;        /* RFC 3339 UTC ("2030-01-01T00:00:00Z"); NULL = not given */
     bool exclude_cn_from_sans;
-    /* sign: the CSR (names used per use_csr_common_name / use_csr_sans);
-     * issue: NULL. */
+    /* sign: the CSR (names used per use_csr_common_name / use_csr_sans),
+     * its self-signature already verified by the caller's CSR parser (the
+     * policy engine does not verify it again); issue: NULL. */
     X509_REQ *csr;
     /* The subject public key: the CSR's key (sign) or the freshly generated
      * leaf key (issue). Checked against key_type / key_bits. */

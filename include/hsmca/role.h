@@ -32,14 +32,39 @@ typedef enum {
 } hsmca_role_key_type;
 
 /* One role. Lists are owned; hsmca_role_clear() frees them. Field names are
- * the API's; comments give the documented default. Durations are seconds. */
+ * the API's; comments give the documented default. Durations are seconds.
+ * Members are grouped by type (strings, numbers, lists, flags) so the struct
+ * carries no padding holes. */
 typedef struct {
     char name[HSMCA_ROLE_NAME_MAX + 1];       /* from the URL; not a JSON field */
     char issuer_ref[HSMCA_ROLE_REF_MAX + 1];  /* "default" */
+    char not_after[HSMCA_ROLE_TIME_MAX + 1];  /* "" (RFC 3339 when set) */
     int64_t ttl;                              /* 0: mount default, capped by max_ttl */
     int64_t max_ttl;                          /* 0: mount maximum */
-    bool allow_localhost;                     /* true */
+    int64_t not_before_duration;              /* 30 */
+    hsmca_role_key_type key_type;             /* rsa */
+    int key_bits;                             /* 0 (written roles hold 2048 / 256, as OpenBao stores) */
+    int signature_bits;                       /* 0 (written RSA roles hold 256) */
+
     hsmca_strlist allowed_domains;            /* [] */
+    hsmca_strlist allowed_uri_sans;           /* [] (globs) */
+    hsmca_strlist allowed_other_sans;         /* [] ("<oid>;UTF8:<glob>" or a lone "*") */
+    hsmca_strlist allowed_serial_numbers;     /* [] (globs; empty forbids any) */
+    hsmca_strlist allowed_user_ids;           /* [] (globs; empty forbids any) */
+    hsmca_strlist key_usage;                  /* [DigitalSignature, KeyAgreement, KeyEncipherment] */
+    hsmca_strlist ext_key_usage;              /* [] */
+    hsmca_strlist ext_key_usage_oids;         /* [] */
+    hsmca_strlist ou;                         /* [] */
+    hsmca_strlist organization;               /* [] */
+    hsmca_strlist country;                    /* [] */
+    hsmca_strlist locality;                   /* [] */
+    hsmca_strlist province;                   /* [] */
+    hsmca_strlist street_address;             /* [] */
+    hsmca_strlist postal_code;                /* [] */
+    hsmca_strlist policy_identifiers;         /* [] (OIDs) */
+    hsmca_strlist cn_validations;             /* [email, hostname] */
+
+    bool allow_localhost;                     /* true */
     bool allowed_domains_template;            /* false */
     bool allow_bare_domains;                  /* false */
     bool allow_subdomains;                    /* false */
@@ -48,39 +73,18 @@ typedef struct {
     bool allow_any_name;                      /* false */
     bool enforce_hostnames;                   /* true */
     bool allow_ip_sans;                       /* true */
-    hsmca_strlist allowed_uri_sans;           /* [] (globs) */
     bool allowed_uri_sans_template;           /* false */
-    hsmca_strlist allowed_other_sans;         /* [] ("<oid>;UTF8:<glob>" or a lone "*") */
-    hsmca_strlist allowed_serial_numbers;     /* [] (globs; empty forbids any) */
-    hsmca_strlist allowed_user_ids;           /* [] (globs; empty forbids any) */
     bool server_flag;                         /* true */
     bool client_flag;                         /* true */
     bool code_signing_flag;                   /* false */
     bool email_protection_flag;               /* false */
-    hsmca_role_key_type key_type;             /* rsa */
-    int key_bits;                             /* 0 (written roles hold 2048 / 256, as OpenBao stores) */
-    int signature_bits;                       /* 0 (written RSA roles hold 256) */
     bool use_pss;                             /* false */
-    hsmca_strlist key_usage;                  /* [DigitalSignature, KeyAgreement, KeyEncipherment] */
-    hsmca_strlist ext_key_usage;              /* [] */
-    hsmca_strlist ext_key_usage_oids;         /* [] */
     bool use_csr_common_name;                 /* true */
     bool use_csr_sans;                        /* true */
-    hsmca_strlist ou;                         /* [] */
-    hsmca_strlist organization;               /* [] */
-    hsmca_strlist country;                    /* [] */
-    hsmca_strlist locality;                   /* [] */
-    hsmca_strlist province;                   /* [] */
-    hsmca_strlist street_address;             /* [] */
-    hsmca_strlist postal_code;                /* [] */
     bool generate_lease;                      /* false (no_store forces false) */
     bool no_store;                            /* false */
     bool require_cn;                          /* true */
-    hsmca_strlist policy_identifiers;         /* [] (OIDs) */
     bool basic_constraints_valid_for_non_ca;  /* false */
-    int64_t not_before_duration;              /* 30 */
-    char not_after[HSMCA_ROLE_TIME_MAX + 1];  /* "" (RFC 3339 when set) */
-    hsmca_strlist cn_validations;             /* [email, hostname] */
     /* hsmca extension, not an OpenBao field: enforce the CA/Browser Forum
      * Baseline Requirements on leaves of this role — the maximum validity
      * by issuance date (BR 6.3.2: 398 days; 200 from 2026-03-15; 100 from
@@ -116,7 +120,8 @@ hsmca_rv hsmca_role_validate(hsmca_role *r, hsmca_strlist *warnings);
  * (as Go's mapstructure decodes it). Unknown fields are ignored with one
  * warning, worded as OpenBao's. A wrong type or a failed rule is
  * HSMCA_ERR_INVALID_ARG naming the field. out may be base_or_defaults; out is
- * only changed on success. The role name is kept from base_or_defaults. */
+ * only changed on success and must be zeroed or hold a role (it is cleared
+ * first). The role name is kept from base_or_defaults. */
 hsmca_rv hsmca_role_from_json(const json_t *obj, hsmca_role *base_or_defaults, bool patch, hsmca_role *out,
                               hsmca_strlist *warnings);
 

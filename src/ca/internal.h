@@ -88,6 +88,9 @@ typedef struct {
     int signature_bits;    /* 0: by key */
     bool use_pss;
     bool no_store;         /* role no_store: neither intent nor certificate is stored */
+    /* Tests only (the lint gate): keep the serial the TBS carries instead of
+     * drawing one, so serial rules can be exercised through the pipeline. */
+    bool serial_from_tbs;
 } ca_sign_job;
 
 /* The issuance cycle (issue #3): reserve a fresh serial with its intent,

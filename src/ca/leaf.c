@@ -173,6 +173,7 @@ static hsmca_rv leaf_run(hsmca_ca *ca, const char *mount, const char *role_name,
     job.lint.issuer = iss.certificate;
     job.lint.permit_beyond_issuer = iss.leaf_not_after_behavior == HSMCA_NOT_AFTER_PERMIT;
     job.lint.cabf = role.cabf_validity_limit;
+    job.lint.exclude_cn_from_sans = req.exclude_cn_from_sans;
     job.lint.now = pctx.now;
     job.signature_bits = t.signature_bits;
     job.use_pss = t.use_pss;

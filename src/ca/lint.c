@@ -20,55 +20,68 @@
  * stable: stored findings, logs and tests refer to them. */
 static const hsmca_lint_rule rule_table[LINT_RULE_COUNT] = {
     [LINT_VERSION_V3] = {"version.v3", "version is v3 when extensions are present (RFC 5280 4.1.2.1)"},
-    [LINT_SERIAL_POSITIVE] = {"serial.positive", "serialNumber is a positive integer (RFC 5280 4.1.2.2, BR 7.1)"},
+    [LINT_SERIAL_POSITIVE] = {"serial.positive",
+                              "serialNumber is a positive integer (RFC 5280 4.1.2.2, BR 7.1)"},
     [LINT_SERIAL_LENGTH] = {"serial.length", "serialNumber is at most 20 content octets (RFC 5280 4.1.2.2)"},
-    [LINT_SERIAL_ENTROPY] = {"serial.entropy",
-                             "serialNumber has at least 64 significant bits (BR 7.1: 64 bits of CSPRNG output)"},
+    [LINT_SERIAL_ENTROPY] =
+        {"serial.entropy",
+         "serialNumber has at least 64 significant bits (BR 7.1: 64 bits of CSPRNG output)"},
     [LINT_VALIDITY_TIME_FORMAT] = {"validity.time_format",
                                    "times are YYMMDDHHMMSSZ UTCTime or YYYYMMDDHHMMSSZ GeneralizedTime with "
                                    "seconds, 'Z' and no fraction (RFC 5280 4.1.2.5.1, 4.1.2.5.2)"},
-    [LINT_VALIDITY_TIME_TYPE] = {"validity.time_type",
-                                 "dates through 2049 are UTCTime, from 2050 GeneralizedTime (RFC 5280 4.1.2.5)"},
+    [LINT_VALIDITY_TIME_TYPE] =
+        {"validity.time_type",
+         "dates through 2049 are UTCTime, from 2050 GeneralizedTime (RFC 5280 4.1.2.5)"},
     [LINT_VALIDITY_ORDER] = {"validity.order", "notBefore is before notAfter (RFC 5280 4.1.2.5)"},
     [LINT_VALIDITY_BEYOND_ISSUER] = {"validity.beyond_issuer",
                                      "notAfter is not after the issuer's notAfter unless the issuer's "
                                      "leaf_not_after_behavior is permit"},
     [LINT_NAME_ROOT_SELF_ISSUED] = {"name.root_self_issued",
                                     "a root's issuer is byte-for-byte its subject (RFC 5280 3.2, 6.1)"},
-    [LINT_NAME_ISSUER_MATCH] = {"name.issuer_match",
-                                "issuer is byte-for-byte the issuing CA's subject (RFC 5280 4.1.2.4, 6.1.3; BR 7.1.4.1)"},
+    [LINT_NAME_ISSUER_MATCH] =
+        {"name.issuer_match",
+         "issuer is byte-for-byte the issuing CA's subject (RFC 5280 4.1.2.4, 6.1.3; BR 7.1.4.1)"},
     [LINT_SUBJECT_NUL] = {"subject.nul", "no subject attribute value contains a NUL character"},
-    [LINT_SUBJECT_ENCODING] = {"subject.encoding",
-                               "subject strings are valid for their type: UTF8String is UTF-8 (RFC 3629), "
-                               "PrintableString/IA5String/BMPString in their character sets (RFC 5280 4.1.2.4)"},
-    [LINT_SUBJECT_LENGTH] = {"subject.length",
-                             "subject attributes within the upper bounds of RFC 5280 Appendix A (CN, O, OU 64; "
-                             "L, ST 128; C exactly 2; ...)"},
+    [LINT_SUBJECT_ENCODING] =
+        {"subject.encoding",
+         "subject strings are valid for their type: UTF8String is UTF-8 (RFC 3629), "
+         "PrintableString/IA5String/BMPString in their character sets (RFC 5280 4.1.2.4)"},
+    [LINT_SUBJECT_LENGTH] =
+        {"subject.length", "subject attributes within the upper bounds of RFC 5280 Appendix A (CN, O, OU 64; "
+                           "L, ST 128; C exactly 2; ...)"},
     [LINT_EXT_COUNT] = {"ext.count", "at most 64 extensions"},
     [LINT_EXT_DUPLICATE] = {"ext.duplicate", "no extension appears more than once (RFC 5280 4.2)"},
-    [LINT_EXT_MALFORMED] = {"ext.malformed",
-                            "every extension OpenSSL knows is DER of its type with nothing after it (RFC 5280 4.2)"},
-    [LINT_EXT_EMPTY] = {"ext.empty",
-                        "no empty extension: SAN, EKU, policies, AIA, CRL DP, name constraints hold an entry, "
-                        "keyUsage a bit (RFC 5280 4.2.1.x)"},
+    [LINT_EXT_MALFORMED] =
+        {"ext.malformed",
+         "every extension OpenSSL knows is DER of its type with nothing after it (RFC 5280 4.2)"},
+    [LINT_EXT_EMPTY] =
+        {"ext.empty", "no empty extension: SAN, EKU, policies, AIA, CRL DP, name constraints hold an entry, "
+                      "keyUsage a bit (RFC 5280 4.2.1.x)"},
     [LINT_SUBJECT_EMPTY] = {"subject.empty",
                             "an empty subject comes with a subjectAltName that is present and critical "
                             "(RFC 5280 4.1.2.6, 4.2.1.6)"},
-    [LINT_SUBJECT_CA_EMPTY] = {"subject.ca_empty", "CA certificates have a non-empty subject (RFC 5280 4.1.2.6)"},
-    [LINT_ISSUER_NOT_CA] = {"issuer.not_ca",
-                            "the issuing certificate is a CA: basicConstraints cA TRUE and keyCertSign if it has "
-                            "keyUsage (RFC 5280 4.2.1.3, 4.2.1.9, 6.1.4(k))"},
+    [LINT_SUBJECT_CA_EMPTY] = {"subject.ca_empty",
+                               "CA certificates have a non-empty subject (RFC 5280 4.1.2.6)"},
+    [LINT_ISSUER_NOT_CA] =
+        {"issuer.not_ca",
+         "the issuing certificate is a CA: basicConstraints cA TRUE and keyCertSign if it has "
+         "keyUsage (RFC 5280 4.2.1.3, 4.2.1.9, 6.1.4(k))"},
     [LINT_BC_CA_PRESENT] = {"bc.ca_present", "CA certificates carry basicConstraints (RFC 5280 4.2.1.9)"},
-    [LINT_BC_CA_CRITICAL] = {"bc.ca_critical", "basicConstraints is critical on CA certificates (RFC 5280 4.2.1.9)"},
+    [LINT_BC_CA_CRITICAL] = {"bc.ca_critical",
+                             "basicConstraints is critical on CA certificates (RFC 5280 4.2.1.9)"},
     [LINT_BC_CA_TRUE] = {"bc.ca_true", "CA certificates assert cA TRUE (RFC 5280 4.2.1.9)"},
-    [LINT_BC_LEAF_CA] = {"bc.leaf_ca", "a leaf's basicConstraints, if present, has cA FALSE (RFC 5280 4.2.1.9)"},
-    [LINT_BC_PATHLEN_RANGE] = {"bc.pathlen_range",
-                               "pathLenConstraint is a non-negative integer (RFC 5280 4.2.1.9, INTEGER (0..MAX))"},
+    [LINT_BC_LEAF_CA] = {"bc.leaf_ca",
+                         "a leaf's basicConstraints, if present, has cA FALSE (RFC 5280 4.2.1.9)"},
+    [LINT_BC_PATHLEN_RANGE] =
+        {"bc.pathlen_range",
+         "pathLenConstraint is a non-negative integer (RFC 5280 4.2.1.9, INTEGER (0..MAX))"},
     [LINT_BC_PATHLEN_LEAF] = {"bc.pathlen_leaf", "pathLenConstraint only with cA TRUE (RFC 5280 4.2.1.9)"},
-    [LINT_BC_PATHLEN_ISSUER] = {"bc.pathlen_issuer",
-                                "a CA below an issuer with pathLenConstraint p needs p >= 1 and its own "
-                                "pathLenConstraint < p (<= p when self-issued) (RFC 5280 4.2.1.9, 6.1.4(l),(m))"},
-    [LINT_KU_CA_PRESENT] = {"ku.ca_present", "CA certificates carry keyUsage (RFC 5280 4.2.1.3, BR 7.1.2.10.7)"},
+    [LINT_BC_PATHLEN_ISSUER] =
+        {"bc.pathlen_issuer",
+         "a CA below an issuer with pathLenConstraint p needs p >= 1 and its own "
+         "pathLenConstraint < p (<= p when self-issued) (RFC 5280 4.2.1.9, 6.1.4(l),(m))"},
+    [LINT_KU_CA_PRESENT] = {"ku.ca_present",
+                            "CA certificates carry keyUsage (RFC 5280 4.2.1.3, BR 7.1.2.10.7)"},
     [LINT_KU_CA_CRITICAL] = {"ku.ca_critical",
                              "keyUsage is critical on CA certificates (RFC 5280 4.2.1.3, BR 7.1.2.10.7)"},
     [LINT_KU_CA_CERT_SIGN] = {"ku.ca_cert_sign", "CA keyUsage asserts keyCertSign (RFC 5280 4.2.1.3)"},
@@ -76,7 +89,8 @@ static const hsmca_lint_rule rule_table[LINT_RULE_COUNT] = {
                                       "keyCertSign only with basicConstraints cA TRUE (RFC 5280 4.2.1.3)"},
     [LINT_SKI_PRESENT] = {"ski.present", "CA certificates carry subjectKeyIdentifier (RFC 5280 4.2.1.2)"},
     [LINT_SKI_CRITICAL] = {"ski.critical", "subjectKeyIdentifier is non-critical (RFC 5280 4.2.1.2)"},
-    [LINT_SKI_MALFORMED] = {"ski.malformed", "subjectKeyIdentifier is 1..64 octets (RFC 5280 4.2.1.2, RFC 7093)"},
+    [LINT_SKI_MALFORMED] = {"ski.malformed",
+                            "subjectKeyIdentifier is 1..64 octets (RFC 5280 4.2.1.2, RFC 7093)"},
     [LINT_AKI_PRESENT] = {"aki.present",
                           "authorityKeyIdentifier is present unless self-signed (RFC 5280 4.2.1.1)"},
     [LINT_AKI_CRITICAL] = {"aki.critical", "authorityKeyIdentifier is non-critical (RFC 5280 4.2.1.1)"},
@@ -97,35 +111,40 @@ static const hsmca_lint_rule rule_table[LINT_RULE_COUNT] = {
     [LINT_SAN_NUL] = {"san.nul", "no subjectAltName string contains a NUL character"},
     [LINT_SAN_IP] = {"san.ip", "iPAddress is 4 (IPv4) or 16 (IPv6) octets (RFC 5280 4.2.1.6)"},
     [LINT_SAN_DNS_WILDCARD_CA] = {"san.dns.wildcard_ca", "no wildcard in a CA certificate's dNSNames"},
-    [LINT_SAN_DNS_WILDCARD] = {"san.dns.wildcard",
-                               "a leaf's wildcard is one '*' in the left-most label, followed by two or more "
-                               "labels, not in an A-label (RFC 6125 6.4.3); with cabf only \"*\" as that whole "
-                               "label (BR 1.6.1)"},
-    [LINT_SAN_DNS_SYNTAX] = {"san.dns.syntax",
-                             "dNSName in preferred name syntax: LDH labels of 1..63, at most 253 octets, no "
-                             "trailing dot, no all-numeric top label (RFC 5280 4.2.1.6, RFC 1034 3.5, RFC 1123 2.1)"},
-    [LINT_SAN_DNS_IDN] = {"san.dns.idn",
-                          "xn-- labels are Punycode of non-ASCII text; other labels with \"--\" in positions 3-4 "
-                          "are reserved (RFC 5890 2.3.1, RFC 5891 4.2.3.1, RFC 3492)"},
-    [LINT_SAN_EMAIL] = {"san.email",
-                        "rfc822Name is one '@' between a dot-atom local part of at most 64 octets and a valid "
-                        "domain (RFC 5280 4.2.1.6, RFC 5321 4.1.2, 4.5.3.1)"},
-    [LINT_SAN_URI] = {"san.uri",
-                      "URI has a scheme and a scheme-specific part, only RFC 3986 characters, and a host when "
-                      "it has an authority (RFC 5280 4.2.1.6)"},
-    [LINT_CABF_VALIDITY] = {"cabf.validity",
-                            "CA/B: leaf validity at most 398 days, 200 from 2026-03-15, 100 from 2027-03-15, 47 "
-                            "from 2029-03-15 (BR 6.3.2)"},
-    [LINT_CABF_SAN_PRESENT] = {"cabf.san_present",
-                               "CA/B: a leaf has a subjectAltName with a dNSName or iPAddress (BR 7.1.2.7.12)"},
-    [LINT_CABF_SAN_TYPES] = {"cabf.san_types",
-                             "CA/B: a leaf's subjectAltName holds only dNSName and iPAddress entries (BR 7.1.2.7.12)"},
+    [LINT_SAN_DNS_WILDCARD] =
+        {"san.dns.wildcard", "a leaf's wildcard is one '*' in the left-most label, followed by two or more "
+                             "labels, not in an A-label (RFC 6125 6.4.3); with cabf only \"*\" as that whole "
+                             "label (BR 1.6.1)"},
+    [LINT_SAN_DNS_SYNTAX] =
+        {"san.dns.syntax",
+         "dNSName in preferred name syntax: LDH labels of 1..63, at most 253 octets, no "
+         "trailing dot, no all-numeric top label (RFC 5280 4.2.1.6, RFC 1034 3.5, RFC 1123 2.1)"},
+    [LINT_SAN_DNS_IDN] =
+        {"san.dns.idn",
+         "xn-- labels are Punycode of non-ASCII text; other labels with \"--\" in positions 3-4 "
+         "are reserved (RFC 5890 2.3.1, RFC 5891 4.2.3.1, RFC 3492)"},
+    [LINT_SAN_EMAIL] =
+        {"san.email", "rfc822Name is one '@' between a dot-atom local part of at most 64 octets and a valid "
+                      "domain (RFC 5280 4.2.1.6, RFC 5321 4.1.2, 4.5.3.1)"},
+    [LINT_SAN_URI] =
+        {"san.uri", "URI has a scheme and a scheme-specific part, only RFC 3986 characters, and a host when "
+                    "it has an authority (RFC 5280 4.2.1.6)"},
+    [LINT_CABF_VALIDITY] =
+        {"cabf.validity",
+         "CA/B: leaf validity at most 398 days, 200 from 2026-03-15, 100 from 2027-03-15, 47 "
+         "from 2029-03-15 (BR 6.3.2)"},
+    [LINT_CABF_SAN_PRESENT] =
+        {"cabf.san_present", "CA/B: a leaf has a subjectAltName with a dNSName or iPAddress (BR 7.1.2.7.12)"},
+    [LINT_CABF_SAN_TYPES] =
+        {"cabf.san_types",
+         "CA/B: a leaf's subjectAltName holds only dNSName and iPAddress entries (BR 7.1.2.7.12)"},
     [LINT_CABF_EKU_PRESENT] = {"cabf.eku_present", "CA/B: a leaf has extendedKeyUsage (BR 7.1.2.7.10)"},
     [LINT_CABF_EKU_ANY] = {"cabf.eku_any", "CA/B: a leaf has no anyExtendedKeyUsage (BR 7.1.2.7.10)"},
-    [LINT_CABF_KEY_TYPE] = {"cabf.key_type", "CA/B: the key is RSA or ECDSA, not Ed25519 (BR 6.1.5, 7.1.3.1)"},
-    [LINT_SUBJECT_CN_IN_SAN] = {"subject.cn_in_san",
-                                "a leaf's hostname- or IP-like commonName is one of its dNSName/iPAddress SANs "
-                                "(RFC 6125 6.4.4; with cabf any CN, character for character, BR 7.1.2.7.2)"},
+    [LINT_CABF_KEY_TYPE] = {"cabf.key_type",
+                            "CA/B: the key is RSA or ECDSA, not Ed25519 (BR 6.1.5, 7.1.3.1)"},
+    [LINT_SUBJECT_CN_IN_SAN] =
+        {"subject.cn_in_san", "a leaf's hostname- or IP-like commonName is one of its dNSName/iPAddress SANs "
+                              "(RFC 6125 6.4.4; with cabf any CN, character for character, BR 7.1.2.7.2)"},
 };
 
 const hsmca_lint_rule *hsmca_lint_rules(size_t *count)
@@ -288,7 +307,8 @@ static hsmca_rv check_serial(lint_ctx *ctx)
     bits = BN_num_bits(bn);
     if (bits < 64) {
         rv = lint_fail(ctx, LINT_SERIAL_ENTROPY,
-                       "serialNumber %s has %d significant bits; at least 64 random bits are required", hex, bits);
+                       "serialNumber %s has %d significant bits; at least 64 random bits are required", hex,
+                       bits);
         goto done;
     }
     rv = HSMCA_OK;
@@ -373,7 +393,8 @@ static hsmca_rv check_subject_empty(lint_ctx *ctx)
         goto done;
     }
     if (!ctx->ext.san.critical) {
-        rv = lint_fail(ctx, LINT_SUBJECT_EMPTY, "the subject is empty but the subjectAltName is not critical");
+        rv =
+            lint_fail(ctx, LINT_SUBJECT_EMPTY, "the subject is empty but the subjectAltName is not critical");
         goto done;
     }
     rv = HSMCA_OK;

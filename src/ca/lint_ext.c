@@ -121,7 +121,8 @@ static bool value_is_empty(int nid, void *value)
         break;
     case NID_name_constraints: {
         const NAME_CONSTRAINTS *nc = value;
-        empty = sk_GENERAL_SUBTREE_num(nc->permittedSubtrees) <= 0 && sk_GENERAL_SUBTREE_num(nc->excludedSubtrees) <= 0;
+        empty = sk_GENERAL_SUBTREE_num(nc->permittedSubtrees) <= 0 &&
+                sk_GENERAL_SUBTREE_num(nc->excludedSubtrees) <= 0;
         break;
     }
     case NID_key_usage: {
@@ -221,7 +222,8 @@ hsmca_rv lint_check_extensions(lint_ctx *ctx)
             continue;
         value = decode_strict(method, data, &why);
         if (value == NULL) {
-            rv = lint_fail(ctx, LINT_EXT_MALFORMED, "extension %s %s", ext_name(obj, name, sizeof(name)), why);
+            rv =
+                lint_fail(ctx, LINT_EXT_MALFORMED, "extension %s %s", ext_name(obj, name, sizeof(name)), why);
             goto done;
         }
         if (value_is_empty(nid, value)) {
@@ -292,7 +294,8 @@ static hsmca_rv check_pathlen_issuer(lint_ctx *ctx)
         rv = lint_fail(ctx, LINT_BC_PATHLEN_ISSUER, "the issuing CA's pathLenConstraint %s", why);
         goto done;
     }
-    if (names_same(X509_get_subject_name(ctx->tbs), X509_get_issuer_name(ctx->tbs), &self_issued) != HSMCA_OK) {
+    if (names_same(X509_get_subject_name(ctx->tbs), X509_get_issuer_name(ctx->tbs), &self_issued) !=
+        HSMCA_OK) {
         rv = lint_error(ctx, HSMCA_ERR_CRYPTO, "cannot encode a name");
         goto done;
     }
@@ -303,9 +306,10 @@ static hsmca_rv check_pathlen_issuer(lint_ctx *ctx)
     }
     limit = self_issued ? parent : parent - 1;
     if (bc->pathlen == NULL) {
-        rv = lint_fail(ctx, LINT_BC_PATHLEN_ISSUER,
-                       "no pathLenConstraint below an issuing CA with pathLenConstraint %lld; at most %lld allowed",
-                       (long long)parent, (long long)limit);
+        rv = lint_fail(
+            ctx, LINT_BC_PATHLEN_ISSUER,
+            "no pathLenConstraint below an issuing CA with pathLenConstraint %lld; at most %lld allowed",
+            (long long)parent, (long long)limit);
         goto done;
     }
     /* The child's own value was range-checked before this. */
@@ -353,7 +357,8 @@ static hsmca_rv check_basic_constraints(lint_ctx *ctx)
             goto done;
         }
         if (!bc->ca) {
-            rv = lint_fail(ctx, LINT_BC_PATHLEN_LEAF, "pathLenConstraint %lld with cA FALSE", (long long)pathlen);
+            rv = lint_fail(ctx, LINT_BC_PATHLEN_LEAF, "pathLenConstraint %lld with cA FALSE",
+                           (long long)pathlen);
             goto done;
         }
     }
@@ -391,7 +396,8 @@ static hsmca_rv check_key_usage(lint_ctx *ctx)
      * constraints extension MUST also be asserted." */
     if (ctx->ext.ku.present && ASN1_BIT_STRING_get_bit(ku, LINT_KU_KEY_CERT_SIGN) &&
         !(ctx->ext.bc.present && bc->ca)) {
-        rv = lint_fail(ctx, LINT_KU_CERT_SIGN_WITHOUT_CA, "keyUsage asserts keyCertSign without basicConstraints cA TRUE");
+        rv = lint_fail(ctx, LINT_KU_CERT_SIGN_WITHOUT_CA,
+                       "keyUsage asserts keyCertSign without basicConstraints cA TRUE");
         goto done;
     }
     rv = HSMCA_OK;
@@ -435,8 +441,8 @@ static hsmca_rv check_key_identifiers(lint_ctx *ctx)
         }
         ski_len = ASN1_STRING_length(ski);
         if (ski_len < 1 || ski_len > SKI_MAX_OCTETS) {
-            rv = lint_fail(ctx, LINT_SKI_MALFORMED, "subjectKeyIdentifier is %d octets; 1..%d expected", ski_len,
-                           SKI_MAX_OCTETS);
+            rv = lint_fail(ctx, LINT_SKI_MALFORMED, "subjectKeyIdentifier is %d octets; 1..%d expected",
+                           ski_len, SKI_MAX_OCTETS);
             goto done;
         }
     }
@@ -461,8 +467,10 @@ static hsmca_rv check_key_identifiers(lint_ctx *ctx)
     }
     expected = ctx->is_root ? ski : ctx->issuer_ski;
     if (expected == NULL) {
-        rv = lint_fail(ctx, LINT_AKI_MATCH, "authorityKeyIdentifier %s cannot match: the issuing CA has no "
-                       "subjectKeyIdentifier", hex_text(aki->keyid, a, sizeof(a)));
+        rv = lint_fail(ctx, LINT_AKI_MATCH,
+                       "authorityKeyIdentifier %s cannot match: the issuing CA has no "
+                       "subjectKeyIdentifier",
+                       hex_text(aki->keyid, a, sizeof(a)));
         goto done;
     }
     if (ASN1_OCTET_STRING_cmp(aki->keyid, expected) != 0) {
@@ -512,8 +520,8 @@ hsmca_rv lint_check_cabf_profile(lint_ctx *ctx)
     }
     if (n_host != n) {
         rv = lint_fail(ctx, LINT_CABF_SAN_TYPES,
-                       "CA/B leaf subjectAltName has entries other than dNSName and iPAddress (%d of %d)", n - n_host,
-                       n);
+                       "CA/B leaf subjectAltName has entries other than dNSName and iPAddress (%d of %d)",
+                       n - n_host, n);
         goto done;
     }
     /* BR 7.1.2.7.10: EKU MUST be present; anyExtendedKeyUsage MUST NOT. */

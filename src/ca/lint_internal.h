@@ -20,7 +20,7 @@
  * every loop (and the quadratic duplicate check) small even when a CSR's
  * extensions were copied in. */
 #define LINT_MAX_EXTENSIONS 64
-#define LINT_MAX_SAN_NAMES 1024
+#define LINT_MAX_SAN_NAMES  1024
 /* Rendered values in messages are cut here so "rule: message" fits both
  * the finding (256) and the thread's error detail (512). */
 #define LINT_VALUE_MAX 96
@@ -106,12 +106,12 @@ typedef struct {
  * from OpenSSL's per-certificate caches, which a TBS still being built may
  * have stale). At most one of each: duplicates are refused first. */
 typedef struct {
-    lint_ext bc;   /* BASIC_CONSTRAINTS */
-    lint_ext ku;   /* ASN1_BIT_STRING */
-    lint_ext eku;  /* EXTENDED_KEY_USAGE */
-    lint_ext ski;  /* ASN1_OCTET_STRING */
-    lint_ext aki;  /* AUTHORITY_KEYID */
-    lint_ext san;  /* GENERAL_NAMES */
+    lint_ext bc;  /* BASIC_CONSTRAINTS */
+    lint_ext ku;  /* ASN1_BIT_STRING */
+    lint_ext eku; /* EXTENDED_KEY_USAGE */
+    lint_ext ski; /* ASN1_OCTET_STRING */
+    lint_ext aki; /* AUTHORITY_KEYID */
+    lint_ext san; /* GENERAL_NAMES */
 } lint_exts;
 
 typedef struct {
@@ -155,24 +155,24 @@ int64_t lint_days_from_civil(int64_t y, unsigned m, unsigned d);
 
 /* Rule families, each in its own file. Each returns HSMCA_OK or the
  * result of lint_fail()/lint_error(). */
-hsmca_rv lint_check_validity(lint_ctx *ctx);           /* lint_time.c */
-hsmca_rv lint_check_cabf_validity(lint_ctx *ctx);      /* lint_time.c */
-hsmca_rv lint_check_subject_strings(lint_ctx *ctx);    /* lint_names.c */
-hsmca_rv lint_check_san(lint_ctx *ctx);                /* lint_names.c */
-hsmca_rv lint_check_cn_in_san(lint_ctx *ctx);          /* lint_names.c */
-hsmca_rv lint_check_key(lint_ctx *ctx);                /* lint_key.c */
-hsmca_rv lint_check_extensions(lint_ctx *ctx);         /* lint_ext.c */
-hsmca_rv lint_check_ca_extensions(lint_ctx *ctx);      /* lint_ext.c */
-hsmca_rv lint_check_cabf_profile(lint_ctx *ctx);       /* lint_ext.c */
-void lint_exts_free(lint_exts *e);                     /* lint_ext.c */
+hsmca_rv lint_check_validity(lint_ctx *ctx);        /* lint_time.c */
+hsmca_rv lint_check_cabf_validity(lint_ctx *ctx);   /* lint_time.c */
+hsmca_rv lint_check_subject_strings(lint_ctx *ctx); /* lint_names.c */
+hsmca_rv lint_check_san(lint_ctx *ctx);             /* lint_names.c */
+hsmca_rv lint_check_cn_in_san(lint_ctx *ctx);       /* lint_names.c */
+hsmca_rv lint_check_key(lint_ctx *ctx);             /* lint_key.c */
+hsmca_rv lint_check_extensions(lint_ctx *ctx);      /* lint_ext.c */
+hsmca_rv lint_check_ca_extensions(lint_ctx *ctx);   /* lint_ext.c */
+hsmca_rv lint_check_cabf_profile(lint_ctx *ctx);    /* lint_ext.c */
+void lint_exts_free(lint_exts *e);                  /* lint_ext.c */
 
 /* DNS name syntax (lint_names.c), shared by dNSName, the domain of an
  * rfc822Name and the host of a URI. */
 typedef enum {
     LINT_DNS_OK = 0,
-    LINT_DNS_SYNTAX,   /* not LDH, empty/long label, too long, trailing dot */
-    LINT_DNS_IDN,      /* a reserved or undecodable xn-- label */
-    LINT_DNS_WILDCARD  /* a '*' where the rules do not allow one */
+    LINT_DNS_SYNTAX,  /* not LDH, empty/long label, too long, trailing dot */
+    LINT_DNS_IDN,     /* a reserved or undecodable xn-- label */
+    LINT_DNS_WILDCARD /* a '*' where the rules do not allow one */
 } lint_dns_verdict;
 
 /* Checks name[0..len). wildcard_ok: a leaf dNSName, where RFC 6125 6.4.3

@@ -41,7 +41,8 @@ static hsmca_rv check_rsa(lint_ctx *ctx, const EVP_PKEY *pkey)
         goto done;
     }
     if (bits % 8 != 0) {
-        rv = lint_fail(ctx, LINT_KEY_RSA_BITS_MULTIPLE, "RSA modulus of %d bits is not a multiple of 8", bits);
+        rv =
+            lint_fail(ctx, LINT_KEY_RSA_BITS_MULTIPLE, "RSA modulus of %d bits is not a multiple of 8", bits);
         goto done;
     }
     /* BR 6.1.6: "the value of the public exponent is an odd number equal
@@ -102,7 +103,8 @@ hsmca_rv lint_check_key(lint_ctx *ctx)
         goto done;
     }
     if (nid == NID_rsaEncryption && ptype != V_ASN1_NULL) {
-        rv = lint_fail(ctx, LINT_KEY_ALGORITHM_PARAMS, "rsaEncryption parameters are not NULL (RFC 3279 2.3.1)");
+        rv = lint_fail(ctx, LINT_KEY_ALGORITHM_PARAMS,
+                       "rsaEncryption parameters are not NULL (RFC 3279 2.3.1)");
         goto done;
     }
     if (nid == NID_X9_62_id_ecPublicKey && ptype != V_ASN1_OBJECT) {

@@ -18,11 +18,11 @@
 /* RFC 1035 2.3.4 / RFC 1034 3.5: 63-octet labels; 253 octets for a name
  * written without its trailing dot. */
 #define DNS_LABEL_MAX 63
-#define DNS_NAME_MAX 253
+#define DNS_NAME_MAX  253
 /* RFC 5321 4.5.3.1.1 (local part) and the 254-octet path limit less
  * its angle brackets. */
 #define EMAIL_LOCAL_MAX 64
-#define EMAIL_MAX 254
+#define EMAIL_MAX       254
 /* Attributes in one subject: real names have fewer than ten. */
 #define SUBJECT_MAX_ATTRIBUTES 64
 /* RFC 5280 Appendix A ub-name, the bound for attributes without their own. */
@@ -255,14 +255,16 @@ hsmca_rv lint_check_subject_strings(lint_ctx *ctx)
             goto done;
         }
         if (nid == NID_countryName && type != V_ASN1_PRINTABLESTRING) {
-            rv = lint_fail(ctx, LINT_SUBJECT_ENCODING, "subject C '%s' is not a PrintableString (X.520)", shown);
+            rv = lint_fail(ctx, LINT_SUBJECT_ENCODING, "subject C '%s' is not a PrintableString (X.520)",
+                           shown);
             goto done;
         }
         attribute_bounds(nid, &min, &max);
         if (chars != 0 || len == 0) {
             if (chars < min || chars > max) {
-                rv = lint_fail(ctx, LINT_SUBJECT_LENGTH, "subject %s '%s' is %zu characters; %zu..%zu allowed",
-                               attr, shown, chars, min, max);
+                rv =
+                    lint_fail(ctx, LINT_SUBJECT_LENGTH, "subject %s '%s' is %zu characters; %zu..%zu allowed",
+                              attr, shown, chars, min, max);
                 goto done;
             }
         }
@@ -375,8 +377,8 @@ static bool prefix_ci(const unsigned char *p, size_t len, const char *prefix)
 
 /* One label of a DNS name: label[0..len), idx its position from the left,
  * labels_after how many follow it. */
-static lint_dns_verdict dns_label_check(const unsigned char *label, size_t len, size_t idx, size_t labels_after,
-                                        bool wildcard_ok, bool cabf, const char **why)
+static lint_dns_verdict dns_label_check(const unsigned char *label, size_t len, size_t idx,
+                                        size_t labels_after, bool wildcard_ok, bool cabf, const char **why)
 {
     size_t stars = 0;
     lint_dns_verdict v = LINT_DNS_SYNTAX;
@@ -699,10 +701,10 @@ static const ASN1_STRING *gn_string(const GENERAL_NAME *gn)
         /* Only character strings (UTF8String for UPNs and OpenBao's
          * other_sans) hold text a NUL could cut short; an INTEGER or a
          * SEQUENCE has zero octets as a matter of course. */
-        if (t != NULL && (t->type == V_ASN1_UTF8STRING || t->type == V_ASN1_IA5STRING ||
-                          t->type == V_ASN1_PRINTABLESTRING || t->type == V_ASN1_VISIBLESTRING ||
-                          t->type == V_ASN1_T61STRING || t->type == V_ASN1_BMPSTRING ||
-                          t->type == V_ASN1_UNIVERSALSTRING))
+        if (t != NULL &&
+            (t->type == V_ASN1_UTF8STRING || t->type == V_ASN1_IA5STRING ||
+             t->type == V_ASN1_PRINTABLESTRING || t->type == V_ASN1_VISIBLESTRING ||
+             t->type == V_ASN1_T61STRING || t->type == V_ASN1_BMPSTRING || t->type == V_ASN1_UNIVERSALSTRING))
             s = t->value.asn1_string;
         break;
     }
@@ -739,7 +741,8 @@ static hsmca_rv check_dns_name(lint_ctx *ctx, const ASN1_STRING *s)
     lint_render(p, len, shown, sizeof(shown));
     /* A CA's SAN names hosts it is, never a pattern of hosts. */
     if (ctx->is_ca && memchr(p, '*', len) != NULL) {
-        rv = lint_fail(ctx, LINT_SAN_DNS_WILDCARD_CA, "dNSName '%s' of a CA certificate has a wildcard", shown);
+        rv = lint_fail(ctx, LINT_SAN_DNS_WILDCARD_CA, "dNSName '%s' of a CA certificate has a wildcard",
+                       shown);
         goto done;
     }
     v = lint_dns_check(p, len, !ctx->is_ca, ctx->opts->cabf, &why);
@@ -773,7 +776,8 @@ hsmca_rv lint_check_san(lint_ctx *ctx)
     }
     n = sk_GENERAL_NAME_num(san);
     if (n > LINT_MAX_SAN_NAMES) {
-        rv = lint_fail(ctx, LINT_SAN_COUNT, "%d subjectAltName entries; at most %d allowed", n, LINT_MAX_SAN_NAMES);
+        rv = lint_fail(ctx, LINT_SAN_COUNT, "%d subjectAltName entries; at most %d allowed", n,
+                       LINT_MAX_SAN_NAMES);
         goto done;
     }
     /* NULs first, over every entry: whatever else is wrong with a name,
@@ -782,10 +786,11 @@ hsmca_rv lint_check_san(lint_ctx *ctx)
     for (int i = 0; i < n; i++) {
         const GENERAL_NAME *gn = sk_GENERAL_NAME_value(san, i);
         const ASN1_STRING *s = gn_string(gn);
-        if (s != NULL && has_nul(ASN1_STRING_type(s), ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s))) {
-            rv = lint_fail(ctx, LINT_SAN_NUL, "%s '%s' contains a NUL character", gn_kind(gn->type),
-                           lint_render(ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s), shown,
-                                       sizeof(shown)));
+        if (s != NULL &&
+            has_nul(ASN1_STRING_type(s), ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s))) {
+            rv = lint_fail(
+                ctx, LINT_SAN_NUL, "%s '%s' contains a NUL character", gn_kind(gn->type),
+                lint_render(ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s), shown, sizeof(shown)));
             goto done;
         }
     }
@@ -798,7 +803,8 @@ hsmca_rv lint_check_san(lint_ctx *ctx)
         case GEN_IPADD: {
             int len = ASN1_STRING_length(gn->d.iPAddress);
             if (len != 4 && len != 16) {
-                rv = lint_fail(ctx, LINT_SAN_IP, "iPAddress of %d octets; 4 (IPv4) or 16 (IPv6) required", len);
+                rv = lint_fail(ctx, LINT_SAN_IP, "iPAddress of %d octets; 4 (IPv4) or 16 (IPv6) required",
+                               len);
                 goto done;
             }
             break;
@@ -906,7 +912,8 @@ static hsmca_rv check_one_cn(lint_ctx *ctx, const char *cn, size_t len)
             if (family == 0 || f != family)
                 continue;
             if (cabf)
-                match = inet_ntop(f, ASN1_STRING_get0_data(s), text, sizeof(text)) != NULL && strcmp(text, cn) == 0;
+                match = inet_ntop(f, ASN1_STRING_get0_data(s), text, sizeof(text)) != NULL &&
+                        strcmp(text, cn) == 0;
             else
                 match = memcmp(ASN1_STRING_get0_data(s), addr, (size_t)l) == 0;
         }
@@ -918,15 +925,18 @@ static hsmca_rv check_one_cn(lint_ctx *ctx, const char *cn, size_t len)
     }
     if (cabf) {
         rv = lint_fail(ctx, LINT_SUBJECT_CN_IN_SAN,
-                       "commonName '%s' is not, character for character, one of the dNSName/iPAddress SANs", shown);
+                       "commonName '%s' is not, character for character, one of the dNSName/iPAddress SANs",
+                       shown);
         goto done;
     }
     if (family != 0 && n_ip > 0) {
-        rv = lint_fail(ctx, LINT_SUBJECT_CN_IN_SAN, "commonName '%s' is not among the %d iPAddress SANs", shown, n_ip);
+        rv = lint_fail(ctx, LINT_SUBJECT_CN_IN_SAN, "commonName '%s' is not among the %d iPAddress SANs",
+                       shown, n_ip);
         goto done;
     }
     if (host && n_dns > 0) {
-        rv = lint_fail(ctx, LINT_SUBJECT_CN_IN_SAN, "commonName '%s' is not among the %d dNSName SANs", shown, n_dns);
+        rv = lint_fail(ctx, LINT_SUBJECT_CN_IN_SAN, "commonName '%s' is not among the %d dNSName SANs", shown,
+                       n_dns);
         goto done;
     }
     rv = HSMCA_OK;

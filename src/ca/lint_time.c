@@ -97,8 +97,8 @@ static hsmca_rv parse_time(lint_ctx *ctx, const ASN1_TIME *t, const char *field,
     } else if (type == V_ASN1_GENERALIZEDTIME) {
         ylen = 4;
     } else {
-        rv = lint_fail(ctx, LINT_VALIDITY_TIME_FORMAT, "%s '%s' is neither UTCTime nor GeneralizedTime", field,
-                       shown);
+        rv = lint_fail(ctx, LINT_VALIDITY_TIME_FORMAT, "%s '%s' is neither UTCTime nor GeneralizedTime",
+                       field, shown);
         goto done;
     }
     if (len != ylen + 11 || p[len - 1] != 'Z' || !digits(p, ylen, &year) || !digits(p + ylen, 2, &mon) ||
@@ -136,8 +136,9 @@ static hsmca_rv check_time_type(lint_ctx *ctx, const parsed_time *t, const char 
     hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
 
     if (t->generalized && t->year < 2050) {
-        rv = lint_fail(ctx, LINT_VALIDITY_TIME_TYPE, "%s %s is GeneralizedTime; dates through 2049 must be UTCTime",
-                       field, time_text(t->unix_time, when, sizeof(when)));
+        rv = lint_fail(ctx, LINT_VALIDITY_TIME_TYPE,
+                       "%s %s is GeneralizedTime; dates through 2049 must be UTCTime", field,
+                       time_text(t->unix_time, when, sizeof(when)));
         goto done;
     }
     rv = HSMCA_OK;
@@ -196,9 +197,10 @@ hsmca_rv lint_check_validity(lint_ctx *ctx)
         goto done;
     }
     if (na.unix_time > limit) {
-        rv = lint_fail(ctx, LINT_VALIDITY_BEYOND_ISSUER,
-                       "notAfter %s is after the issuing CA's notAfter %s (leaf_not_after_behavior is not permit)",
-                       time_text(na.unix_time, a, sizeof(a)), time_text(limit, b, sizeof(b)));
+        rv = lint_fail(
+            ctx, LINT_VALIDITY_BEYOND_ISSUER,
+            "notAfter %s is after the issuing CA's notAfter %s (leaf_not_after_behavior is not permit)",
+            time_text(na.unix_time, a, sizeof(a)), time_text(limit, b, sizeof(b)));
         goto done;
     }
     rv = HSMCA_OK;
@@ -235,11 +237,12 @@ hsmca_rv lint_check_cabf_validity(lint_ctx *ctx)
         max_days = 47;
     period = ctx->not_after - ctx->not_before + 1;
     if (period > max_days * SECONDS_PER_DAY) {
-        rv = lint_fail(ctx, LINT_CABF_VALIDITY,
-                       "validity of %lld seconds (%lld days counting a part day as a day) exceeds the %lld days "
-                       "allowed for leaves issued %s",
-                       (long long)period, (long long)((period + SECONDS_PER_DAY - 1) / SECONDS_PER_DAY),
-                       (long long)max_days, time_text(issued, when, sizeof(when)));
+        rv = lint_fail(
+            ctx, LINT_CABF_VALIDITY,
+            "validity of %lld seconds (%lld days counting a part day as a day) exceeds the %lld days "
+            "allowed for leaves issued %s",
+            (long long)period, (long long)((period + SECONDS_PER_DAY - 1) / SECONDS_PER_DAY),
+            (long long)max_days, time_text(issued, when, sizeof(when)));
         goto done;
     }
     rv = HSMCA_OK;

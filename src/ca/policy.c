@@ -154,7 +154,9 @@ static hsmca_rv asn1_text(const ASN1_STRING *s, const char *field, char **out)
         goto done;
     }
     *out = strdup((const char *)u);
-    rv = *out != NULL ? HSMCA_OK : hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
+    rv = HSMCA_OK;
+    if (*out == NULL)
+        rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
 done:
     OPENSSL_free(u);
     return rv;
@@ -209,11 +211,9 @@ static hsmca_rv check_key(eval *e)
             ERR_clear_error();
             return invalid("csr", "public key", "the CSR's subject public key cannot be parsed");
         }
-        /* RFC 2986 4.2: the CSR's signature proves possession of the key. */
-        if (X509_REQ_verify(req->csr, k) <= 0) {
-            ERR_clear_error();
-            return invalid("csr", "signature", "the CSR's signature does not verify with its own public key");
-        }
+        /* The self-signature (RFC 2986 4.2, proof of possession) is the CSR
+         * parser's to check, once, before any path uses the CSR: sign,
+         * sign-verbatim and sign-intermediate alike (policy.h). */
         if (req->pubkey != NULL && EVP_PKEY_eq(req->pubkey, k) != 1)
             return hsmca_err(HSMCA_ERR_INVALID_ARG, "pubkey is not the CSR's public key");
         e->key = k;
@@ -475,7 +475,7 @@ static hsmca_rv collect_csr_sans(eval *e)
             if (v == NULL || v->type != V_ASN1_UTF8STRING)
                 return invalid("csr otherName", oid,
                                "could not parse requested other SAN: no UTF-8 string found in OtherName");
-            if ((rv = asn1_text(v->value.utf8string, "csr otherName", &val)) == HSMCA_OK) {
+            if ((rv = asn1_text(v->value.utf8string, "csr otherName", &val)) == HSMCA_OK && val != NULL) {
                 rv = add2(&e->other_oid, oid, &e->other_val, val);
                 if (rv == HSMCA_OK)
                     rv = hsmca_strlist_add(&e->other_src, "csr otherName", 13);
@@ -831,7 +831,8 @@ static hsmca_rv check_user_ids(eval *e)
         while ((idx = X509_NAME_get_index_by_NID(n, NID_userId, idx)) >= 0) {
             char *v = NULL;
 
-            if ((rv = asn1_text(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, idx)), "csr UID", &v)) == HSMCA_OK)
+            if ((rv = asn1_text(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, idx)), "csr UID", &v)) == HSMCA_OK &&
+                v != NULL)
                 rv = hsmca_strlist_add(&e->uids, v, strlen(v));
             free(v);
             if (rv != HSMCA_OK)

@@ -902,7 +902,7 @@ static hsmca_rv read_field(const field_desc *f, const json_t *v, hsmca_role *r)
     case F_LIST:
         return read_list(v, f->name, list_at(r, f));
     case F_KEY_TYPE: {
-        char kt[16];
+        char kt[16] = "";
         hsmca_rv rv = read_string(v, f->name, kt, sizeof(kt));
 
         if (rv != HSMCA_OK)

@@ -188,7 +188,7 @@ hsmca_rv hsmca_duration_parse_seconds(const char *s, int64_t *secs)
 {
     hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
     size_t len;
-    int64_t v, ns;
+    int64_t v = 0, ns = 0;
 
     if (s == NULL || secs == NULL)
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "no duration given");

@@ -183,6 +183,12 @@ static int apply_req(hsmca_issue_request *r, int argc, char **argv)
     return 1;
 }
 
+static int print_key(const hsmca_ca_key *k, void *arg)
+{
+    printf("key=%s %s %s %u\n", k->key_id, k->key_name[0] ? k->key_name : "-", k->key_type, k->key_bits);
+    return 1;
+}
+
 static void print_result(const hsmca_ca_result *r)
 {
     printf("issuer_id=%s\nissuer_name=%s\nkey_id=%s\nkey_name=%s\nserial_number=%s\nexpiration=%lld\n", r->issuer_id,
@@ -334,6 +340,8 @@ int main(int argc, char **argv)
             print_result(&r);
         free(csr);
         hsmca_issue_request_clear(&req);
+    } else if (strcmp(argv[1], "keys") == 0 && argc == 3) {
+        rc = hsmca_ca_key_list(ca, argv[2], print_key, NULL) == HSMCA_OK ? 0 : fail("keys");
     } else if (strcmp(argv[1], "key-delete") == 0 && argc == 4) {
         rc = hsmca_ca_key_delete(ca, argv[2], argv[3]) == HSMCA_OK ? 0 : fail("key-delete");
     } else {

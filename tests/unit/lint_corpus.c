@@ -28,9 +28,9 @@ static const unsigned char BASE_SERIAL[16] = {0x4c, 0x69, 0x6e, 0x74, 0x20, 0x63
 #define T_2027_03_15 INT64_C(1805068800)
 #define T_2029_03_15 INT64_C(1868227200)
 #define T_2026_04_01 INT64_C(1775001600)
-#define T_2049_END INT64_C(2524607999)  /* 2049-12-31T23:59:59Z */
-#define T_2050 INT64_C(2524608000)      /* 2050-01-01T00:00:00Z */
-#define T_9999_END INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
+#define T_2049_END   INT64_C(2524607999)   /* 2049-12-31T23:59:59Z */
+#define T_2050       INT64_C(2524608000)   /* 2050-01-01T00:00:00Z */
+#define T_9999_END   INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 
 /* ---- mutators ---- */
 
@@ -282,7 +282,8 @@ static X509 *tbs_new(const X509_NAME *subject, const X509_NAME *issuer, EVP_PKEY
         goto done;
     serial = BN_to_ASN1_INTEGER(bn, NULL);
     if (serial == NULL || X509_set_serialNumber(x, serial) != 1 || X509_set_subject_name(x, subject) != 1 ||
-        X509_set_issuer_name(x, issuer) != 1 || !lint_tbs_set_key(x, key) || !lint_tbs_set_validity(x, nb, na))
+        X509_set_issuer_name(x, issuer) != 1 || !lint_tbs_set_key(x, key) ||
+        !lint_tbs_set_validity(x, nb, na))
         goto done;
     ok = 1;
 done:
@@ -300,7 +301,8 @@ X509 *lint_fixture_root(const lint_fixture *f)
     X509_NAME *name = name_new("hsmca test", "hsmca Lint Root");
     X509 *x = name ? tbs_new(name, name, f->root_key, LINT_T_ROOT_NB, LINT_T_ROOT_NA) : NULL;
     int ok = x != NULL && lint_tbs_set_ext(x, NID_basic_constraints, "critical,CA:TRUE,pathlen:1") &&
-             lint_tbs_set_ext(x, NID_key_usage, "critical,keyCertSign,cRLSign") && add_ski(x) && add_aki_from(x, x);
+             lint_tbs_set_ext(x, NID_key_usage, "critical,keyCertSign,cRLSign") && add_ski(x) &&
+             add_aki_from(x, x);
 
     X509_NAME_free(name);
     if (!ok) {
@@ -313,10 +315,11 @@ X509 *lint_fixture_root(const lint_fixture *f)
 X509 *lint_fixture_ca(const lint_fixture *f)
 {
     X509_NAME *name = name_new("hsmca test", "hsmca Lint Intermediate");
-    X509 *x = name ? tbs_new(name, X509_get_subject_name(f->root), f->ca_key, LINT_T_CA_NB, LINT_T_CA_NA) : NULL;
+    X509 *x =
+        name ? tbs_new(name, X509_get_subject_name(f->root), f->ca_key, LINT_T_CA_NB, LINT_T_CA_NA) : NULL;
     int ok = x != NULL && lint_tbs_set_ext(x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") &&
-             lint_tbs_set_ext(x, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature") && add_ski(x) &&
-             add_aki_from(x, f->root) &&
+             lint_tbs_set_ext(x, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature") &&
+             add_ski(x) && add_aki_from(x, f->root) &&
              lint_tbs_set_ext(x, NID_crl_distribution_points, "URI:http://crl.example.com/root.crl");
 
     X509_NAME_free(name);
@@ -441,8 +444,8 @@ static int set_issuer(lint_case *c, X509 *issuer, EVP_PKEY *signer)
 /* Re-parents c->tbs under issuer: issuer name and AKI follow it. */
 static int reparent(lint_case *c, X509 *issuer, EVP_PKEY *signer)
 {
-    return set_issuer(c, issuer, signer) && X509_set_issuer_name(c->tbs, X509_get_subject_name(issuer)) == 1 &&
-           add_aki_from(c->tbs, issuer);
+    return set_issuer(c, issuer, signer) &&
+           X509_set_issuer_name(c->tbs, X509_get_subject_name(issuer)) == 1 && add_aki_from(c->tbs, issuer);
 }
 
 static int set_serial_hex(lint_case *c, const char *hex)
@@ -474,7 +477,8 @@ static int set_subject_raw(lint_case *c, const char *attr, int type, const void 
     for (int i = 0; i < count; i++)
         X509_NAME_ENTRY_free(X509_NAME_delete_entry(n, 0));
     return X509_NAME_add_entry_by_txt(n, "C", MBSTRING_ASC, (const unsigned char *)"US", -1, -1, 0) == 1 &&
-           X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"Example", -1, -1, 0) == 1 &&
+           X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"Example", -1, -1, 0) ==
+               1 &&
            X509_NAME_add_entry_by_txt(n, attr, type, bytes, (int)len, -1, 0) == 1;
 }
 
@@ -506,8 +510,8 @@ static int set_sans(lint_case *c, int critical, const char *const *names, size_t
     return ok;
 }
 
-#define SANS(c, crit, ...)                                                                                        \
-    set_sans((c), (crit), (const char *const[]){__VA_ARGS__},                                                    \
+#define SANS(c, crit, ...)                                                                                   \
+    set_sans((c), (crit), (const char *const[]){__VA_ARGS__},                                                \
              sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 
 /* One dNSName with raw bytes (may hold a NUL). */
@@ -545,8 +549,8 @@ static int set_critical(lint_case *c, int nid, int critical)
 {
     X509_EXTENSION *ext = X509_get_ext(c->tbs, X509_get_ext_by_NID(c->tbs, nid, -1));
     ASN1_OCTET_STRING *data = ext != NULL ? ASN1_OCTET_STRING_dup(X509_EXTENSION_get_data(ext)) : NULL;
-    int ok = data != NULL &&
-             lint_tbs_set_ext_der(c->tbs, nid, critical, ASN1_STRING_get0_data(data), (size_t)ASN1_STRING_length(data));
+    int ok = data != NULL && lint_tbs_set_ext_der(c->tbs, nid, critical, ASN1_STRING_get0_data(data),
+                                                  (size_t)ASN1_STRING_length(data));
 
     ASN1_OCTET_STRING_free(data);
     return ok;
@@ -656,8 +660,8 @@ static int m_issuer_string_type(const corpus_ctx *cc, lint_case *c)
     X509_NAME *n = X509_NAME_new();
     int ok = n != NULL &&
              X509_NAME_add_entry_by_txt(n, "C", MBSTRING_ASC, (const unsigned char *)"US", -1, -1, 0) == 1 &&
-             X509_NAME_add_entry_by_txt(n, "O", V_ASN1_PRINTABLESTRING, (const unsigned char *)"hsmca test", -1,
-                                        -1, 0) == 1 &&
+             X509_NAME_add_entry_by_txt(n, "O", V_ASN1_PRINTABLESTRING, (const unsigned char *)"hsmca test",
+                                        -1, -1, 0) == 1 &&
              X509_NAME_add_entry_by_txt(n, "CN", V_ASN1_PRINTABLESTRING,
                                         (const unsigned char *)"hsmca Lint Intermediate", -1, -1, 0) == 1 &&
              X509_set_issuer_name(c->tbs, n) == 1;
@@ -694,10 +698,10 @@ static int m_subject_country_3(const corpus_ctx *cc, lint_case *c)
 {
     X509_NAME *n = X509_NAME_new();
     int ok = n != NULL &&
-             X509_NAME_add_entry_by_txt(n, "C", V_ASN1_PRINTABLESTRING, (const unsigned char *)"USA", -1, -1, 0) ==
-                 1 &&
-             X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"www.example.com", -1, -1,
+             X509_NAME_add_entry_by_txt(n, "C", V_ASN1_PRINTABLESTRING, (const unsigned char *)"USA", -1, -1,
                                         0) == 1 &&
+             X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"www.example.com", -1,
+                                        -1, 0) == 1 &&
              X509_set_subject_name(c->tbs, n) == 1;
 
     X509_NAME_free(n);
@@ -716,7 +720,8 @@ static int m_ext_count(const corpus_ctx *cc, lint_case *c)
 }
 static int m_ext_duplicate_san(const corpus_ctx *cc, lint_case *c)
 {
-    static const unsigned char san[] = {0x30, 0x0d, 0x82, 0x0b, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm'};
+    static const unsigned char san[] = {0x30, 0x0d, 0x82, 0x0b, 'e', 'x', 'a', 'm',
+                                        'p',  'l',  'e',  '.',  'c', 'o', 'm'};
     return add_ext_der(c->tbs, OBJ_nid2obj(NID_subject_alt_name), 0, san, sizeof(san));
 }
 static int m_ext_duplicate_private(const corpus_ctx *cc, lint_case *c)
@@ -730,8 +735,8 @@ static int m_san_truncated(const corpus_ctx *cc, lint_case *c)
 }
 static int m_san_trailing(const corpus_ctx *cc, lint_case *c)
 {
-    static const unsigned char san[] = {0x30, 0x11, 0x82, 0x0f, 'w', 'w', 'w', '.', 'e', 'x', 'a', 'm',
-                                        'p',  'l',  'e',  '.',  'c', 'o', 'm', 0x00, 0x00};
+    static const unsigned char san[] = {0x30, 0x11, 0x82, 0x0f, 'w', 'w', 'w', '.', 'e',  'x', 'a',
+                                        'm',  'p',  'l',  'e',  '.', 'c', 'o', 'm', 0x00, 0x00};
     return lint_tbs_set_ext_der(c->tbs, NID_subject_alt_name, 0, san, sizeof(san));
 }
 static int m_bc_default_encoded(const corpus_ctx *cc, lint_case *c)
@@ -806,8 +811,7 @@ static int m_pathlen_absent_below_limit(const corpus_ctx *cc, lint_case *c)
 static int m_ca_under_pathlen0(const corpus_ctx *cc, lint_case *c)
 {
     return reparent(c, cc->f->ca, cc->f->ca_key) && set_subject(c, "hsmca test", "hsmca Lint Sub-CA") &&
-           set_bc(c, 1, 1, 1, 0) &&
-           lint_tbs_set_validity(c->tbs, LINT_T_CA_NB, LINT_T_CA_NA);
+           set_bc(c, 1, 1, 1, 0) && lint_tbs_set_validity(c->tbs, LINT_T_CA_NB, LINT_T_CA_NA);
 }
 static int m_ku_absent(const corpus_ctx *cc, lint_case *c)
 {
@@ -883,8 +887,8 @@ static int m_key_ed448(const corpus_ctx *cc, lint_case *c)
 static int m_key_explicit_curve(const corpus_ctx *cc, lint_case *c)
 {
     EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    int ok = k != NULL &&
-             EVP_PKEY_set_utf8_string_param(k, OSSL_PKEY_PARAM_EC_ENCODING, OSSL_PKEY_EC_ENCODING_EXPLICIT) == 1;
+    int ok = k != NULL && EVP_PKEY_set_utf8_string_param(k, OSSL_PKEY_PARAM_EC_ENCODING,
+                                                         OSSL_PKEY_EC_ENCODING_EXPLICIT) == 1;
 
     return set_key_new(c, k) && ok;
 }
@@ -946,7 +950,8 @@ static int m_san_uri_nul(const corpus_ctx *cc, lint_case *c)
 {
     GENERAL_NAMES *gens = GENERAL_NAMES_new();
     int ok = gens != NULL && lint_gn_add_string(gens, GEN_DNS, "www.example.com", 15) &&
-             lint_gn_add_string(gens, GEN_URI, "https://example.com/\0x", 22) && lint_tbs_set_san(c->tbs, 0, gens);
+             lint_gn_add_string(gens, GEN_URI, "https://example.com/\0x", 22) &&
+             lint_tbs_set_san(c->tbs, 0, gens);
 
     GENERAL_NAMES_free(gens);
     return ok;
@@ -1033,7 +1038,9 @@ static int m_dns_ipv4(const corpus_ctx *cc, lint_case *c)
 }
 static int m_dns_ulabel(const corpus_ctx *cc, lint_case *c)
 {
-    return SANS(c, 0, "DNS:www.example.com", "DNS:b\xc3\xbc" "cher.example.com");
+    return SANS(c, 0, "DNS:www.example.com",
+                "DNS:b\xc3\xbc"
+                "cher.example.com");
 }
 static int m_dns_reserved_label(const corpus_ctx *cc, lint_case *c)
 {
@@ -1127,7 +1134,8 @@ static int m_cabf_backdated(const corpus_ctx *cc, lint_case *c)
     /* notBefore a day before the 200-day tier, signed a day into it. */
     c->opts.cabf = true;
     c->opts.now = T_2026_03_15 + LINT_DAY;
-    return lint_tbs_set_validity(c->tbs, T_2026_03_15 - LINT_DAY, T_2026_03_15 - LINT_DAY + 398 * LINT_DAY - 1);
+    return lint_tbs_set_validity(c->tbs, T_2026_03_15 - LINT_DAY,
+                                 T_2026_03_15 - LINT_DAY + 398 * LINT_DAY - 1);
 }
 static int m_cabf_101_days_2027(const corpus_ctx *cc, lint_case *c)
 {
@@ -1168,7 +1176,7 @@ static int m_cabf_ed25519(const corpus_ctx *cc, lint_case *c)
 }
 
 #define LEAF HSMCA_LINT_LEAF
-#define CA HSMCA_LINT_CA
+#define CA   HSMCA_LINT_CA
 #define ROOT HSMCA_LINT_ROOT
 
 static const case_spec negative_specs[] = {
@@ -1352,8 +1360,10 @@ static int p_ipv6_cn_cabf(const corpus_ctx *cc, lint_case *c)
 static int p_email_uri(const corpus_ctx *cc, lint_case *c)
 {
     return SANS(c, 0, "DNS:www.example.com", "email:alice.o'hara+tag@example.com",
-                "URI:https://user@www.example.com:8443/p/a%20th?q=1#frag", "URI:urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e",
-                "URI:spiffe://example.org/ns/default/sa/web", "URI:https://[2001:db8::1]/", "URI:ldap://192.0.2.1/cn=x");
+                "URI:https://user@www.example.com:8443/p/a%20th?q=1#frag",
+                "URI:urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e",
+                "URI:spiffe://example.org/ns/default/sa/web", "URI:https://[2001:db8::1]/",
+                "URI:ldap://192.0.2.1/cn=x");
 }
 static int p_cn_label(const corpus_ctx *cc, lint_case *c)
 {
@@ -1504,9 +1514,11 @@ static int p_rich_leaf(const corpus_ctx *cc, lint_case *c)
     static const char config[] =
         "[ext]\n"
         "certificatePolicies = 2.23.140.1.2.2, @pol\n"
-        "authorityInfoAccess = OCSP;URI:http://ocsp.example.com/,caIssuers;URI:http://ca.example.com/int.crt\n"
+        "authorityInfoAccess = "
+        "OCSP;URI:http://ocsp.example.com/,caIssuers;URI:http://ca.example.com/int.crt\n"
         "crlDistributionPoints = URI:http://crl.example.com/a.crl,URI:http://crl2.example.com/a.crl\n"
-        "subjectAltName = DNS:www.example.com,dirName:dir,otherName:1.3.6.1.4.1.311.20.2.3;UTF8:a@example.com,"
+        "subjectAltName = "
+        "DNS:www.example.com,dirName:dir,otherName:1.3.6.1.4.1.311.20.2.3;UTF8:a@example.com,"
         "email:a@example.com,URI:https://www.example.com/,IP:192.0.2.7,IP:2001:db8::7,RID:1.2.3.4\n"
         "extendedKeyUsage = serverAuth,clientAuth,codeSigning,emailProtection,1.3.6.1.4.1.55555.7\n"
         "keyUsage = critical,digitalSignature,keyEncipherment,keyAgreement\n"
@@ -1522,8 +1534,8 @@ static int p_rich_leaf(const corpus_ctx *cc, lint_case *c)
         "C = US\n"
         "O = Example\n"
         "CN = Directory Name\n";
-    static const int replace[] = {NID_certificate_policies, NID_info_access, NID_crl_distribution_points,
-                                  NID_subject_alt_name, NID_ext_key_usage, NID_key_usage};
+    static const int replace[] = {NID_certificate_policies, NID_info_access,   NID_crl_distribution_points,
+                                  NID_subject_alt_name,     NID_ext_key_usage, NID_key_usage};
 
     return add_config_extensions(c, config, replace, sizeof(replace) / sizeof(replace[0]));
 }

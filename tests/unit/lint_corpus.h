@@ -23,13 +23,13 @@ extern "C" {
  * are shared between cases, so compare issuers with X509_cmp, not by
  * pointer identity across corpora). */
 typedef struct {
-    const char *name;      /* what the case is, e.g. "negative serial" */
-    const char *rule;      /* the rule id the lint must report; NULL: must pass */
-    X509 *tbs;             /* to be signed: no signature, no signature algorithm */
-    X509 *issuer;          /* the issuing CA's signed certificate; NULL for a root */
-    EVP_PKEY *signer;      /* the software private key that would sign tbs: the
-                            * issuer's key, or a root's own key */
-    hsmca_lint_opts opts;  /* opts.issuer == issuer */
+    const char *name;     /* what the case is, e.g. "negative serial" */
+    const char *rule;     /* the rule id the lint must report; NULL: must pass */
+    X509 *tbs;            /* to be signed: no signature, no signature algorithm */
+    X509 *issuer;         /* the issuing CA's signed certificate; NULL for a root */
+    EVP_PKEY *signer;     /* the software private key that would sign tbs: the
+                           * issuer's key, or a root's own key */
+    hsmca_lint_opts opts; /* opts.issuer == issuer */
 } lint_case;
 
 /* The negative corpus: at least one case per rule of hsmca_lint_rules(),
@@ -47,12 +47,12 @@ void lint_corpus_free(lint_case *cases, size_t n);
 /* ---- building blocks (the corpus uses these; so may tests) ---- */
 
 /* Fixed instants, so the corpus is the same on every run. */
-#define LINT_T_ROOT_NB INT64_C(1704067200)   /* 2024-01-01T00:00:00Z */
-#define LINT_T_ROOT_NA INT64_C(2335219200)   /* 2044-01-01T00:00:00Z */
-#define LINT_T_CA_NB INT64_C(1735689600)     /* 2025-01-01T00:00:00Z */
-#define LINT_T_CA_NA INT64_C(2051222400)     /* 2035-01-01T00:00:00Z */
-#define LINT_T_LEAF_NB INT64_C(1748736000)   /* 2025-06-01T00:00:00Z */
-#define LINT_DAY INT64_C(86400)
+#define LINT_T_ROOT_NB INT64_C(1704067200) /* 2024-01-01T00:00:00Z */
+#define LINT_T_ROOT_NA INT64_C(2335219200) /* 2044-01-01T00:00:00Z */
+#define LINT_T_CA_NB   INT64_C(1735689600) /* 2025-01-01T00:00:00Z */
+#define LINT_T_CA_NA   INT64_C(2051222400) /* 2035-01-01T00:00:00Z */
+#define LINT_T_LEAF_NB INT64_C(1748736000) /* 2025-06-01T00:00:00Z */
+#define LINT_DAY       INT64_C(86400)
 
 /* A software PKI: a root (pathLen 1) and an intermediate (pathLen 0)
  * signed by it, plus the keys. */

@@ -341,7 +341,9 @@ static void test_dns_names(void **state)
         {"example.com-", true, false, LINT_DNS_SYNTAX},
         {"192.0.2.1", true, false, LINT_DNS_SYNTAX},
         {"example.123", true, false, LINT_DNS_SYNTAX},
-        {"b\xc3\xbc" "cher.example", true, false, LINT_DNS_SYNTAX},
+        {"b\xc3\xbc"
+         "cher.example",
+         true, false, LINT_DNS_SYNTAX},
         {"xn--.example", true, false, LINT_DNS_SYNTAX},
         {"xn--abc-.example", true, false, LINT_DNS_SYNTAX},
         {"ab--cd.example", true, false, LINT_DNS_IDN},
@@ -378,7 +380,8 @@ static void test_dns_names(void **state)
     memcpy(name253, name254, 253);
     name253[253] = '\0';
     assert_int_equal(lint_dns_check((const unsigned char *)name253, 253, false, false, &why), LINT_DNS_OK);
-    assert_int_equal(lint_dns_check((const unsigned char *)name254, 254, false, false, &why), LINT_DNS_SYNTAX);
+    assert_int_equal(lint_dns_check((const unsigned char *)name254, 254, false, false, &why),
+                     LINT_DNS_SYNTAX);
 }
 
 static void test_punycode(void **state)
@@ -387,15 +390,15 @@ static void test_punycode(void **state)
         const char *label;
         bool valid;
     } rows[] = {
-        {"bcher-kva", true},      /* bücher */
-        {"ls8h", true},           /* U+1F4A9 */
-        {"mnchen-3ya", true},     /* münchen */
-        {"fiqs8s", true},         /* 中国 */
-        {"p1ai", true},           /* рф */
-        {"BCHER-KVA", true},      /* case-insensitive */
+        {"bcher-kva", true},  /* bücher */
+        {"ls8h", true},       /* U+1F4A9 */
+        {"mnchen-3ya", true}, /* münchen */
+        {"fiqs8s", true},     /* 中国 */
+        {"p1ai", true},       /* рф */
+        {"BCHER-KVA", true},  /* case-insensitive */
         {"", false},
-        {"abc-", false},          /* basic code points only */
-        {"99999999999999", false},/* overflow */
+        {"abc-", false},           /* basic code points only */
+        {"99999999999999", false}, /* overflow */
         {"zzzzzzzzzzzzzzzzzz", false},
         {"bcher-kv!", false},
         {"-", false},
@@ -456,12 +459,12 @@ static void test_cabf_schedule(void **state)
     }
     /* The tier is chosen by issuance: the last second before 2026-03-15
      * still gets 398 days; the first second of it gets 200. */
-    assert_string_equal(
-        leaf_validity_rule(fx, INT64_C(1773532799), INT64_C(1773532799) + 398 * LINT_DAY - 1, 0, true, &finding),
-        "");
-    assert_string_equal(
-        leaf_validity_rule(fx, INT64_C(1773532800), INT64_C(1773532800) + 398 * LINT_DAY - 1, 0, true, &finding),
-        "cabf.validity");
+    assert_string_equal(leaf_validity_rule(fx, INT64_C(1773532799), INT64_C(1773532799) + 398 * LINT_DAY - 1,
+                                           0, true, &finding),
+                        "");
+    assert_string_equal(leaf_validity_rule(fx, INT64_C(1773532800), INT64_C(1773532800) + 398 * LINT_DAY - 1,
+                                           0, true, &finding),
+                        "cabf.validity");
     /* A notBefore backdated across the boundary does not buy the old tier
      * when the signing time is after it. */
     assert_string_equal(leaf_validity_rule(fx, INT64_C(1773532799), INT64_C(1773532799) + 398 * LINT_DAY - 1,
@@ -480,7 +483,7 @@ static void test_time_encodings(void **state)
         const char *rule;
     } rows[] = {
         {V_ASN1_UTCTIME, "250801000000Z", ""},
-        {V_ASN1_UTCTIME, "280229000000Z", ""},         /* leap day */
+        {V_ASN1_UTCTIME, "280229000000Z", ""}, /* leap day */
         {V_ASN1_UTCTIME, "250229000000Z", "validity.time_format"},
         {V_ASN1_UTCTIME, "250801000060Z", "validity.time_format"},
         {V_ASN1_UTCTIME, "250801240000Z", "validity.time_format"},
@@ -496,7 +499,7 @@ static void test_time_encodings(void **state)
         {V_ASN1_GENERALIZEDTIME, "20250801000000.0Z", "validity.time_format"},
         {V_ASN1_GENERALIZEDTIME, "20250801000000+0000", "validity.time_format"},
         {V_ASN1_OCTET_STRING, "250801000000Z", "validity.time_format"},
-        {V_ASN1_UTCTIME, "490101000000Z", ""},         /* 2049, permit below */
+        {V_ASN1_UTCTIME, "490101000000Z", ""}, /* 2049, permit below */
         {V_ASN1_GENERALIZEDTIME, "20500101000000Z", ""},
         {V_ASN1_GENERALIZEDTIME, "99991231235959Z", ""},
         {V_ASN1_UTCTIME, "500101000000Z", "validity.order"}, /* 1950 */
@@ -513,8 +516,8 @@ static void test_time_encodings(void **state)
         assert_int_equal(lint_tbs_set_raw_time(c.tbs, 1, rows[i].type, rows[i].text), 1);
         rule = lint_rule_of(&c, &finding);
         if (strcmp(rule, rows[i].rule) != 0)
-            print_error("notAfter '%s' (type %d): got '%s' (%s), want '%s'\n", rows[i].text, rows[i].type, rule,
-                        finding.message, rows[i].rule);
+            print_error("notAfter '%s' (type %d): got '%s' (%s), want '%s'\n", rows[i].text, rows[i].type,
+                        rule, finding.message, rows[i].rule);
         assert_string_equal(rule, rows[i].rule);
         X509_free(c.tbs);
     }
@@ -573,9 +576,9 @@ static void test_cn_rules(void **state)
         c.opts.cabf = rows[i].cabf;
         c.opts.exclude_cn_from_sans = rows[i].exclude;
         assert_non_null(n);
-        assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)rows[i].cn, -1,
-                                                    -1, 0),
-                         1);
+        assert_int_equal(
+            X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)rows[i].cn, -1, -1, 0),
+            1);
         assert_int_equal(X509_set_subject_name(c.tbs, n), 1);
         rule = lint_rule_of(&c, &finding);
         if (strcmp(rule, rows[i].rule) != 0)

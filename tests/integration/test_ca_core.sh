@@ -1,0 +1,135 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# CA core checks that need a token and a database: the lint gate (the
+# negative corpus gets no signature from the token, counted by the fault
+# module), imports (a key in a PEM bundle ends up in the token,
+# non-extractable, and its bytes are nowhere in the database file), the
+# storage-failure path (a trigger fails the final certificate insert: nothing
+# returned, the intent kept) and bad input (clear errors, nothing stored).
+#
+# env (set by tests/ca.cmake): HSMCA_CA_TESTTOOL, HSMCA_CA_LINT_GATE,
+# HSMCA_FAULT_MODULE, HSMCA_TEST_WORKDIR
+set -eu
+. "$(dirname "$0")/../lib/token.sh"
+need_env HSMCA_CA_TESTTOOL HSMCA_CA_LINT_GATE HSMCA_FAULT_MODULE
+need_tool softhsm2-util openssl sqlite3 pkcs11-tool
+
+W=$(workdir ca_core)
+token_create "$W/token" ca-core
+T=$HSMCA_CA_TESTTOOL
+
+# ---- lint gate ----
+cat >"$W/fault.conf" <<CONF
+module = $SOFTHSM_MODULE
+counters = $W/counters
+count_flush = C_Sign
+CONF
+HSMCA_TEST_MODULE=$HSMCA_FAULT_MODULE HSMCA_FAULT_CONFIG=$W/fault.conf HSMCA_TEST_COUNTERS=$W/counters \
+    HSMCA_TEST_DB=$W/gate.db "$HSMCA_CA_LINT_GATE" >"$W/gate.out" 2>&1 || { show "$W/gate.out"; die "lint gate"; }
+pass "lint gate: the negative corpus got no C_Sign; a baseline did"
+
+export HSMCA_TEST_DB="$W/ca.db"
+run() {
+    "$T" "$@" >"$W/out" 2>"$W/err" || { show "$W/err"; die "ca-testtool $1 $2 failed"; }
+}
+val() {
+    sed -n "s/^$1=//p" "$W/out" | head -1
+}
+# refused DESCRIPTION PATTERN ARGS...: the command must fail, say PATTERN,
+# not crash, and leave the database rows unchanged.
+rows() {
+    sqlite3 "$HSMCA_TEST_DB" "SELECT (SELECT count(*) FROM docs)||'/'||(SELECT count(*) FROM intents)||'/'||(SELECT count(*) FROM certs)"
+}
+refused() {
+    what=$1 pattern=$2
+    shift 2
+    before=$(rows)
+    set +e
+    "$T" "$@" >"$W/out" 2>"$W/err"
+    rc=$?
+    set -e
+    [ "$rc" -ne 0 ] || die "$what: accepted"
+    [ "$rc" -lt 128 ] || { show "$W/err"; die "$what: crashed (exit $rc)"; }
+    grep -qi -- "$pattern" "$W/err" || { show "$W/err"; die "$what: message does not say '$pattern'"; }
+    [ "$(rows)" = "$before" ] || die "$what: the database changed ($before -> $(rows))"
+    pass "$what refused: $(grep -o 'ca-testtool: .*' "$W/err" | head -1 | cut -c1-150)"
+}
+
+run mount pki
+run root pki "$W/root.pem" key_type=ec key_bits=256 "common_name=core root" issuer_name=root
+
+# ---- import: the key goes into the token, never into the database ----
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/imp.key" 2>/dev/null
+openssl req -x509 -new -key "$W/imp.key" -subj "/CN=imported CA" -days 365 \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -out "$W/imp.pem" 2>/dev/null
+cat "$W/imp.key" "$W/imp.pem" >"$W/bundle.pem"
+run import pki "$W/bundle.pem" keys
+imp_key=$(val imported_key)
+[ -n "$imp_key" ] && [ -n "$(val imported_issuer)" ] || die "import created no key or issuer"
+openssl pkey -in "$W/imp.key" -outform DER -out "$W/imp.der" 2>/dev/null
+# The private scalar (and the whole DER) must appear nowhere in the database
+# or its WAL.
+scalar=$(openssl pkey -in "$W/imp.key" -text -noout 2>/dev/null |
+    awk '/^priv:/ { p = 1; next } /^pub:/ { p = 0 } p' | tr -d ' :\n' | sed 's/^00//')
+[ ${#scalar} -ge 60 ] || die "could not read the private scalar of the test key (got '$scalar')"
+# Positive control: the scan finds the scalar where it is.
+od -An -tx1 -v "$W/imp.der" | tr -d ' \n' | grep -q "$scalar" || die "scalar scan cannot find the scalar in the key's own DER"
+for f in "$HSMCA_TEST_DB" "$HSMCA_TEST_DB-wal"; do
+    [ -f "$f" ] || continue
+    od -An -tx1 -v "$f" | tr -d ' \n' >"$W/db.hex"
+    if grep -q "$scalar" "$W/db.hex"; then die "the imported private key is in $f"; fi
+    if grep -q "$(od -An -tx1 -v "$W/imp.der" | tr -d ' \n')" "$W/db.hex"; then die "the key DER is in $f"; fi
+done
+p11tool_login --list-objects --type privkey >"$W/objs" 2>&1
+# The imported key's object (label pki:<key_id> is not used: unnamed keys are
+# labelled with their id) must be sensitive and not extractable.
+awk -v id="pki:imported" 'BEGIN{RS="Private Key Object"} /label/ {print}' "$W/objs" >"$W/objs2"
+grep -q "Access:.*sensitive" "$W/objs" || { show "$W/objs"; die "imported key is not sensitive in the token"; }
+if grep "Access:" "$W/objs" | grep -v "never extractable" | grep -q "extractable"; then
+    show "$W/objs"; die "a private key in the token is extractable"
+fi
+pass "import: key in the token (sensitive), no key bytes in the database"
+run import pki "$W/bundle.pem" keys
+[ "$(val existing_key)" = "$imp_key" ] && [ -n "$(val existing_issuer)" ] || die "re-import not recognised as existing"
+pass "import: a second import reports existing issuer and key"
+
+# ---- storage failure: the final certificate insert fails ----
+run role pki web '{"allowed_domains":"example.com","allow_subdomains":true}'
+mkdir -p "$W/leaf"
+run issue pki web "$W/leaf" common_name=ok.example.com
+intents_before=$(sqlite3 "$HSMCA_TEST_DB" "SELECT count(*) FROM intents")
+sqlite3 "$HSMCA_TEST_DB" "CREATE TRIGGER fail_cert BEFORE INSERT ON certs BEGIN SELECT RAISE(ABORT, 'injected storage failure'); END;"
+set +e
+"$T" issue pki web "$W/leaf2" common_name=fail.example.com >"$W/out" 2>"$W/err"
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || die "issuance succeeded although the certificate could not be stored"
+[ ! -s "$W/out" ] || grep -q "^serial_number=$" "$W/out" || die "a certificate was returned: $(cat "$W/out")"
+grep -q "injected storage failure\|intent kept" "$W/err" || { show "$W/err"; die "storage failure not reported"; }
+intents_after=$(sqlite3 "$HSMCA_TEST_DB" "SELECT count(*) FROM intents")
+[ "$intents_after" -eq $((intents_before + 1)) ] || die "intent not kept ($intents_before -> $intents_after)"
+orphans=$(sqlite3 "$HSMCA_TEST_DB" "SELECT count(*) FROM intents i WHERE NOT EXISTS (SELECT 1 FROM certs c WHERE c.mount=i.mount AND c.serial=i.serial)")
+[ "$orphans" -ge 1 ] || die "no intent without certificate after the failure"
+sqlite3 "$HSMCA_TEST_DB" "DROP TRIGGER fail_cert;"
+pass "storage failure: nothing returned, the intent record kept"
+
+# ---- bad input ----
+printf -- "-----BEGIN CERTIFICATE REQUEST-----\nMIIBnotbase64\n-----END CERTIFICATE REQUEST-----\n" >"$W/bad.csr"
+refused "malformed CSR" "certificate request" sign pki web "$W/bad.csr" "$W/x.pem" common_name=a.example.com
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/c.key" -subj /CN=b.example.com \
+    -out "$W/good.csr" 2>/dev/null
+# flip one byte of the signature: the self-signature no longer verifies
+openssl req -in "$W/good.csr" -outform DER -out "$W/good.der"
+size=$(wc -c <"$W/good.der")
+printf '\001' | dd of="$W/good.der" bs=1 seek=$((size - 5)) conv=notrunc 2>/dev/null
+{ echo "-----BEGIN CERTIFICATE REQUEST-----"; base64 -w64 "$W/good.der"; echo "-----END CERTIFICATE REQUEST-----"; } >"$W/badsig.csr"
+refused "CSR with a bad self-signature" "self-signature" sign pki web "$W/badsig.csr" "$W/x.pem" common_name=b.example.com
+openssl req -new -newkey rsa:1024 -nodes -keyout "$W/small.key" -subj /CN=c.example.com -out "$W/small.csr" 2>/dev/null
+refused "CSR key too small" "key_bits\|1024\|bits" sign pki web "$W/small.csr" "$W/x.pem" common_name=c.example.com
+refused "unknown role" "role" issue pki nosuchrole "$W/leaf" common_name=d.example.com
+refused "unknown issuer" "issuer" sign-intermediate pki nosuchissuer "$W/good.csr" "$W/x.pem" "$W/y.pem" common_name=x
+refused "unknown key reference" "key" csr pki "$W/x.csr" type=existing key_ref=nosuchkey common_name=x
+refused "issuer name conflict" "already used" root pki "$W/x.pem" key_type=ec common_name=dup issuer_name=root
+refused "exported type" "never export" root pki "$W/x.pem" type=exported key_type=ec common_name=exp
+refused "name outside the role" "example.com\|allowed" issue pki web "$W/leaf" common_name=evil.test
