@@ -77,6 +77,7 @@ chain_for() {
 chain_for rsa2048 rsa 2048
 chain_for rsa2048pss rsa 2048 true
 chain_for rsa4096 rsa 4096
+chain_for rsa4096pss rsa 4096 true
 chain_for p256 ec 256
 chain_for p384 ec 384
 chain_for ed25519 ed25519 0

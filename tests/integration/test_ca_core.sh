@@ -11,7 +11,7 @@
 # HSMCA_FAULT_MODULE, HSMCA_TEST_WORKDIR
 set -eu
 . "$(dirname "$0")/../lib/token.sh"
-need_env HSMCA_CA_TESTTOOL HSMCA_CA_LINT_GATE HSMCA_FAULT_MODULE
+need_env HSMCA_CA_TESTTOOL HSMCA_CA_LINT_GATE HSMCA_CA_SERIALS HSMCA_FAULT_MODULE
 need_tool softhsm2-util openssl sqlite3 pkcs11-tool
 
 W=$(workdir ca_core)
@@ -27,6 +27,10 @@ CONF
 HSMCA_TEST_MODULE=$HSMCA_FAULT_MODULE HSMCA_FAULT_CONFIG=$W/fault.conf HSMCA_TEST_COUNTERS=$W/counters \
     HSMCA_TEST_DB=$W/gate.db "$HSMCA_CA_LINT_GATE" >"$W/gate.out" 2>&1 || { show "$W/gate.out"; die "lint gate"; }
 pass "lint gate: the negative corpus got no C_Sign; a baseline did"
+
+# ---- serial quality: 100,000 serials from the token ----
+"$HSMCA_CA_SERIALS" >"$W/serials.out" 2>&1 || { show "$W/serials.out"; die "serial quality"; }
+pass "serials: 100,000 without collision, positive, <= 20 octets, bits 0.5 +- 0.01"
 
 export HSMCA_TEST_DB="$W/ca.db"
 run() {
@@ -133,3 +137,38 @@ refused "unknown key reference" "key" csr pki "$W/x.csr" type=existing key_ref=n
 refused "issuer name conflict" "already used" root pki "$W/x.pem" key_type=ec common_name=dup issuer_name=root
 refused "exported type" "never export" root pki "$W/x.pem" type=exported key_type=ec common_name=exp
 refused "name outside the role" "example.com\|allowed" issue pki web "$W/leaf" common_name=evil.test
+
+# ---- keys, issuers, defaults, manual chains ----
+run keys pki
+root_key=$(sed -n 's/^key=\([^ ]*\) .*/\1/p' "$W/out" | head -1)
+[ -n "$root_key" ] || die "no keys listed"
+refused "deleting a key an issuer uses" "used by an issuer" key-delete pki "$root_key"
+run root pki "$W/root-b.pem" key_type=ec key_bits=384 "common_name=core root b" issuer_name=root-b
+run config-get pki issuers
+def_before=$(sed -n 's/.*"default":"\([^"]*\)".*/\1/p' "$W/out")
+run config-set pki issuers '{"default":"root-b"}'
+run config-get pki issuers
+def_after=$(sed -n 's/.*"default":"\([^"]*\)".*/\1/p' "$W/out")
+[ -n "$def_after" ] && [ "$def_after" != "$def_before" ] && [ "$def_after" != "root-b" ] ||
+    die "config/issuers default not stored as the issuer id (before $def_before, after $def_after)"
+refused "default issuer that does not exist" "no issuer" config-set pki issuers '{"default":"nope"}'
+refused "URL that is not http(s)/ldap" "URL" config-set pki urls '{"issuing_certificates":["ftp://x/ca"]}'
+run config-set pki urls '{"issuing_certificates":["http://ca.test/v1/pki/issuer/{{issuer_id}}/der"],"crl_distribution_points":["http://ca.test/crl"],"ocsp_servers":["http://ca.test/ocsp"],"enable_templating":true}'
+run issue pki web "$W/leaf" common_name=urls.example.com
+openssl x509 -in "$W/leaf/leaf.pem" -noout -text >"$W/t"
+grep -q "CA Issuers - URI:http://ca.test/v1/pki/issuer/$(val issuer_id)/der" "$W/t" ||
+    { show "$W/t"; die "AIA caIssuers URL not templated with the issuer id"; }
+grep -q "OCSP - URI:http://ca.test/ocsp" "$W/t" && grep -q "URI:http://ca.test/crl" "$W/t" ||
+    { show "$W/t"; die "AIA OCSP or CRL distribution point missing"; }
+pass "config: default issuer by name stored as id; AIA/CDP templated from config/urls"
+# manual_chain must start with the issuer itself
+refused "manual_chain not starting with the issuer" "must start" manual-chain pki root root-b
+run manual-chain pki root-b root-b root
+run issuer pki root-b "$W/rb.pem" "$W/rb-chain.pem"
+[ "$(val chain_length)" = 2 ] || die "manual_chain not used for ca_chain (length $(val chain_length))"
+pass "manual_chain builds the issuer's ca_chain"
+run delete-all pki
+run keys pki
+[ ! -s "$W/out" ] || die "keys remain after DELETE root: $(cat "$W/out")"
+refused "issuing after DELETE root" "issuer" issue pki web "$W/leaf" common_name=gone.example.com
+pass "DELETE root removes every issuer and key of the mount"

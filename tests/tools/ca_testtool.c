@@ -340,6 +340,36 @@ int main(int argc, char **argv)
             print_result(&r);
         free(csr);
         hsmca_issue_request_clear(&req);
+    } else if (strcmp(argv[1], "manual-chain") == 0 && argc >= 4) {
+        /* manual-chain MOUNT REF [ID...]: set the issuer's manual_chain */
+        hsmca_ca_issuer cur, attrs;
+        memset(&attrs, 0, sizeof(attrs));
+        if (hsmca_ca_issuer_get(ca, argv[2], argv[3], &cur) != HSMCA_OK) {
+            rc = fail("issuer");
+        } else {
+            snprintf(attrs.issuer_name, sizeof(attrs.issuer_name), "%s", cur.issuer_name);
+            attrs.usage = cur.usage;
+            attrs.leaf_not_after_behavior = cur.leaf_not_after_behavior;
+            for (int i = 4; i < argc; i++)
+                hsmca_strlist_add(&attrs.manual_chain, argv[i], strlen(argv[i]));
+            if (hsmca_ca_issuer_update(ca, argv[2], argv[3], &attrs) != HSMCA_OK)
+                rc = fail("issuer update");
+            hsmca_ca_issuer_clear(&cur);
+            hsmca_ca_issuer_clear(&attrs);
+        }
+    } else if (strcmp(argv[1], "delete-all") == 0 && argc == 3) {
+        rc = hsmca_ca_delete_all(ca, argv[2]) == HSMCA_OK ? 0 : fail("delete-all");
+    } else if (strcmp(argv[1], "issuer-delete") == 0 && argc == 4) {
+        rc = hsmca_ca_issuer_delete(ca, argv[2], argv[3]) == HSMCA_OK ? 0 : fail("issuer-delete");
+    } else if (strcmp(argv[1], "config-set") == 0 && argc == 5) {
+        rc = hsmca_ca_config_set(ca, argv[2], argv[3], argv[4]) == HSMCA_OK ? 0 : fail("config-set");
+    } else if (strcmp(argv[1], "config-get") == 0 && argc == 4) {
+        char *text = NULL;
+        if (hsmca_ca_config_get(ca, argv[2], argv[3], &text) != HSMCA_OK)
+            rc = fail("config-get");
+        else
+            printf("%s\n", text);
+        free(text);
     } else if (strcmp(argv[1], "keys") == 0 && argc == 3) {
         rc = hsmca_ca_key_list(ca, argv[2], print_key, NULL) == HSMCA_OK ? 0 : fail("keys");
     } else if (strcmp(argv[1], "key-delete") == 0 && argc == 4) {

@@ -12,11 +12,11 @@
 
 #include "hsmca/duration.h"
 
-#define NS INT64_C(1)
-#define US (1000 * NS)
-#define MS (1000 * US)
-#define SEC (1000 * MS)
-#define MIN (60 * SEC)
+#define NS   INT64_C(1)
+#define US   (1000 * NS)
+#define MS   (1000 * US)
+#define SEC  (1000 * MS)
+#define MIN  (60 * SEC)
 #define HOUR (60 * MIN)
 
 typedef struct {
@@ -69,8 +69,24 @@ static const dur_case go_ok[] = {
 };
 
 static const char *const go_bad[] = {
-    "",   "3",     "-",          "s",   ".",    "-.",   ".s",        "+.s",         "1d",
-    "1x", "1h30",  "\x85\x85",   "\xff", "5 s",  " 5s",  "5s ",       "hello world", "1..5s",
+    "",
+    "3",
+    "-",
+    "s",
+    ".",
+    "-.",
+    ".s",
+    "+.s",
+    "1d",
+    "1x",
+    "1h30",
+    "\x85\x85",
+    "\xff",
+    "5 s",
+    " 5s",
+    "5s ",
+    "hello world",
+    "1..5s",
     "9223372036854775810ns",     /* overflow */
     "9223372036854775808ns",     /* one past INT64_MAX */
     "-9223372036854775809ns",    /* one past INT64_MIN */
@@ -87,8 +103,8 @@ static void test_parse_go_accepts(void **state)
         int64_t ns = -42;
 
         if (hsmca_duration_parse_go(go_ok[i].in, &ns) != HSMCA_OK || ns != go_ok[i].want)
-            fail_msg("Go ParseDuration('%s'): want %lld, got %lld (%s)", go_ok[i].in, (long long)go_ok[i].want,
-                     (long long)ns, hsmca_err_message());
+            fail_msg("Go ParseDuration('%s'): want %lld, got %lld (%s)", go_ok[i].in,
+                     (long long)go_ok[i].want, (long long)ns, hsmca_err_message());
     }
 }
 
@@ -137,9 +153,9 @@ static void test_parse_seconds(void **state)
         {"2d", 172800},
         {"+7d", 604800},
         {"0d", 0},
-        {"9223372036", INT64_C(9223372036)},    /* largest whole-second Duration */
-        {"106751d", INT64_C(106751) * 86400},   /* largest whole-day Duration */
-        {"2562047h", INT64_C(2562047) * 3600},  /* largest whole-hour Duration */
+        {"9223372036", INT64_C(9223372036)},   /* largest whole-second Duration */
+        {"106751d", INT64_C(106751) * 86400},  /* largest whole-day Duration */
+        {"2562047h", INT64_C(2562047) * 3600}, /* largest whole-hour Duration */
     };
     static const char *const bad[] = {
         "abc", "1d12h", "1.5d", "d", "1h30", "9223372037", "106752d", "-106752d", "1 h", "1e3", "0x10",
@@ -168,10 +184,20 @@ static void test_format(void **state)
         int64_t secs;
         const char *want;
     } cases[] = {
-        {0, "0s"},         {1, "1s"},           {30, "30s"},        {59, "59s"},
-        {60, "1m0s"},      {90, "1m30s"},       {3599, "59m59s"},   {3600, "1h0m0s"},
-        {3661, "1h1m1s"},  {259200, "72h0m0s"}, {2764800, "768h0m0s"}, {-90, "-1m30s"},
-        {-3600, "-1h0m0s"}, {INT64_C(9223372036), "2562047h47m16s"},
+        {0, "0s"},
+        {1, "1s"},
+        {30, "30s"},
+        {59, "59s"},
+        {60, "1m0s"},
+        {90, "1m30s"},
+        {3599, "59m59s"},
+        {3600, "1h0m0s"},
+        {3661, "1h1m1s"},
+        {259200, "72h0m0s"},
+        {2764800, "768h0m0s"},
+        {-90, "-1m30s"},
+        {-3600, "-1h0m0s"},
+        {INT64_C(9223372036), "2562047h47m16s"},
     };
     char buf[64];
 
@@ -210,18 +236,18 @@ static void test_rfc3339_parse(void **state)
     } ok[] = {
         {"1970-01-01T00:00:00Z", 0},
         {"2025-01-01T00:00:00Z", INT64_C(1735689600)},
-        {"9999-12-31T23:59:59Z", INT64_C(253402300799)},   /* IEEE 802.1AR "no expiry" */
+        {"9999-12-31T23:59:59Z", INT64_C(253402300799)}, /* IEEE 802.1AR "no expiry" */
         {"0000-01-01T00:00:00Z", INT64_C(-62167219200)},
         {"1969-12-31T23:59:59Z", -1},
-        {"2000-02-29T00:00:00Z", INT64_C(951782400)},      /* 2000 is a leap year */
+        {"2000-02-29T00:00:00Z", INT64_C(951782400)}, /* 2000 is a leap year */
         {"2024-02-29T12:00:00Z", INT64_C(1709208000)},
-        {"2025-01-01T00:00:00.123Z", INT64_C(1735689600)},  /* fraction dropped */
+        {"2025-01-01T00:00:00.123Z", INT64_C(1735689600)}, /* fraction dropped */
         {"2025-01-01T00:00:00.999999999Z", INT64_C(1735689600)},
         {"2025-01-01T02:00:00+02:00", INT64_C(1735689600)},
         {"2024-12-31T19:00:00-05:00", INT64_C(1735689600)},
         {"2024-12-31T18:30:00-05:30", INT64_C(1735689600)},
-        {"2038-01-19T03:14:08Z", INT64_C(2147483648)},      /* past 32-bit time_t */
-        {"2050-01-01T00:00:00Z", INT64_C(2524608000)},      /* GeneralizedTime from here (RFC 5280) */
+        {"2038-01-19T03:14:08Z", INT64_C(2147483648)}, /* past 32-bit time_t */
+        {"2050-01-01T00:00:00Z", INT64_C(2524608000)}, /* GeneralizedTime from here (RFC 5280) */
     };
     static const char *const bad[] = {
         "",
@@ -298,8 +324,10 @@ static void test_rfc3339_format(void **state)
         assert_int_equal(hsmca_time_parse_rfc3339(buf, &back), HSMCA_OK);
         assert_int_equal(back, cases[i].t);
     }
-    assert_int_equal(hsmca_time_format_rfc3339(INT64_C(253402300800), buf, sizeof(buf)), HSMCA_ERR_INVALID_ARG);
-    assert_int_equal(hsmca_time_format_rfc3339(INT64_C(-62167219201), buf, sizeof(buf)), HSMCA_ERR_INVALID_ARG);
+    assert_int_equal(hsmca_time_format_rfc3339(INT64_C(253402300800), buf, sizeof(buf)),
+                     HSMCA_ERR_INVALID_ARG);
+    assert_int_equal(hsmca_time_format_rfc3339(INT64_C(-62167219201), buf, sizeof(buf)),
+                     HSMCA_ERR_INVALID_ARG);
     assert_int_equal(hsmca_time_format_rfc3339(0, buf, 10), HSMCA_ERR_INVALID_ARG);
 }
 
@@ -327,14 +355,10 @@ static void test_rfc3339_every_day(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_go_accepts),
-        cmocka_unit_test(test_parse_go_rejects),
-        cmocka_unit_test(test_parse_seconds),
-        cmocka_unit_test(test_format),
-        cmocka_unit_test(test_format_parse_roundtrip),
-        cmocka_unit_test(test_rfc3339_parse),
-        cmocka_unit_test(test_rfc3339_format),
-        cmocka_unit_test(test_rfc3339_every_day),
+        cmocka_unit_test(test_parse_go_accepts),       cmocka_unit_test(test_parse_go_rejects),
+        cmocka_unit_test(test_parse_seconds),          cmocka_unit_test(test_format),
+        cmocka_unit_test(test_format_parse_roundtrip), cmocka_unit_test(test_rfc3339_parse),
+        cmocka_unit_test(test_rfc3339_format),         cmocka_unit_test(test_rfc3339_every_day),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -100,7 +100,8 @@ static void test_defaults_documented(void **state)
     assert_true(r.allow_localhost && r.allow_wildcard_certificates && r.enforce_hostnames && r.allow_ip_sans);
     assert_true(r.server_flag && r.client_flag && r.use_csr_common_name && r.use_csr_sans && r.require_cn);
     assert_false(r.allow_bare_domains || r.allow_subdomains || r.allow_glob_domains || r.allow_any_name);
-    assert_false(r.code_signing_flag || r.email_protection_flag || r.use_pss || r.no_store || r.generate_lease);
+    assert_false(r.code_signing_flag || r.email_protection_flag || r.use_pss || r.no_store ||
+                 r.generate_lease);
     assert_false(r.basic_constraints_valid_for_non_ca || r.cabf_validity_limit);
     assert_int_equal(r.key_type, HSMCA_ROLE_KEY_RSA);
     assert_string_equal(r.issuer_ref, "default");
@@ -166,7 +167,8 @@ static void test_value_forms(void **state)
         {"{'allow_localhost':null}", "allow_localhost", "false"},
         /* lists: comma-separated strings (trimmed) or arrays */
         {"{'allowed_domains':'example.com, foobar.com'}", "allowed_domains", "['example.com','foobar.com']"},
-        {"{'allowed_domains':['example.com',' foobar.com ']}", "allowed_domains", "['example.com','foobar.com']"},
+        {"{'allowed_domains':['example.com',' foobar.com ']}", "allowed_domains",
+         "['example.com','foobar.com']"},
         {"{'allowed_domains':'example.com,,'}", "allowed_domains", "['example.com']"},
         {"{'allowed_domains':''}", "allowed_domains", "[]"},
         {"{'allowed_domains':[]}", "allowed_domains", "[]"},
@@ -289,7 +291,8 @@ static void test_rejects_name_the_field(void **state)
         {"{'country':'USA'}", "country value 'USA'"},
         {"{'country':'U1'}", "country"},
         {"{'postal_code':'12345678901234567890123456789012345678901'}", "postal_code"},
-        {"{'organization':'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'}", "organization"},
+        {"{'organization':'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'}",
+         "organization"},
         /* the body itself */
         {"[]", "JSON object"},
     };
@@ -304,7 +307,8 @@ static void test_rejects_name_the_field(void **state)
         if (rv != HSMCA_ERR_INVALID_ARG)
             fail_msg("%s: want INVALID_ARGUMENT, got %s", cases[i].body, hsmca_rv_name(rv));
         if (strstr(hsmca_err_message(), cases[i].detail) == NULL)
-            fail_msg("%s: detail '%s' does not name '%s'", cases[i].body, hsmca_err_message(), cases[i].detail);
+            fail_msg("%s: detail '%s' does not name '%s'", cases[i].body, hsmca_err_message(),
+                     cases[i].detail);
         /* A refused body leaves out untouched (still zero). */
         assert_string_equal(r.issuer_ref, "");
         assert_int_equal(r.allowed_domains.n, 0);
@@ -467,7 +471,8 @@ static void test_roundtrip(void **state)
 {
     static const char *const bodies[] = {
         "{}",
-        "{'ttl':'72h','max_ttl':'720h','allowed_domains':['example.com','bücher.example'],'allow_subdomains':true,"
+        "{'ttl':'72h','max_ttl':'720h','allowed_domains':['example.com','bücher.example'],'allow_subdomains':"
+        "true,"
         "'allow_bare_domains':true,'allow_glob_domains':true,'allow_any_name':false,'allow_localhost':false,"
         "'allow_wildcard_certificates':false,'enforce_hostnames':false,'allow_ip_sans':false,"
         "'allowed_uri_sans':'spiffe://example.org/*','allowed_other_sans':'1.3.6.1.4.1.311.20.2.3;utf8:*',"
