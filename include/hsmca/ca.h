@@ -222,6 +222,36 @@ hsmca_rv hsmca_ca_issue(hsmca_ca *ca, const char *mount, const char *role, const
 hsmca_rv hsmca_ca_sign(hsmca_ca *ca, const char *mount, const char *role, const char *issuer_ref, const char *csr_pem,
                        const hsmca_issue_request *req, hsmca_ca_result *out);
 
+/* sign-verbatim(/:role) fields. */
+typedef struct {
+    const char *role;              /* optional: its ttl, max_ttl, no_store, not_before_duration and
+                                    * basic_constraints_valid_for_non_ca apply */
+    hsmca_strlist key_usage;       /* default when the CSR has no keyUsage */
+    bool key_usage_set;            /* false: OpenBao's default list */
+    hsmca_strlist ext_key_usage;   /* default when the CSR has no extendedKeyUsage */
+    hsmca_strlist ext_key_usage_oids;
+    int64_t ttl;
+    const char *not_after;
+    int signature_bits;
+    bool use_pss;
+    hsmca_strlist user_ids;        /* added to the subject as UID */
+    int basic_constraints_valid_for_non_ca; /* -1: the role's (or false) */
+} hsmca_verbatim_params;
+
+void hsmca_verbatim_params_init(hsmca_verbatim_params *p);
+void hsmca_verbatim_params_clear(hsmca_verbatim_params *p);
+/* sign-verbatim: subject and requested extensions taken from the CSR as
+ * they are; a CSR asking for a CA certificate is refused. Every certificate
+ * still goes through lint. */
+hsmca_rv hsmca_ca_sign_verbatim(hsmca_ca *ca, const char *mount, const char *issuer_ref, const char *csr_pem,
+                                const hsmca_verbatim_params *p, hsmca_ca_result *out);
+/* sign-self-issued: a self-issued CA certificate re-signed by the issuer;
+ * only the issuer name, the authority key identifier, the distribution
+ * points and (unlike OpenBao, for per-issuer serial uniqueness) the serial
+ * number change. require_matching_algorithms: the key types must match. */
+hsmca_rv hsmca_ca_sign_self_issued(hsmca_ca *ca, const char *mount, const char *issuer_ref, const char *cert_pem,
+                                   bool require_matching_algorithms, hsmca_ca_result *out);
+
 /* ---- imports ---- */
 
 /* config/ca, issuers/import/bundle (allow_keys), issuers/import/cert and

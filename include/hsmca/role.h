@@ -19,9 +19,9 @@
 extern "C" {
 #endif
 
-#define HSMCA_ROLE_NAME_MAX 128   /* bytes in a role name (same bound as store ids) */
-#define HSMCA_ROLE_REF_MAX 128    /* bytes in issuer_ref: "default", a name or an issuer id */
-#define HSMCA_ROLE_TIME_MAX 40    /* bytes in the not_after text */
+#define HSMCA_ROLE_NAME_MAX  128  /* bytes in a role name (same bound as store ids) */
+#define HSMCA_ROLE_REF_MAX   128  /* bytes in issuer_ref: "default", a name or an issuer id */
+#define HSMCA_ROLE_TIME_MAX  40   /* bytes in the not_after text */
 #define HSMCA_ROLE_ENTRY_MAX 1024 /* bytes in one list entry */
 
 typedef enum {
@@ -36,55 +36,55 @@ typedef enum {
  * Members are grouped by type (strings, numbers, lists, flags) so the struct
  * carries no padding holes. */
 typedef struct {
-    char name[HSMCA_ROLE_NAME_MAX + 1];       /* from the URL; not a JSON field */
-    char issuer_ref[HSMCA_ROLE_REF_MAX + 1];  /* "default" */
-    char not_after[HSMCA_ROLE_TIME_MAX + 1];  /* "" (RFC 3339 when set) */
-    int64_t ttl;                              /* 0: mount default, capped by max_ttl */
-    int64_t max_ttl;                          /* 0: mount maximum */
-    int64_t not_before_duration;              /* 30 */
-    hsmca_role_key_type key_type;             /* rsa */
-    int key_bits;                             /* 0 (written roles hold 2048 / 256, as OpenBao stores) */
-    int signature_bits;                       /* 0 (written RSA roles hold 256) */
+    char name[HSMCA_ROLE_NAME_MAX + 1];      /* from the URL; not a JSON field */
+    char issuer_ref[HSMCA_ROLE_REF_MAX + 1]; /* "default" */
+    char not_after[HSMCA_ROLE_TIME_MAX + 1]; /* "" (RFC 3339 when set) */
+    int64_t ttl;                             /* 0: mount default, capped by max_ttl */
+    int64_t max_ttl;                         /* 0: mount maximum */
+    int64_t not_before_duration;             /* 30 */
+    hsmca_role_key_type key_type;            /* rsa */
+    int key_bits;                            /* 0 (written roles hold 2048 / 256, as OpenBao stores) */
+    int signature_bits;                      /* 0 (written RSA roles hold 256) */
 
-    hsmca_strlist allowed_domains;            /* [] */
-    hsmca_strlist allowed_uri_sans;           /* [] (globs) */
-    hsmca_strlist allowed_other_sans;         /* [] ("<oid>;UTF8:<glob>" or a lone "*") */
-    hsmca_strlist allowed_serial_numbers;     /* [] (globs; empty forbids any) */
-    hsmca_strlist allowed_user_ids;           /* [] (globs; empty forbids any) */
-    hsmca_strlist key_usage;                  /* [DigitalSignature, KeyAgreement, KeyEncipherment] */
-    hsmca_strlist ext_key_usage;              /* [] */
-    hsmca_strlist ext_key_usage_oids;         /* [] */
-    hsmca_strlist ou;                         /* [] */
-    hsmca_strlist organization;               /* [] */
-    hsmca_strlist country;                    /* [] */
-    hsmca_strlist locality;                   /* [] */
-    hsmca_strlist province;                   /* [] */
-    hsmca_strlist street_address;             /* [] */
-    hsmca_strlist postal_code;                /* [] */
-    hsmca_strlist policy_identifiers;         /* [] (OIDs) */
-    hsmca_strlist cn_validations;             /* [email, hostname] */
+    hsmca_strlist allowed_domains;        /* [] */
+    hsmca_strlist allowed_uri_sans;       /* [] (globs) */
+    hsmca_strlist allowed_other_sans;     /* [] ("<oid>;UTF8:<glob>" or a lone "*") */
+    hsmca_strlist allowed_serial_numbers; /* [] (globs; empty forbids any) */
+    hsmca_strlist allowed_user_ids;       /* [] (globs; empty forbids any) */
+    hsmca_strlist key_usage;              /* [DigitalSignature, KeyAgreement, KeyEncipherment] */
+    hsmca_strlist ext_key_usage;          /* [] */
+    hsmca_strlist ext_key_usage_oids;     /* [] */
+    hsmca_strlist ou;                     /* [] */
+    hsmca_strlist organization;           /* [] */
+    hsmca_strlist country;                /* [] */
+    hsmca_strlist locality;               /* [] */
+    hsmca_strlist province;               /* [] */
+    hsmca_strlist street_address;         /* [] */
+    hsmca_strlist postal_code;            /* [] */
+    hsmca_strlist policy_identifiers;     /* [] (OIDs) */
+    hsmca_strlist cn_validations;         /* [email, hostname] */
 
-    bool allow_localhost;                     /* true */
-    bool allowed_domains_template;            /* false */
-    bool allow_bare_domains;                  /* false */
-    bool allow_subdomains;                    /* false */
-    bool allow_glob_domains;                  /* false */
-    bool allow_wildcard_certificates;         /* true */
-    bool allow_any_name;                      /* false */
-    bool enforce_hostnames;                   /* true */
-    bool allow_ip_sans;                       /* true */
-    bool allowed_uri_sans_template;           /* false */
-    bool server_flag;                         /* true */
-    bool client_flag;                         /* true */
-    bool code_signing_flag;                   /* false */
-    bool email_protection_flag;               /* false */
-    bool use_pss;                             /* false */
-    bool use_csr_common_name;                 /* true */
-    bool use_csr_sans;                        /* true */
-    bool generate_lease;                      /* false (no_store forces false) */
-    bool no_store;                            /* false */
-    bool require_cn;                          /* true */
-    bool basic_constraints_valid_for_non_ca;  /* false */
+    bool allow_localhost;                    /* true */
+    bool allowed_domains_template;           /* false */
+    bool allow_bare_domains;                 /* false */
+    bool allow_subdomains;                   /* false */
+    bool allow_glob_domains;                 /* false */
+    bool allow_wildcard_certificates;        /* true */
+    bool allow_any_name;                     /* false */
+    bool enforce_hostnames;                  /* true */
+    bool allow_ip_sans;                      /* true */
+    bool allowed_uri_sans_template;          /* false */
+    bool server_flag;                        /* true */
+    bool client_flag;                        /* true */
+    bool code_signing_flag;                  /* false */
+    bool email_protection_flag;              /* false */
+    bool use_pss;                            /* false */
+    bool use_csr_common_name;                /* true */
+    bool use_csr_sans;                       /* true */
+    bool generate_lease;                     /* false (no_store forces false) */
+    bool no_store;                           /* false */
+    bool require_cn;                         /* true */
+    bool basic_constraints_valid_for_non_ca; /* false */
     /* hsmca extension, not an OpenBao field: enforce the CA/Browser Forum
      * Baseline Requirements on leaves of this role — the maximum validity
      * by issuance date (BR 6.3.2: 398 days; 200 from 2026-03-15; 100 from

@@ -24,13 +24,13 @@
 /* certutil: NotBefore is now - 30s unless not_before_duration says more. */
 #define POLICY_DEFAULT_BACKDATE 30
 /* RFC 5280 Appendix A.1 upper bounds, in characters. */
-#define UB_COMMON_NAME 64
+#define UB_COMMON_NAME   64
 #define UB_SERIAL_NUMBER 64
 /* RFC 1274 ub-user-identifier. */
 #define UB_USER_ID 256
 /* RFC 5321 4.5.3.1: 64 octets of local part, 254 in all for a path. */
 #define EMAIL_LOCAL_MAX 64
-#define EMAIL_MAX 254
+#define EMAIL_MAX       254
 
 typedef struct {
     unsigned char b[16];
@@ -175,7 +175,8 @@ static hsmca_rv ia5_text(const ASN1_STRING *s, const char *field, char *buf, siz
     buf[n] = '\0';
     for (int i = 0; i < n; i++) {
         if (d[i] == 0 || d[i] >= 0x80)
-            return invalid(field, buf, "an IA5String name must be ASCII without NUL bytes (RFC 5280 4.2.1.6)");
+            return invalid(field, buf,
+                           "an IA5String name must be ASCII without NUL bytes (RFC 5280 4.2.1.6)");
     }
     return HSMCA_OK;
 }
@@ -223,7 +224,8 @@ static hsmca_rv check_key(eval *e)
         e->key_src = "key";
     }
     if (e->key == NULL)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "no subject public key: give a csr (sign) or a pubkey (issue)");
+        return hsmca_err(HSMCA_ERR_INVALID_ARG,
+                         "no subject public key: give a csr (sign) or a pubkey (issue)");
 
     if (EVP_PKEY_is_a(e->key, "RSA")) {
         actual = "rsa";
@@ -283,8 +285,8 @@ static hsmca_rv check_key(eval *e)
     if (strcmp(actual, "rsa") == 0 && bits < 2048)
         return deny(e, e->key_src, desc, "RSA keys < 2048 bits are unsafe and not supported");
     if (strcmp(actual, "ed25519") != 0 && bits < min)
-        return deny(e, e->key_src, desc, "key_bits: role requires a minimum of a %d-bit key, but the key is %d bits",
-                    min, bits);
+        return deny(e, e->key_src, desc,
+                    "key_bits: role requires a minimum of a %d-bit key, but the key is %d bits", min, bits);
     return HSMCA_OK;
 }
 
@@ -303,14 +305,17 @@ static bool email_to_ascii(const char *in, char *out, size_t size, char *why, si
     }
     local = (size_t)(at - in);
     if (local == 0 || local > EMAIL_LOCAL_MAX) {
-        snprintf(why, why_size, "the local part must have 1 to %d octets (RFC 5321 4.5.3.1.1)", EMAIL_LOCAL_MAX);
+        snprintf(why, why_size, "the local part must have 1 to %d octets (RFC 5321 4.5.3.1.1)",
+                 EMAIL_LOCAL_MAX);
         return false;
     }
     /* rfc822Name is an IA5String: SMTPUTF8 local parts would need the
      * SmtpUTF8Mailbox otherName (RFC 8398), which is not offered. */
     for (size_t i = 0; i < local; i++) {
         if ((unsigned char)in[i] <= 0x20 || (unsigned char)in[i] >= 0x7f) {
-            snprintf(why, why_size, "the local part must be printable ASCII without spaces (rfc822Name is an IA5String, RFC 5280 4.2.1.6)");
+            snprintf(why, why_size,
+                     "the local part must be printable ASCII without spaces (rfc822Name is an IA5String, RFC "
+                     "5280 4.2.1.6)");
             return false;
         }
     }
@@ -421,13 +426,17 @@ static hsmca_rv collect_csr_sans(eval *e)
 {
     STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(e->req->csr);
     int crit = -1, ignored = 0;
-    hsmca_rv rv = HSMCA_OK;
+    bool has_bc;
+    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
 
     e->csr_sans = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
-    /* A leaf never takes the CSR's basicConstraints; OpenBao says so. */
-    if (X509v3_get_ext_by_NID(exts, NID_basic_constraints, -1) >= 0 && !e->role->basic_constraints_valid_for_non_ca)
-        rv = warn(e, "specified CSR contained a Basic Constraints extension that was ignored during issuance");
+    has_bc = X509v3_get_ext_by_NID(exts, NID_basic_constraints, -1) >= 0;
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    /* A leaf never takes the CSR's basicConstraints; OpenBao says so. */
+    rv = HSMCA_OK;
+    if (has_bc && !e->role->basic_constraints_valid_for_non_ca)
+        rv =
+            warn(e, "specified CSR contained a Basic Constraints extension that was ignored during issuance");
     ERR_clear_error();
     if (rv != HSMCA_OK)
         return rv;
@@ -491,9 +500,11 @@ static hsmca_rv collect_csr_sans(eval *e)
             return rv;
     }
     if (ignored > 0)
-        rv = warn(e, "specified CSR contained %d subject alternative name(s) of a type other than DNS, email, IP, "
-                     "URI or UTF-8 otherName; they were ignored during issuance",
-                  ignored);
+        rv = warn(
+            e,
+            "specified CSR contained %d subject alternative name(s) of a type other than DNS, email, IP, "
+            "URI or UTF-8 otherName; they were ignored during issuance",
+            ignored);
     return rv;
 }
 
@@ -504,7 +515,7 @@ static hsmca_rv collect_names(eval *e)
     const hsmca_role *r = e->role;
     const hsmca_issue_request *req = e->req;
     bool from_csr_sans = req->csr != NULL && r->use_csr_sans;
-    hsmca_rv rv;
+    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
     size_t chars = 0;
 
     e->cn_field = "common_name";
@@ -527,8 +538,8 @@ static hsmca_rv collect_names(eval *e)
     if (!policy_utf8_valid(e->cn, strlen(e->cn), &chars))
         return invalid(e->cn_field, e->cn, "not valid UTF-8 (RFC 3629)");
     if (chars > UB_COMMON_NAME)
-        return invalid(e->cn_field, e->cn, "%zu characters; ub-common-name is %d (RFC 5280 Appendix A.1)", chars,
-                       UB_COMMON_NAME);
+        return invalid(e->cn_field, e->cn, "%zu characters; ub-common-name is %d (RFC 5280 Appendix A.1)",
+                       chars, UB_COMMON_NAME);
 
     /* serial_number from the request, else from the CSR's subject. */
     e->serial_field = "serial_number";
@@ -560,18 +571,19 @@ static hsmca_rv collect_names(eval *e)
 
             if (!email_to_ascii(e->cn, a, sizeof(a), why, sizeof(why)))
                 return invalid(e->cn_field, e->cn,
-                               "it has an '@' but cannot be an email SAN: %s (set exclude_cn_from_sans)", why);
+                               "it has an '@' but cannot be an email SAN: %s (set exclude_cn_from_sans)",
+                               why);
             if ((rv = add2(&e->email, a, &e->email_src, e->cn_field)) != HSMCA_OK)
                 return rv;
         } else {
             char a[POLICY_DNS_MAX + 2], why[POLICY_WHY_BUF];
             policy_domain_result dr = policy_domain_to_ascii(e->cn, a, sizeof(a), why, sizeof(why));
 
-            /* Go's idna.ToASCII fails on empty or over-long labels, and
-             * OpenBao then refuses the request; a label IDNA2008 rejects
-             * just means the CN is not a host name. */
-            if (dr == POLICY_DOMAIN_BAD_LENGTH)
-                return invalid(e->cn_field, e->cn, "cannot be a DNS name: %s (set exclude_cn_from_sans)", why);
+            /* A CN that does not convert is not a host name and stays in
+             * the subject only. (OpenBao refuses a CN with an empty or
+             * over-63-octet label here unless exclude_cn_from_sans is
+             * set; a long human-readable CN is legitimate, so hsmca does
+             * not.) */
             if (dr == POLICY_DOMAIN_OK && policy_dns_name_shaped(a) &&
                 (rv = add2(&e->dns, a, &e->dns_src, e->cn_field)) != HSMCA_OK)
                 return rv;
@@ -624,9 +636,11 @@ static hsmca_rv check_cn(eval *e)
     if (r->cn_validations.n == 0)
         return HSMCA_OK;
     if (email && !cn_validation_has(r, "email"))
-        return deny(e, e->cn_field, cn, "cn_validations does not include 'email' and the common name has an '@'");
+        return deny(e, e->cn_field, cn,
+                    "cn_validations does not include 'email' and the common name has an '@'");
     if (!email && !cn_validation_has(r, "hostname"))
-        return deny(e, e->cn_field, cn, "cn_validations does not include 'hostname' and the common name has no '@'");
+        return deny(e, e->cn_field, cn,
+                    "cn_validations does not include 'hostname' and the common name has no '@'");
     return HSMCA_OK;
 }
 
@@ -664,8 +678,9 @@ static hsmca_rv check_serial(eval *e)
             return HSMCA_OK;
     }
     return deny(e, e->serial_field, e->serial, "%s",
-                r->allowed_serial_numbers.n == 0 ? "allowed_serial_numbers is empty, so no serial_number is allowed"
-                                                 : "no match in allowed_serial_numbers");
+                r->allowed_serial_numbers.n == 0
+                    ? "allowed_serial_numbers is empty, so no serial_number is allowed"
+                    : "no match in allowed_serial_numbers");
 }
 
 static hsmca_rv check_dns_and_email(eval *e)
@@ -689,7 +704,7 @@ static hsmca_rv check_other_sans(eval *e)
 {
     const hsmca_role *r = e->role;
     const hsmca_issue_request *req = e->req;
-    hsmca_rv rv;
+    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
 
     for (size_t i = 0; i < req->other_sans.n; i++) {
         char oid[130];
@@ -755,7 +770,7 @@ static hsmca_rv check_ips(eval *e)
     for (size_t i = 0; i < req->ip_sans.n; i++) {
         unsigned char b[16];
         const char *v = req->ip_sans.v[i];
-        hsmca_rv rv;
+        hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
 
         if (!e->role->allow_ip_sans)
             return deny(e, "ip_sans", v,
@@ -778,12 +793,13 @@ static hsmca_rv check_uris(eval *e)
 {
     const hsmca_role *r = e->role;
     const hsmca_issue_request *req = e->req;
-    hsmca_rv rv;
+    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
 
     e->uri_field = e->csr_sans_used ? "csr uniformResourceIdentifier" : "uri_sans";
     if (!e->csr_sans_used) {
         for (size_t i = 0; i < req->uri_sans.n; i++) {
-            if ((rv = hsmca_strlist_add(&e->uris, req->uri_sans.v[i], strlen(req->uri_sans.v[i]))) != HSMCA_OK)
+            if ((rv = hsmca_strlist_add(&e->uris, req->uri_sans.v[i], strlen(req->uri_sans.v[i]))) !=
+                HSMCA_OK)
                 return rv;
         }
     }
@@ -792,8 +808,9 @@ static hsmca_rv check_uris(eval *e)
         bool ok = false;
 
         if (r->allowed_uri_sans.n == 0)
-            return deny(e, e->uri_field, u,
-                        "URI Subject Alternative Names are not allowed in this role (allowed_uri_sans is empty)");
+            return deny(
+                e, e->uri_field, u,
+                "URI Subject Alternative Names are not allowed in this role (allowed_uri_sans is empty)");
         for (size_t k = 0; k < r->allowed_uri_sans.n && !ok; k++) {
             const char *p = r->allowed_uri_sans.v[k];
 
@@ -805,8 +822,9 @@ static hsmca_rv check_uris(eval *e)
         if (!ok)
             return deny(e, e->uri_field, u, "no match in allowed_uri_sans");
         if (!uri_valid(u))
-            return invalid(e->uri_field, u,
-                           "not an absolute URI with a scheme (RFC 3986 3, RFC 5280 4.2.1.6) in printable ASCII");
+            return invalid(
+                e->uri_field, u,
+                "not an absolute URI with a scheme (RFC 3986 3, RFC 5280 4.2.1.6) in printable ASCII");
     }
     return HSMCA_OK;
 }
@@ -817,7 +835,7 @@ static hsmca_rv check_user_ids(eval *e)
 {
     const hsmca_role *r = e->role;
     const hsmca_issue_request *req = e->req;
-    hsmca_rv rv;
+    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
 
     e->uid_field = "user_ids";
     if (req->user_ids.n > 0) {
@@ -831,7 +849,8 @@ static hsmca_rv check_user_ids(eval *e)
         while ((idx = X509_NAME_get_index_by_NID(n, NID_userId, idx)) >= 0) {
             char *v = NULL;
 
-            if ((rv = asn1_text(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, idx)), "csr UID", &v)) == HSMCA_OK &&
+            if ((rv = asn1_text(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, idx)), "csr UID", &v)) ==
+                    HSMCA_OK &&
                 v != NULL)
                 rv = hsmca_strlist_add(&e->uids, v, strlen(v));
             free(v);
@@ -883,7 +902,7 @@ static hsmca_rv compute_validity(eval *e)
     int64_t ttl = req->ttl, max, not_after, not_before, backdate;
     const char *na_text = NULL, *na_field = "not_after";
     char t1[HSMCA_RFC3339_BUF], t2[HSMCA_RFC3339_BUF];
-    hsmca_rv rv;
+    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
 
     if (ttl < 0)
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "ttl %lld is negative", (long long)ttl);
@@ -895,10 +914,11 @@ static hsmca_rv compute_validity(eval *e)
         na_text = req->not_after;
     }
     if (ttl > 0 && na_text != NULL)
-        return deny(e, "ttl", "given",
-                    "Either ttl or not_after should be provided. Both should not be provided in the same request "
-                    "(%s is %s)",
-                    na_field, na_text);
+        return deny(
+            e, "ttl", "given",
+            "Either ttl or not_after should be provided. Both should not be provided in the same request "
+            "(%s is %s)",
+            na_field, na_text);
     if (ttl == 0 && r->ttl > 0)
         ttl = r->ttl;
     max = r->max_ttl > 0 ? r->max_ttl : ctx->max_ttl > 0 ? ctx->max_ttl : POLICY_SYSTEM_TTL;
@@ -910,8 +930,8 @@ static hsmca_rv compute_validity(eval *e)
         /* OpenBao caps a TTL beyond max_ttl and says so; it is not an error. */
         hsmca_duration_format(ttl, a, sizeof(a));
         hsmca_duration_format(max, b, sizeof(b));
-        if ((rv = warn(e, "TTL \"%s\" is longer than permitted maxTTL \"%s\", so maxTTL is being used", a, b)) !=
-            HSMCA_OK)
+        if ((rv = warn(e, "TTL \"%s\" is longer than permitted maxTTL \"%s\", so maxTTL is being used", a,
+                       b)) != HSMCA_OK)
             return rv;
         ttl = max;
     }
@@ -924,9 +944,10 @@ static hsmca_rv compute_validity(eval *e)
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "ttl %lld is out of range", (long long)ttl);
     }
     if (not_after > HSMCA_TIME_UNIX_MAX)
-        return invalid(na_text != NULL ? na_field : "ttl", na_text != NULL ? na_text : "(computed)",
-                       "notAfter would be later than 9999-12-31T23:59:59Z, the last GeneralizedTime (RFC 5280 "
-                       "4.1.2.5)");
+        return invalid(
+            na_text != NULL ? na_field : "ttl", na_text != NULL ? na_text : "(computed)",
+            "notAfter would be later than 9999-12-31T23:59:59Z, the last GeneralizedTime (RFC 5280 "
+            "4.1.2.5)");
     /* leaf_not_after_behavior of the issuer decides about a leaf that
      * would outlive it. */
     if (ctx->issuer_not_after > 0 && not_after > ctx->issuer_not_after) {
@@ -961,10 +982,11 @@ static hsmca_rv compute_validity(eval *e)
         int64_t span = not_after - not_before + 1;
 
         if (span > limit * 86400)
-            return deny(e, na_text != NULL ? na_field : "ttl", na_text != NULL ? na_text : "(computed)",
-                        "cabf_validity_limit: a validity of %lld s exceeds the CA/Browser Forum maximum of %lld "
-                        "days for certificates issued now (Baseline Requirements 6.3.2)",
-                        (long long)span, (long long)limit);
+            return deny(
+                e, na_text != NULL ? na_field : "ttl", na_text != NULL ? na_text : "(computed)",
+                "cabf_validity_limit: a validity of %lld s exceeds the CA/Browser Forum maximum of %lld "
+                "days for certificates issued now (Baseline Requirements 6.3.2)",
+                (long long)span, (long long)limit);
     }
     e->out->not_before = not_before;
     e->out->not_after = not_after;
@@ -979,7 +1001,8 @@ static hsmca_rv subject_add(X509_NAME *n, int nid, const char *v, bool same_rdn)
 {
     int type = printable_string(v) ? V_ASN1_PRINTABLESTRING : V_ASN1_UTF8STRING;
 
-    if (!X509_NAME_add_entry_by_NID(n, nid, type, (const unsigned char *)v, (int)strlen(v), -1, same_rdn ? -1 : 0)) {
+    if (!X509_NAME_add_entry_by_NID(n, nid, type, (const unsigned char *)v, (int)strlen(v), -1,
+                                    same_rdn ? -1 : 0)) {
         ERR_clear_error();
         return hsmca_err(HSMCA_ERR_CRYPTO, "cannot add %s to the subject", OBJ_nid2sn(nid));
     }
@@ -994,7 +1017,7 @@ static hsmca_rv subject_add_list(X509_NAME *n, int nid, const hsmca_strlist *l)
 
     for (size_t i = 0; i < l->n; i++) {
         bool dup = false;
-        hsmca_rv rv;
+        hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
 
         for (size_t k = 0; k < i && !dup; k++)
             dup = strcmp(l->v[k], l->v[i]) == 0;
@@ -1072,25 +1095,28 @@ static GENERAL_NAME *gen_ip(const ip_addr *ip)
 /* otherName { type-id, [0] EXPLICIT UTF8String } (RFC 5280 4.2.1.6). */
 static GENERAL_NAME *gen_other(const char *oid, const char *val)
 {
-    GENERAL_NAME *g = GENERAL_NAME_new();
+    GENERAL_NAME *g = GENERAL_NAME_new(), *ret = NULL;
     ASN1_OBJECT *o = OBJ_txt2obj(oid, 1);
     ASN1_TYPE *t = ASN1_TYPE_new();
     ASN1_UTF8STRING *s = ASN1_UTF8STRING_new();
 
     if (g == NULL || o == NULL || t == NULL || s == NULL || !ASN1_STRING_set(s, val, (int)strlen(val)))
-        goto fail;
+        goto done;
     ASN1_TYPE_set(t, V_ASN1_UTF8STRING, s);
     s = NULL;
     if (!GENERAL_NAME_set0_othername(g, o, t))
-        goto fail;
-    return g;
-fail:
+        goto done;
+    o = NULL;
+    t = NULL;
+    ret = g;
+    g = NULL;
+done:
     GENERAL_NAME_free(g);
     ASN1_OBJECT_free(o);
     ASN1_TYPE_free(t);
     ASN1_UTF8STRING_free(s);
     ERR_clear_error();
-    return NULL;
+    return ret;
 }
 
 static hsmca_rv push_name(GENERAL_NAMES *sans, GENERAL_NAME *g)
@@ -1149,10 +1175,11 @@ static hsmca_rv build_sans(eval *e)
      * neither, the certificate would name nobody. */
     if (X509_NAME_entry_count(e->out->subject) == 0) {
         if (sk_GENERAL_NAME_num(sans) == 0) {
-            rv = hsmca_err(HSMCA_ERR_INVALID_ARG,
-                           "request names nothing: no common_name and no subject alternative names, and role '%s' "
-                           "adds no subject fields (RFC 5280 4.1.2.6)",
-                           e->rname);
+            rv = hsmca_err(
+                HSMCA_ERR_INVALID_ARG,
+                "request names nothing: no common_name and no subject alternative names, and role '%s' "
+                "adds no subject fields (RFC 5280 4.1.2.6)",
+                e->rname);
             goto done;
         }
         e->out->san_critical = true;
@@ -1165,7 +1192,7 @@ done:
     return rv;
 }
 
-static hsmca_rv push_oid(STACK_OF(ASN1_OBJECT) *sk, const char *oid)
+static hsmca_rv push_oid(STACK_OF(ASN1_OBJECT) * sk, const char *oid)
 {
     ASN1_OBJECT *o;
 
@@ -1205,7 +1232,7 @@ static hsmca_rv build_usages(eval *e)
                                             "microsoftkernelcodesigning"};
     const hsmca_role *r = e->role;
     hsmca_cert_template *t = e->out;
-    hsmca_rv rv;
+    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
 
     for (size_t i = 0; i < r->key_usage.n; i++) {
         int bit = hsmca_role_key_usage_bit(r->key_usage.v[i]);
@@ -1220,8 +1247,8 @@ static hsmca_rv build_usages(eval *e)
     if (t->ext_key_usage == NULL || t->policy_oids == NULL)
         return hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
     for (size_t k = 0; k < sizeof(eku_order) / sizeof(eku_order[0]); k++) {
-        bool want = (k == 1 && r->server_flag) || (k == 2 && r->client_flag) || (k == 3 && r->code_signing_flag) ||
-                    (k == 4 && r->email_protection_flag);
+        bool want = (k == 1 && r->server_flag) || (k == 2 && r->client_flag) ||
+                    (k == 3 && r->code_signing_flag) || (k == 4 && r->email_protection_flag);
 
         for (size_t i = 0; i < r->ext_key_usage.n && !want; i++)
             want = strcasecmp(r->ext_key_usage.v[i], eku_order[k]) == 0;
@@ -1230,20 +1257,21 @@ static hsmca_rv build_usages(eval *e)
     }
     for (size_t i = 0; i < r->ext_key_usage.n; i++) {
         if (hsmca_role_ext_key_usage_oid(r->ext_key_usage.v[i]) == NULL)
-            return hsmca_err(HSMCA_ERR_INVALID_ARG, "role '%s': ext_key_usage '%s' is not an extended key usage",
-                             e->rname, r->ext_key_usage.v[i]);
+            return hsmca_err(HSMCA_ERR_INVALID_ARG,
+                             "role '%s': ext_key_usage '%s' is not an extended key usage", e->rname,
+                             r->ext_key_usage.v[i]);
     }
     for (size_t i = 0; i < r->ext_key_usage_oids.n; i++) {
         if (!hsmca_role_oid_valid(r->ext_key_usage_oids.v[i]))
-            return hsmca_err(HSMCA_ERR_INVALID_ARG, "role '%s': ext_key_usage_oids '%s' is not an OID", e->rname,
-                             r->ext_key_usage_oids.v[i]);
+            return hsmca_err(HSMCA_ERR_INVALID_ARG, "role '%s': ext_key_usage_oids '%s' is not an OID",
+                             e->rname, r->ext_key_usage_oids.v[i]);
         if ((rv = push_oid(t->ext_key_usage, r->ext_key_usage_oids.v[i])) != HSMCA_OK)
             return rv;
     }
     for (size_t i = 0; i < r->policy_identifiers.n; i++) {
         if (!hsmca_role_oid_valid(r->policy_identifiers.v[i]))
-            return hsmca_err(HSMCA_ERR_INVALID_ARG, "role '%s': policy_identifiers '%s' is not an OID", e->rname,
-                             r->policy_identifiers.v[i]);
+            return hsmca_err(HSMCA_ERR_INVALID_ARG, "role '%s': policy_identifiers '%s' is not an OID",
+                             e->rname, r->policy_identifiers.v[i]);
         if ((rv = push_oid(t->policy_oids, r->policy_identifiers.v[i])) != HSMCA_OK)
             return rv;
     }
@@ -1256,7 +1284,8 @@ hsmca_rv hsmca_policy_evaluate(const hsmca_role *role, const hsmca_issue_request
     hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
     eval e;
 
-    hsmca_return_val_if_fail(role != NULL && req != NULL && ctx != NULL && out != NULL, HSMCA_ERR_INVALID_ARG);
+    hsmca_return_val_if_fail(role != NULL && req != NULL && ctx != NULL && out != NULL,
+                             HSMCA_ERR_INVALID_ARG);
     memset(out, 0, sizeof(*out));
     memset(&e, 0, sizeof(e));
     e.role = role;
@@ -1267,12 +1296,13 @@ hsmca_rv hsmca_policy_evaluate(const hsmca_role *role, const hsmca_issue_request
 
     /* signCert checks the key first, generateCreationBundle then names,
      * other names, IPs, URIs, validity and user IDs, in that order. */
-    if ((rv = check_key(&e)) != HSMCA_OK || (rv = collect_names(&e)) != HSMCA_OK || (rv = check_cn(&e)) != HSMCA_OK ||
-        (rv = check_serial(&e)) != HSMCA_OK || (rv = check_dns_and_email(&e)) != HSMCA_OK ||
-        (rv = check_other_sans(&e)) != HSMCA_OK || (rv = check_ips(&e)) != HSMCA_OK ||
-        (rv = check_uris(&e)) != HSMCA_OK || (rv = compute_validity(&e)) != HSMCA_OK ||
-        (rv = check_user_ids(&e)) != HSMCA_OK || (rv = build_subject(&e)) != HSMCA_OK ||
-        (rv = build_sans(&e)) != HSMCA_OK || (rv = build_usages(&e)) != HSMCA_OK)
+    if ((rv = check_key(&e)) != HSMCA_OK || (rv = collect_names(&e)) != HSMCA_OK ||
+        (rv = check_cn(&e)) != HSMCA_OK || (rv = check_serial(&e)) != HSMCA_OK ||
+        (rv = check_dns_and_email(&e)) != HSMCA_OK || (rv = check_other_sans(&e)) != HSMCA_OK ||
+        (rv = check_ips(&e)) != HSMCA_OK || (rv = check_uris(&e)) != HSMCA_OK ||
+        (rv = compute_validity(&e)) != HSMCA_OK || (rv = check_user_ids(&e)) != HSMCA_OK ||
+        (rv = build_subject(&e)) != HSMCA_OK || (rv = build_sans(&e)) != HSMCA_OK ||
+        (rv = build_usages(&e)) != HSMCA_OK)
         goto done;
     out->basic_constraints = role->basic_constraints_valid_for_non_ca;
     out->use_pss = role->use_pss;

@@ -12,7 +12,7 @@
 
 /* RFC 1035 2.3.4 / RFC 5280 4.2.1.6: a name of at most 253 octets (255 on the
  * wire less the root and length octets), labels of at most 63. */
-#define POLICY_DNS_MAX 253
+#define POLICY_DNS_MAX   253
 #define POLICY_LABEL_MAX 63
 /* Room for a quoted, escaped and possibly truncated value in a message. */
 #define POLICY_QUOTE_BUF 112

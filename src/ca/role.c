@@ -36,11 +36,13 @@ typedef struct {
     size_t size; /* F_STRING buffer size */
 } field_desc;
 
+/* clang-format off */
 #define FB(n) {#n, F_BOOL, offsetof(hsmca_role, n), 0}
 #define FD(n) {#n, F_DURATION, offsetof(hsmca_role, n), 0}
 #define FI(n) {#n, F_INT, offsetof(hsmca_role, n), 0}
 #define FS(n) {#n, F_STRING, offsetof(hsmca_role, n), sizeof(((hsmca_role *)0)->n)}
 #define FL(n) {#n, F_LIST, offsetof(hsmca_role, n), 0}
+/* clang-format on */
 
 /* In the order OpenBao's roleEntry.ToResponseData lists them, which is also
  * the order of GET roles/:name here. */
@@ -327,7 +329,8 @@ hsmca_rv hsmca_role_set_name(hsmca_role *r, const char *name)
     hsmca_return_val_if_fail(r != NULL && name != NULL, HSMCA_ERR_INVALID_ARG);
     len = strnlen(name, HSMCA_ROLE_NAME_MAX + 1);
     if (len == 0 || len > HSMCA_ROLE_NAME_MAX)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "role name must have 1 to %d characters", HSMCA_ROLE_NAME_MAX);
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "role name must have 1 to %d characters",
+                         HSMCA_ROLE_NAME_MAX);
     /* framework.GenericNameRegex: \w(([\w-.]+)?\w)? */
     for (size_t i = 0; i < len; i++) {
         bool edge = i == 0 || i == len - 1;
@@ -361,8 +364,8 @@ static hsmca_rv check_list_utf8(const hsmca_role *r)
             size_t len = strnlen(l->v[k], HSMCA_ROLE_ENTRY_MAX + 1);
 
             if (len > HSMCA_ROLE_ENTRY_MAX)
-                return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: an entry is longer than %d bytes", fields[i].name,
-                                 HSMCA_ROLE_ENTRY_MAX);
+                return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: an entry is longer than %d bytes",
+                                 fields[i].name, HSMCA_ROLE_ENTRY_MAX);
             if (!policy_utf8_valid(l->v[k], len, NULL))
                 return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: entry %zu is not valid UTF-8 (RFC 3629)",
                                  fields[i].name, k);
@@ -411,12 +414,14 @@ static hsmca_rv check_key_params(hsmca_role *r)
         r->signature_bits = 0;
         return HSMCA_OK;
     default:
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "key_type %d is not rsa, ec, ed25519 or any", (int)r->key_type);
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "key_type %d is not rsa, ec, ed25519 or any",
+                         (int)r->key_type);
     }
     if (r->signature_bits != 256 && r->signature_bits != 384 && r->signature_bits != 512)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG,
-                         "signature_bits %d not allowed: unsupported hash signature algorithm (256, 384 or 512)",
-                         r->signature_bits);
+        return hsmca_err(
+            HSMCA_ERR_INVALID_ARG,
+            "signature_bits %d not allowed: unsupported hash signature algorithm (256, 384 or 512)",
+            r->signature_bits);
     return HSMCA_OK;
 }
 
@@ -446,17 +451,19 @@ static hsmca_rv check_cn_validations(hsmca_strlist *l)
             char q[POLICY_QUOTE_BUF];
 
             policy_quote(v, q, sizeof(q));
-            return hsmca_err(HSMCA_ERR_INVALID_ARG,
-                             "cn_validations value '%s' incorrect: unknown type (email, hostname or disabled)", q);
+            return hsmca_err(
+                HSMCA_ERR_INVALID_ARG,
+                "cn_validations value '%s' incorrect: unknown type (email, hostname or disabled)", q);
         }
         if (*seen)
-            return hsmca_err(HSMCA_ERR_INVALID_ARG, "cn_validations value incorrect: '%s' specified multiple times",
-                             v);
+            return hsmca_err(HSMCA_ERR_INVALID_ARG,
+                             "cn_validations value incorrect: '%s' specified multiple times", v);
         *seen = true;
     }
     if (dis && (email || host))
-        return hsmca_err(HSMCA_ERR_INVALID_ARG,
-                         "cn_validations value incorrect: cannot specify 'disabled' along with 'email' or 'hostname'");
+        return hsmca_err(
+            HSMCA_ERR_INVALID_ARG,
+            "cn_validations value incorrect: cannot specify 'disabled' along with 'email' or 'hostname'");
     return HSMCA_OK;
 }
 
@@ -494,8 +501,8 @@ static hsmca_rv check_allowed_other_sans(const hsmca_strlist *l)
         memcpy(oid, v, (size_t)(semi - v));
         oid[semi - v] = '\0';
         if (!hsmca_role_oid_valid(oid))
-            return hsmca_err(HSMCA_ERR_INVALID_ARG, "allowed_other_sans '%s': '%s' is not a dotted-decimal OID",
-                             q, oid);
+            return hsmca_err(HSMCA_ERR_INVALID_ARG,
+                             "allowed_other_sans '%s': '%s' is not a dotted-decimal OID", q, oid);
     }
     return HSMCA_OK;
 }
@@ -510,12 +517,12 @@ static hsmca_rv check_subject_lists(const hsmca_role *r)
         size_t off;
         size_t max;
     } attrs[] = {
-        {"ou", offsetof(hsmca_role, ou), 64},                         /* ub-organizational-unit-name */
-        {"organization", offsetof(hsmca_role, organization), 64},     /* ub-organization-name */
-        {"locality", offsetof(hsmca_role, locality), 128},            /* ub-locality-name */
-        {"province", offsetof(hsmca_role, province), 128},            /* ub-state-name */
+        {"ou", offsetof(hsmca_role, ou), 64},                          /* ub-organizational-unit-name */
+        {"organization", offsetof(hsmca_role, organization), 64},      /* ub-organization-name */
+        {"locality", offsetof(hsmca_role, locality), 128},             /* ub-locality-name */
+        {"province", offsetof(hsmca_role, province), 128},             /* ub-state-name */
         {"street_address", offsetof(hsmca_role, street_address), 128}, /* X.520 ub-street-address */
-        {"postal_code", offsetof(hsmca_role, postal_code), 40},       /* X.520 ub-postal-code */
+        {"postal_code", offsetof(hsmca_role, postal_code), 40},        /* X.520 ub-postal-code */
     };
 
     for (size_t a = 0; a < sizeof(attrs) / sizeof(attrs[0]); a++) {
@@ -548,7 +555,8 @@ static hsmca_rv check_subject_lists(const hsmca_role *r)
 
             policy_quote(c, q, sizeof(q));
             return hsmca_err(HSMCA_ERR_INVALID_ARG,
-                             "country value '%s' is not a two-letter ISO 3166 code (RFC 5280 Appendix A.1)", q);
+                             "country value '%s' is not a two-letter ISO 3166 code (RFC 5280 Appendix A.1)",
+                             q);
         }
     }
     return HSMCA_OK;
@@ -563,7 +571,9 @@ hsmca_rv hsmca_role_validate(hsmca_role *r, hsmca_strlist *warnings)
     hsmca_return_val_if_fail(r != NULL, HSMCA_ERR_INVALID_ARG);
     if (r->ttl < 0 || r->max_ttl < 0 || r->not_before_duration < 0) {
         rv = hsmca_err(rv, "%s: cannot provide a negative duration",
-                       r->ttl < 0 ? "ttl" : r->max_ttl < 0 ? "max_ttl" : "not_before_duration");
+                       r->ttl < 0       ? "ttl"
+                       : r->max_ttl < 0 ? "max_ttl"
+                                        : "not_before_duration");
         goto done;
     }
     if (r->max_ttl > 0 && r->ttl > r->max_ttl) {
@@ -584,8 +594,9 @@ hsmca_rv hsmca_role_validate(hsmca_role *r, hsmca_strlist *warnings)
     for (size_t i = 0; i < r->ext_key_usage_oids.n; i++) {
         if (!hsmca_role_oid_valid(r->ext_key_usage_oids.v[i])) {
             policy_quote(r->ext_key_usage_oids.v[i], q, sizeof(q));
-            rv = hsmca_err(rv, "ext_key_usage_oids: '%s' could not be parsed as a valid oid for an extended key usage",
-                           q);
+            rv = hsmca_err(
+                rv, "ext_key_usage_oids: '%s' could not be parsed as a valid oid for an extended key usage",
+                q);
             goto done;
         }
     }
@@ -609,24 +620,26 @@ hsmca_rv hsmca_role_validate(hsmca_role *r, hsmca_strlist *warnings)
     for (size_t i = 0; i < r->key_usage.n; i++) {
         if (hsmca_role_key_usage_bit(r->key_usage.v[i]) == 0) {
             policy_quote(r->key_usage.v[i], q, sizeof(q));
-            rv = hsmca_err(rv,
-                           "key_usage '%s' is not a key usage: DigitalSignature, ContentCommitment, "
-                           "KeyEncipherment, DataEncipherment, KeyAgreement, CertSign, CRLSign, EncipherOnly, "
-                           "DecipherOnly (Go's names without 'KeyUsage')",
-                           q);
+            rv =
+                hsmca_err(rv,
+                          "key_usage '%s' is not a key usage: DigitalSignature, ContentCommitment, "
+                          "KeyEncipherment, DataEncipherment, KeyAgreement, CertSign, CRLSign, EncipherOnly, "
+                          "DecipherOnly (Go's names without 'KeyUsage')",
+                          q);
             goto done;
         }
     }
     for (size_t i = 0; i < r->ext_key_usage.n; i++) {
         if (hsmca_role_ext_key_usage_oid(r->ext_key_usage.v[i]) == NULL) {
             policy_quote(r->ext_key_usage.v[i], q, sizeof(q));
-            rv = hsmca_err(rv,
-                           "ext_key_usage '%s' is not an extended key usage: Any, ServerAuth, ClientAuth, "
-                           "CodeSigning, EmailProtection, IPSECEndSystem, IPSECTunnel, IPSECUser, TimeStamping, "
-                           "OCSPSigning, MicrosoftServerGatedCrypto, NetscapeServerGatedCrypto, "
-                           "MicrosoftCommercialCodeSigning, MicrosoftKernelCodeSigning (without 'ExtKeyUsage'); "
-                           "other OIDs go in ext_key_usage_oids",
-                           q);
+            rv = hsmca_err(
+                rv,
+                "ext_key_usage '%s' is not an extended key usage: Any, ServerAuth, ClientAuth, "
+                "CodeSigning, EmailProtection, IPSECEndSystem, IPSECTunnel, IPSECUser, TimeStamping, "
+                "OCSPSigning, MicrosoftServerGatedCrypto, NetscapeServerGatedCrypto, "
+                "MicrosoftCommercialCodeSigning, MicrosoftKernelCodeSigning (without 'ExtKeyUsage'); "
+                "other OIDs go in ext_key_usage_oids",
+                q);
             goto done;
         }
     }
@@ -695,7 +708,7 @@ static hsmca_rv read_bool(const json_t *v, const char *field, bool *out)
     static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False", ""};
     const char *s;
     size_t len;
-    hsmca_rv rv;
+    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
 
     if (json_is_boolean(v) || json_is_null(v)) {
         *out = json_is_true(v);
@@ -769,7 +782,7 @@ static hsmca_rv read_int(const json_t *v, const char *field, int *out)
 static hsmca_rv read_duration(const json_t *v, const char *field, int64_t *out)
 {
     int64_t secs = 0;
-    hsmca_rv rv = HSMCA_OK;
+    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
 
     if (json_is_null(v)) {
         secs = 0;
@@ -779,7 +792,8 @@ static hsmca_rv read_duration(const json_t *v, const char *field, int64_t *out)
         secs = (int64_t)json_integer_value(v);
         /* The seconds must fit a Go time.Duration (int64 nanoseconds). */
         if (__builtin_mul_overflow(secs, INT64_C(1000000000), &ns))
-            return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: %lld seconds is out of range", field, (long long)secs);
+            return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: %lld seconds is out of range", field,
+                             (long long)secs);
     } else if (json_is_string(v)) {
         const char *s;
         size_t len;
@@ -793,10 +807,12 @@ static hsmca_rv read_duration(const json_t *v, const char *field, int64_t *out)
         }
     } else {
         return hsmca_err(HSMCA_ERR_INVALID_ARG,
-                         "%s: expected a duration ('72h', '30m', '7d' or seconds), got %s", field, json_kind(v));
+                         "%s: expected a duration ('72h', '30m', '7d' or seconds), got %s", field,
+                         json_kind(v));
     }
     if (secs < 0)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: cannot provide negative value %lld", field, (long long)secs);
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: cannot provide negative value %lld", field,
+                         (long long)secs);
     *out = secs;
     return HSMCA_OK;
 }
@@ -805,7 +821,7 @@ static hsmca_rv read_string(const json_t *v, const char *field, char *buf, size_
 {
     const char *s;
     size_t len;
-    hsmca_rv rv;
+    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
 
     if (json_is_null(v)) {
         buf[0] = '\0';
@@ -846,7 +862,8 @@ static hsmca_rv read_list(const json_t *v, const char *field, hsmca_strlist *out
             goto done;
         }
         rv = HSMCA_OK;
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             const char *a, *b;
 
             if (!json_is_string(e)) {
@@ -952,7 +969,8 @@ hsmca_rv hsmca_role_from_json(const json_t *obj, hsmca_role *base_or_defaults, b
         goto done;
     old_lease = tmp.generate_lease;
     ignored[0] = '\0';
-    json_object_foreach(iter_obj, key, value) {
+    json_object_foreach(iter_obj, key, value)
+    {
         const field_desc *f = find_field(key);
 
         if (f == NULL) {
@@ -961,8 +979,8 @@ hsmca_rv hsmca_role_from_json(const json_t *obj, hsmca_role *base_or_defaults, b
             size_t klen = strnlen(key, 64);
 
             if (ignored_len + klen + 2 < sizeof(ignored)) {
-                ignored_len += (size_t)snprintf(ignored + ignored_len, sizeof(ignored) - ignored_len, "%s%.*s",
-                                                nignored ? " " : "", (int)klen, key);
+                ignored_len += (size_t)snprintf(ignored + ignored_len, sizeof(ignored) - ignored_len,
+                                                "%s%.*s", nignored ? " " : "", (int)klen, key);
             } else {
                 ignored_cut = true;
             }
@@ -984,12 +1002,14 @@ hsmca_rv hsmca_role_from_json(const json_t *obj, hsmca_role *base_or_defaults, b
     if (tmp.no_store) {
         tmp.generate_lease = false;
         if ((lease_given && lease_value) || (!lease_given && patch && old_lease))
-            rv = add_warning(warnings, "mutually exclusive values no_store=true and generate_lease=true were both "
-                                       "specified; no_store=true takes priority");
+            rv = add_warning(warnings,
+                             "mutually exclusive values no_store=true and generate_lease=true were both "
+                             "specified; no_store=true takes priority");
     } else if (tmp.generate_lease) {
-        rv = add_warning(warnings, "it is encouraged to disable generate_lease and rely on PKI's native "
-                                   "capabilities when possible; this option can cause instance-wide issues with "
-                                   "large numbers of issued certificates");
+        rv = add_warning(warnings,
+                         "it is encouraged to disable generate_lease and rely on PKI's native "
+                         "capabilities when possible; this option can cause instance-wide issues with "
+                         "large numbers of issued certificates");
     }
     if (rv != HSMCA_OK)
         goto done;

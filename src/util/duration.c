@@ -7,11 +7,25 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NS_PER_SEC INT64_C(1000000000)
+#define NS_PER_SEC   INT64_C(1000000000)
 #define SECS_PER_DAY INT64_C(86400)
-#define TWO63 (UINT64_C(1) << 63)
+#define TWO63        (UINT64_C(1) << 63)
 /* unix seconds of 0000-01-01T00:00:00Z, the earliest a 4-digit year gives */
 #define UNIX_YEAR0 INT64_C(-62167219200)
+
+/* The one message for a duration beyond int64 nanoseconds, as Go says it. */
+static hsmca_rv out_of_range(const char *s)
+{
+    return hsmca_err(HSMCA_ERR_INVALID_ARG, "'%s' is not a duration: out of range (about 292 years)", s);
+}
+
+static hsmca_rv not_rfc3339(const char *s)
+{
+    return hsmca_err(HSMCA_ERR_INVALID_ARG,
+                     "'%.*s' is not an RFC 3339 date and time (expected YYYY-MM-DDTHH:MM:SSZ, e.g. "
+                     "9999-12-31T23:59:59Z)",
+                     HSMCA_DURATION_TEXT_MAX, s);
+}
 
 static bool is_digit(char c)
 {
@@ -54,14 +68,8 @@ static uint64_t unit_ns(const char *u, size_t len)
         const char *name;
         uint64_t ns;
     } units[] = {
-        {"ns", 1},
-        {"us", 1000},
-        {"\xc2\xb5s", 1000},
-        {"\xce\xbcs", 1000},
-        {"ms", 1000000},
-        {"s", 1000000000},
-        {"m", UINT64_C(60000000000)},
-        {"h", UINT64_C(3600000000000)},
+        {"ns", 1},       {"us", 1000},      {"\xc2\xb5s", 1000},          {"\xce\xbcs", 1000},
+        {"ms", 1000000}, {"s", 1000000000}, {"m", UINT64_C(60000000000)}, {"h", UINT64_C(3600000000000)},
     };
 
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
@@ -111,11 +119,15 @@ hsmca_rv hsmca_duration_parse_go(const char *s, int64_t *ns)
         }
         for (; is_digit(*p); p++) {
             pre = true;
-            if (v > TWO63 / 10)
-                goto overflow;
+            if (v > TWO63 / 10) {
+                rv = out_of_range(s);
+                goto done;
+            }
             v = v * 10 + (uint64_t)(*p - '0');
-            if (v > TWO63)
-                goto overflow;
+            if (v > TWO63) {
+                rv = out_of_range(s);
+                goto done;
+            }
         }
         if (*p == '.') {
             p++;
@@ -154,32 +166,36 @@ hsmca_rv hsmca_duration_parse_go(const char *s, int64_t *ns)
                            (int)(p - u), u);
             goto done;
         }
-        if (v > TWO63 / unit)
-            goto overflow;
+        if (v > TWO63 / unit) {
+            rv = out_of_range(s);
+            goto done;
+        }
         v *= unit;
         if (f > 0) {
             /* Go computes the fraction in float64 too (nanosecond-exact up
              * to hours, the largest unit). */
             v += (uint64_t)((double)f * ((double)unit / scale));
-            if (v > TWO63)
-                goto overflow;
+            if (v > TWO63) {
+                rv = out_of_range(s);
+                goto done;
+            }
         }
         total += v;
-        if (total > TWO63)
-            goto overflow;
+        if (total > TWO63) {
+            rv = out_of_range(s);
+            goto done;
+        }
     }
     if (neg) {
         *ns = total == TWO63 ? INT64_MIN : -(int64_t)total;
     } else {
-        if (total > TWO63 - 1)
-            goto overflow;
+        if (total > TWO63 - 1) {
+            rv = out_of_range(s);
+            goto done;
+        }
         *ns = (int64_t)total;
     }
     rv = HSMCA_OK;
-    goto done;
-
-overflow:
-    rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "'%s' is not a duration: out of range (about 292 years)", s);
 done:
     return rv;
 }
@@ -308,61 +324,67 @@ static bool fixed_digits(const char *s, int n, int *out)
     return true;
 }
 
-hsmca_rv hsmca_time_parse_rfc3339(const char *s, int64_t *unix_secs)
+/* The fields of an RFC 3339 date-time (Go time.RFC3339 layout), without
+ * range checks; false on a syntax error. f: year, month, day, hour, minute,
+ * second, offset hours, offset minutes; *sign: -1, 0 (Z) or 1. */
+static bool rfc3339_fields(const char *s, int f[8], int *sign)
 {
-    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
-    int year, mon, day, hour, min, sec, oh = 0, om = 0, sign = 0;
     const char *p;
-    int64_t t;
 
-    if (s == NULL || unix_secs == NULL)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "no timestamp given");
-    if (strnlen(s, HSMCA_DURATION_TEXT_MAX + 1) > HSMCA_DURATION_TEXT_MAX)
-        goto syntax;
-    /* Fixed layout "2006-01-02T15:04:05" (Go time.RFC3339, RFC 3339 5.6). */
-    if (strnlen(s, 19) < 19 || !fixed_digits(s, 4, &year) || s[4] != '-' || !fixed_digits(s + 5, 2, &mon) ||
-        s[7] != '-' || !fixed_digits(s + 8, 2, &day) || s[10] != 'T' || !fixed_digits(s + 11, 2, &hour) ||
-        s[13] != ':' || !fixed_digits(s + 14, 2, &min) || s[16] != ':' || !fixed_digits(s + 17, 2, &sec))
-        goto syntax;
+    f[6] = f[7] = 0;
+    *sign = 0;
+    if (strnlen(s, HSMCA_DURATION_TEXT_MAX + 1) > HSMCA_DURATION_TEXT_MAX || strnlen(s, 19) < 19)
+        return false;
+    /* Fixed layout "2006-01-02T15:04:05" (RFC 3339 5.6). */
+    if (!fixed_digits(s, 4, &f[0]) || s[4] != '-' || !fixed_digits(s + 5, 2, &f[1]) || s[7] != '-' ||
+        !fixed_digits(s + 8, 2, &f[2]) || s[10] != 'T' || !fixed_digits(s + 11, 2, &f[3]) || s[13] != ':' ||
+        !fixed_digits(s + 14, 2, &f[4]) || s[16] != ':' || !fixed_digits(s + 17, 2, &f[5]))
+        return false;
     p = s + 19;
     /* A fraction of a second is accepted and dropped: certificates carry
      * whole seconds (RFC 5280 4.1.2.5.1/4.1.2.5.2 forbid fractions). */
     if (*p == '.') {
         p++;
         if (!is_digit(*p))
-            goto syntax;
+            return false;
         while (is_digit(*p))
             p++;
     }
     if (*p == 'Z') {
         p++;
     } else if (*p == '+' || *p == '-') {
-        sign = *p == '-' ? -1 : 1;
-        if (!fixed_digits(p + 1, 2, &oh) || p[3] != ':' || !fixed_digits(p + 4, 2, &om))
-            goto syntax;
+        *sign = *p == '-' ? -1 : 1;
+        if (!fixed_digits(p + 1, 2, &f[6]) || p[3] != ':' || !fixed_digits(p + 4, 2, &f[7]))
+            return false;
         p += 6;
     } else {
-        goto syntax;
+        return false;
     }
-    if (*p != '\0')
-        goto syntax;
-    if (mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon) || hour > 23 || min > 59 ||
-        sec > 59 || oh > 23 || om > 59) {
+    return *p == '\0';
+}
+
+hsmca_rv hsmca_time_parse_rfc3339(const char *s, int64_t *unix_secs)
+{
+    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
+    int f[8], sign;
+    int64_t t;
+
+    if (s == NULL || unix_secs == NULL)
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "no timestamp given");
+    if (!rfc3339_fields(s, f, &sign)) {
+        rv = not_rfc3339(s);
+        goto done;
+    }
+    if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > days_in_month(f[0], f[1]) || f[3] > 23 || f[4] > 59 ||
+        f[5] > 59 || f[6] > 23 || f[7] > 59) {
         rv = hsmca_err(rv, "'%s' is not a valid date and time: a field is out of range", s);
         goto done;
     }
-    t = days_from_civil(year, mon, day) * SECS_PER_DAY + hour * 3600 + min * 60 + sec;
+    t = days_from_civil(f[0], f[1], f[2]) * SECS_PER_DAY + f[3] * 3600 + f[4] * 60 + f[5];
     /* "+02:00" means local time is ahead of UTC: subtract the offset. */
-    t -= (int64_t)sign * (oh * 3600 + om * 60);
+    t -= (int64_t)sign * (f[6] * 3600 + f[7] * 60);
     *unix_secs = t;
     rv = HSMCA_OK;
-    goto done;
-
-syntax:
-    rv = hsmca_err(HSMCA_ERR_INVALID_ARG,
-                   "'%.*s' is not an RFC 3339 date and time (expected YYYY-MM-DDTHH:MM:SSZ, e.g. "
-                   "9999-12-31T23:59:59Z)",
-                   HSMCA_DURATION_TEXT_MAX, s);
 done:
     return rv;
 }
@@ -373,9 +395,11 @@ hsmca_rv hsmca_time_format_rfc3339(int64_t unix_secs, char *buf, size_t size)
     int m, d;
 
     if (buf == NULL || size < HSMCA_RFC3339_BUF)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "timestamp buffer is smaller than %d bytes", HSMCA_RFC3339_BUF);
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "timestamp buffer is smaller than %d bytes",
+                         HSMCA_RFC3339_BUF);
     if (unix_secs < UNIX_YEAR0 || unix_secs > HSMCA_TIME_UNIX_MAX)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "time %lld is outside years 0000..9999", (long long)unix_secs);
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "time %lld is outside years 0000..9999",
+                         (long long)unix_secs);
     /* Floor division so times before 1970 land on the right day. */
     days = unix_secs / SECS_PER_DAY;
     rem = unix_secs % SECS_PER_DAY;

@@ -167,6 +167,27 @@ run manual-chain pki root-b root-b root
 run issuer pki root-b "$W/rb.pem" "$W/rb-chain.pem"
 [ "$(val chain_length)" = 2 ] || die "manual_chain not used for ca_chain (length $(val chain_length))"
 pass "manual_chain builds the issuer's ca_chain"
+# ---- sign-verbatim and sign-self-issued ----
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/v.key" -subj "/O=Verbatim Org/CN=verbatim.test" \
+    -addext "subjectAltName=DNS:verbatim.test,DNS:other.invalid" -addext "certificatePolicies=1.3.6.1.4.1.99999.1" \
+    -out "$W/v.csr" 2>/dev/null
+run verbatim pki "$W/v.csr" "$W/v.pem" ext_key_usage=ClientAuth
+openssl x509 -in "$W/v.pem" -noout -text >"$W/t"
+grep -q "O = Verbatim Org, CN = verbatim.test" "$W/t" && grep -q "DNS:other.invalid" "$W/t" &&
+    grep -q "1.3.6.1.4.1.99999.1" "$W/t" && grep -q "TLS Web Client Authentication" "$W/t" ||
+    { show "$W/t"; die "sign-verbatim did not keep the CSR's subject and extensions (or the default EKU)"; }
+openssl verify -partial_chain -CAfile "$W/root-b.pem" "$W/v.pem" >/dev/null 2>&1 || die "verbatim certificate does not verify"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/vca.key" -subj "/CN=sneaky CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -out "$W/vca.csr" 2>/dev/null
+refused "sign-verbatim of a CA request" "CA certificate" verbatim pki "$W/vca.csr" "$W/x.pem"
+pass "sign-verbatim: subject and extensions from the CSR, CA requests refused"
+run self-issued pki root "$W/root-b.pem" "$W/rb-by-root.pem"
+openssl verify -CAfile "$W/root.pem" "$W/rb-by-root.pem" >"$W/v" 2>&1 || { show "$W/v"; die "self-issued re-sign does not verify under the signing root"; }
+[ "$(openssl x509 -in "$W/rb-by-root.pem" -noout -subject)" = "$(openssl x509 -in "$W/root-b.pem" -noout -subject)" ] ||
+    die "sign-self-issued changed the subject"
+refused "sign-self-issued of a non-self-issued certificate" "self-issued" self-issued pki root "$W/leaf/leaf.pem" "$W/x.pem"
+pass "sign-self-issued: root-b re-signed by root verifies"
+
 run delete-all pki
 run keys pki
 [ ! -s "$W/out" ] || die "keys remain after DELETE root: $(cat "$W/out")"

@@ -357,6 +357,38 @@ int main(int argc, char **argv)
             hsmca_ca_issuer_clear(&cur);
             hsmca_ca_issuer_clear(&attrs);
         }
+    } else if (strcmp(argv[1], "verbatim") == 0 && argc >= 5) {
+        /* verbatim MOUNT CSR OUT.pem [role=NAME] [ext_key_usage=...] */
+        hsmca_verbatim_params vp;
+        size_t len;
+        char *csr = read_file(argv[3], &len);
+        hsmca_verbatim_params_init(&vp);
+        for (int i = 5; i < argc; i++) {
+            if (strncmp(argv[i], "role=", 5) == 0)
+                vp.role = argv[i] + 5;
+            else if (strncmp(argv[i], "ext_key_usage=", 14) == 0)
+                hsmca_strlist_add_csv(&vp.ext_key_usage, argv[i] + 14);
+            else
+                return usage();
+        }
+        if (csr == NULL || hsmca_ca_sign_verbatim(ca, argv[2], NULL, csr, &vp, &r) != HSMCA_OK)
+            rc = fail("sign-verbatim");
+        else if (!write_cert(argv[4], r.certificate))
+            rc = fail("writing");
+        else
+            print_result(&r);
+        hsmca_verbatim_params_clear(&vp);
+        free(csr);
+    } else if (strcmp(argv[1], "self-issued") == 0 && argc == 6) {
+        size_t len;
+        char *pem = read_file(argv[4], &len);
+        if (pem == NULL || hsmca_ca_sign_self_issued(ca, argv[2], argv[3], pem, false, &r) != HSMCA_OK)
+            rc = fail("sign-self-issued");
+        else if (!write_cert(argv[5], r.certificate))
+            rc = fail("writing");
+        else
+            print_result(&r);
+        free(pem);
     } else if (strcmp(argv[1], "delete-all") == 0 && argc == 3) {
         rc = hsmca_ca_delete_all(ca, argv[2]) == HSMCA_OK ? 0 : fail("delete-all");
     } else if (strcmp(argv[1], "issuer-delete") == 0 && argc == 4) {
