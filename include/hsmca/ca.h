@@ -109,6 +109,10 @@ hsmca_rv hsmca_ca_issuer_list(hsmca_ca *ca, const char *mount,
  * unique name, crl-signing only with the cRLSign key usage, manual_chain
  * references resolved to issuer ids and starting with this issuer. */
 hsmca_rv hsmca_ca_issuer_update(hsmca_ca *ca, const char *mount, const char *ref, const hsmca_ca_issuer *attrs);
+/* issuer/:ref/revoke: marks the issuer revoked (time now); it can no longer
+ * sign. The CRL entry that goes with it is the revocation module's (#5).
+ * Revoking an already revoked issuer keeps the first time. */
+hsmca_rv hsmca_ca_issuer_revoke(hsmca_ca *ca, const char *mount, const char *ref, hsmca_ca_issuer *out);
 /* Deletes one issuer (its key stays); a default issuer leaves no default. */
 hsmca_rv hsmca_ca_issuer_delete(hsmca_ca *ca, const char *mount, const char *ref);
 /* DELETE /pki/root: every issuer and key of the mount (keys destroyed in

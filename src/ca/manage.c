@@ -126,6 +126,49 @@ done:
     return rv;
 }
 
+hsmca_rv hsmca_ca_issuer_revoke(hsmca_ca *ca, const char *mount, const char *ref, hsmca_ca_issuer *out)
+{
+    hsmca_store_batch *b = NULL;
+    json_t *body = NULL;
+    unsigned char *der = NULL;
+    char *text = NULL;
+    int n;
+    hsmca_rv rv = hsmca_ca_issuer_get(ca, mount, ref, out);
+
+    if (rv != HSMCA_OK)
+        return rv;
+    if (out->revoked)
+        return HSMCA_OK;
+    out->revoked = true;
+    out->revocation_time = ca_now();
+    /* A revoked issuer keeps read-only and CRL signing (it still vouches for
+     * what it issued) but never issues again. */
+    out->usage &= ~(unsigned)HSMCA_USAGE_ISSUING;
+    rv = ca_issuer_to_json(out, &body);
+    if (rv != HSMCA_OK)
+        goto done;
+    n = i2d_X509(out->certificate, &der);
+    text = ca_json_text(body);
+    b = hsmca_store_batch_new(ca->store);
+    if (n <= 0 || text == NULL || b == NULL) {
+        rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    hsmca_store_batch_doc_put(b, HSMCA_PUT_UPDATE, mount, HSMCA_DOC_ISSUER, out->issuer_id,
+                              out->issuer_name[0] ? out->issuer_name : NULL, text, der, (size_t)n);
+    rv = hsmca_store_batch_commit(b);
+    if (rv == HSMCA_OK)
+        hsmca_log(HSMCA_LOG_NOTICE, "mount '%s': issuer %s revoked", mount, out->issuer_id);
+done:
+    if (rv != HSMCA_OK)
+        hsmca_ca_issuer_clear(out);
+    hsmca_store_batch_free(b);
+    json_decref(body);
+    OPENSSL_free(der);
+    free(text);
+    return rv;
+}
+
 /* Adds to b: drop config/issuers' default if it names issuer_id. */
 static void unset_default_issuer(hsmca_ca *ca, hsmca_store_batch *b, const char *mount, const char *issuer_id)
 {

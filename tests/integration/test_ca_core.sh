@@ -188,6 +188,20 @@ openssl verify -CAfile "$W/root.pem" "$W/rb-by-root.pem" >"$W/v" 2>&1 || { show 
 refused "sign-self-issued of a non-self-issued certificate" "self-issued" self-issued pki root "$W/leaf/leaf.pem" "$W/x.pem"
 pass "sign-self-issued: root-b re-signed by root verifies"
 
+# ---- 2050: UTCTime before, GeneralizedTime from (RFC 5280 4.1.2.5) ----
+run root pki "$W/root-2051.pem" key_type=ec key_bits=256 "common_name=long root" issuer_name=long not_after=2051-01-01T00:00:00Z
+openssl asn1parse -in "$W/root-2051.pem" >"$W/asn1"
+grep -q "UTCTIME" "$W/asn1" && grep -q "GENERALIZEDTIME.*20510101000000Z" "$W/asn1" ||
+    { show "$W/asn1"; die "validity encoding around 2050 wrong"; }
+pass "validity: notBefore UTCTime, notAfter 2051 GeneralizedTime"
+
+# ---- revoking an issuer stops it issuing ----
+run issuer-revoke pki long
+[ "$(val revoked)" = 1 ] || die "issuer not marked revoked"
+run role pki longrole '{"allowed_domains":"example.com","allow_subdomains":true,"issuer_ref":"long"}'
+refused "issuing from a revoked issuer" "revoked\|issuing-certificates" issue pki longrole "$W/leaf" common_name=r.example.com
+pass "revoked issuer cannot issue"
+
 run delete-all pki
 run keys pki
 [ ! -s "$W/out" ] || die "keys remain after DELETE root: $(cat "$W/out")"

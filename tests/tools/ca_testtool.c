@@ -389,6 +389,13 @@ int main(int argc, char **argv)
         else
             print_result(&r);
         free(pem);
+    } else if (strcmp(argv[1], "issuer-revoke") == 0 && argc == 4) {
+        hsmca_ca_issuer iss;
+        if (hsmca_ca_issuer_revoke(ca, argv[2], argv[3], &iss) != HSMCA_OK)
+            rc = fail("issuer-revoke");
+        else
+            printf("revoked=%d\nrevocation_time=%lld\n", iss.revoked, (long long)iss.revocation_time);
+        hsmca_ca_issuer_clear(&iss);
     } else if (strcmp(argv[1], "delete-all") == 0 && argc == 3) {
         rc = hsmca_ca_delete_all(ca, argv[2]) == HSMCA_OK ? 0 : fail("delete-all");
     } else if (strcmp(argv[1], "issuer-delete") == 0 && argc == 4) {
