@@ -194,7 +194,9 @@ static hsmca_rv leaf_run(hsmca_ca *ca, const char *mount, const char *role_name,
     iss.ca_chain = NULL;
     snprintf(out->issuer_id, sizeof(out->issuer_id), "%s", iss.issuer_id);
     snprintf(out->issuer_name, sizeof(out->issuer_name), "%s", iss.issuer_name);
-    rv = HSMCA_OK;
+    /* OpenBao's warnings (TTL capped, CSR fields ignored...) go back to the
+     * caller with the certificate. */
+    rv = hsmca_strlist_copy(&out->warnings, &t.warnings);
 done:
     hsmca_cert_template_clear(&t);
     hsmca_ca_issuer_clear(&iss);
