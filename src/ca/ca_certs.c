@@ -12,6 +12,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
+#include "hsmca/duration.h"
 #include "hsmca/log.h"
 #include "hsmca/provider.h"
 #include "hsmca/serial.h"
@@ -57,27 +58,6 @@ static void names_from_params(const hsmca_ca_params *p, ca_names_input *in)
     in->exclude_cn_from_sans = p->exclude_cn_from_sans;
 }
 
-/* Strict "YYYY-MM-DDTHH:MM:SSZ" (the form OpenBao documents for not_after). */
-static hsmca_rv parse_not_after(const char *s, int64_t *out)
-{
-    struct tm tm;
-    int y, mo, d, h, mi, se;
-    char z = 0;
-
-    memset(&tm, 0, sizeof(tm));
-    if (s == NULL || strlen(s) != 20 || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &se, &z) != 7 ||
-        z != 'Z' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59 || y < 1970)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "not_after '%s' is not YYYY-MM-DDTHH:MM:SSZ (UTC)", s ? s : "");
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = se;
-    *out = (int64_t)timegm(&tm);
-    return HSMCA_OK;
-}
-
 /* notBefore/notAfter of a CA certificate: not_after wins over ttl; ttl may
  * not exceed the mount maximum; below an issuer, its leaf_not_after_behavior
  * decides what happens past its own notAfter. */
@@ -90,7 +70,7 @@ static hsmca_rv ca_validity(hsmca_ca *ca, const hsmca_ca_params *p, const hsmca_
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "not_before_duration may not be negative");
     *nb = now - p->not_before_duration;
     if (p->not_after != NULL && p->not_after[0] != '\0') {
-        rv = parse_not_after(p->not_after, na);
+        rv = hsmca_time_parse_rfc3339(p->not_after, na);
         if (rv != HSMCA_OK)
             return rv;
     } else if (p->ttl > 0) {
@@ -119,13 +99,6 @@ static hsmca_rv ca_validity(hsmca_ca *ca, const hsmca_ca_params *p, const hsmca_
         }
     }
     return HSMCA_OK;
-}
-
-static hsmca_rv set_time(ASN1_TIME *t, int64_t when)
-{
-    /* ASN1_TIME_set picks UTCTime up to 2049 and GeneralizedTime from 2050,
-     * as RFC 5280 4.1.2.5 requires. */
-    return ASN1_TIME_set(t, (time_t)when) ? HSMCA_OK : hsmca_err(HSMCA_ERR_INVALID_ARG, "time out of range");
 }
 
 /* A mount key for the request: a new one (internal), an existing one, and
@@ -225,7 +198,7 @@ static hsmca_rv ca_tbs(hsmca_ca *ca, const char *mount, const hsmca_ca_params *p
         rv = hsmca_err(HSMCA_ERR_CRYPTO, "cannot set certificate fields");
         goto done;
     }
-    if ((rv = set_time(X509_getm_notBefore(x), nb)) != HSMCA_OK || (rv = set_time(X509_getm_notAfter(x), na)) != HSMCA_OK)
+    if ((rv = ca_set_time(X509_getm_notBefore(x), nb)) != HSMCA_OK || (rv = ca_set_time(X509_getm_notAfter(x), na)) != HSMCA_OK)
         goto done;
     if (pathlen >= 0)
         snprintf(bc, sizeof(bc), "critical,CA:TRUE,pathlen:%d", pathlen);
@@ -263,18 +236,16 @@ done:
     return rv;
 }
 
-static hsmca_rv result_fill(hsmca_ca_result *r, X509 *cert)
+/* A key generated for a CA certificate that was never made is removed again,
+ * keeping the caller's error. */
+static void drop_generated_key(hsmca_ca *ca, const char *mount, const char *key_id)
 {
-    unsigned char serial[HSMCA_SERIAL_MAX];
-    size_t len = 0;
-    hsmca_rv rv = hsmca_serial_from_asn1(X509_get0_serialNumber(cert), serial, &len);
+    hsmca_rv keep = hsmca_err_last();
+    char detail[512];
 
-    if (rv != HSMCA_OK)
-        return rv;
-    hsmca_serial_format(serial, len, r->serial_number);
-    r->expiration = ca_asn1_time_to_unix(X509_get0_notAfter(cert));
-    r->certificate = cert;
-    return HSMCA_OK;
+    snprintf(detail, sizeof(detail), "%s", hsmca_err_message());
+    hsmca_ca_key_delete(ca, mount, key_id);
+    hsmca_err(keep, "%s", detail);
 }
 
 hsmca_rv hsmca_ca_generate_root(hsmca_ca *ca, const char *mount, const hsmca_ca_params *p, hsmca_ca_result *out)
@@ -314,27 +285,20 @@ hsmca_rv hsmca_ca_generate_root(hsmca_ca *ca, const char *mount, const hsmca_ca_
     if (rv != HSMCA_OK)
         goto done;
 
-    memset(&job, 0, sizeof(job));
-    job.mount = mount;
-    job.key = pkey;
-    job.issuer_cert = NULL;
+    ca_sign_job_init(&job, mount, pkey, NULL, HSMCA_LINT_ROOT, now);
     job.issuer_id = issuer_id;
-    job.role = "";
     {
         int n = i2d_X509_NAME(subject, &subj_der);
         request_digest(subj_der, n > 0 ? (size_t)n : 0, job.request_digest);
     }
-    job.lint.role = HSMCA_LINT_ROOT;
-    job.lint.now = now;
     job.signature_bits = p->signature_bits;
     job.use_pss = p->use_pss;
     if ((rv = ca_sign_certificate(ca, &job, tbs, &cert)) != HSMCA_OK)
         goto done;
     if ((rv = ca_issuer_create_with_id(ca, mount, cert, key.key_id, p->issuer_name, issuer_id, &iss)) != HSMCA_OK)
         goto done;
-    if ((rv = result_fill(out, cert)) != HSMCA_OK)
+    if ((rv = ca_result_set(out, &cert, NULL)) != HSMCA_OK)
         goto done;
-    cert = NULL;
     snprintf(out->issuer_id, sizeof(out->issuer_id), "%s", iss.issuer_id);
     snprintf(out->issuer_name, sizeof(out->issuer_name), "%s", iss.issuer_name);
     snprintf(out->key_id, sizeof(out->key_id), "%s", key.key_id);
@@ -348,14 +312,8 @@ hsmca_rv hsmca_ca_generate_root(hsmca_ca *ca, const char *mount, const hsmca_ca_
               out->serial_number, key.key_id);
     rv = HSMCA_OK;
 done:
-    if (rv != HSMCA_OK && generated) {
-        /* A key made for a root that was never issued is removed again. */
-        hsmca_rv keep = rv;
-        char detail[512];
-        snprintf(detail, sizeof(detail), "%s", hsmca_err_message());
-        hsmca_ca_key_delete(ca, mount, key.key_id);
-        hsmca_err(keep, "%s", detail);
-    }
+    if (rv != HSMCA_OK && generated)
+        drop_generated_key(ca, mount, key.key_id);
     if (rv != HSMCA_OK)
         hsmca_ca_result_clear(out);
     hsmca_ca_issuer_clear(&iss);
@@ -432,13 +390,8 @@ hsmca_rv hsmca_ca_generate_intermediate(hsmca_ca *ca, const char *mount, const h
 done:
     if (rv == HSMCA_ERR_NOMEM && hsmca_err_last() != HSMCA_ERR_NOMEM)
         hsmca_err(rv, "out of memory building the CSR");
-    if (rv != HSMCA_OK && generated) {
-        hsmca_rv keep = rv;
-        char detail[512];
-        snprintf(detail, sizeof(detail), "%s", hsmca_err_message());
-        hsmca_ca_key_delete(ca, mount, key.key_id);
-        hsmca_err(keep, "%s", detail);
-    }
+    if (rv != HSMCA_OK && generated)
+        drop_generated_key(ca, mount, key.key_id);
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     EVP_MD_CTX_free(mctx);
     X509_REQ_free(req);
@@ -559,32 +512,16 @@ hsmca_rv hsmca_ca_sign_intermediate(hsmca_ca *ca, const char *mount, const char 
     rv = ca_tbs(ca, mount, p, X509_REQ_get0_pubkey(req), subject, sans, &iss, NULL, nb, na, pathlen, &tbs);
     if (rv != HSMCA_OK)
         goto done;
-    memset(&job, 0, sizeof(job));
-    job.mount = mount;
-    job.key = pkey;
-    job.issuer_cert = iss.certificate;
-    job.issuer_id = iss.issuer_id;
-    job.role = "";
+    ca_sign_job_init(&job, mount, pkey, &iss, HSMCA_LINT_CA, now);
     {
         int n = i2d_X509_REQ(req, &req_der);
         request_digest(req_der, n > 0 ? (size_t)n : 0, job.request_digest);
     }
-    job.lint.role = HSMCA_LINT_CA;
-    job.lint.issuer = iss.certificate;
-    job.lint.permit_beyond_issuer = iss.leaf_not_after_behavior == HSMCA_NOT_AFTER_PERMIT;
-    job.lint.now = now;
     job.signature_bits = p->signature_bits;
     job.use_pss = p->use_pss;
     if ((rv = ca_sign_certificate(ca, &job, tbs, &cert)) != HSMCA_OK)
         goto done;
-    if ((rv = result_fill(out, cert)) != HSMCA_OK)
-        goto done;
-    cert = NULL;
-    snprintf(out->issuer_id, sizeof(out->issuer_id), "%s", iss.issuer_id);
-    snprintf(out->issuer_name, sizeof(out->issuer_name), "%s", iss.issuer_name);
-    out->ca_chain = iss.ca_chain;
-    iss.ca_chain = NULL;
-    rv = HSMCA_OK;
+    rv = ca_result_set(out, &cert, &iss);
 done:
     if (rv != HSMCA_OK)
         hsmca_ca_result_clear(out);

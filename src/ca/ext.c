@@ -208,3 +208,14 @@ done:
     json_decref(cluster);
     return rv;
 }
+
+hsmca_rv ca_ext_add_issued_by(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer *iss, X509 *x)
+{
+    hsmca_rv rv = ca_ext_add(x, iss->certificate, NID_subject_key_identifier, "hash");
+
+    if (rv == HSMCA_OK)
+        rv = ca_ext_add(x, iss->certificate, NID_authority_key_identifier, "keyid:always");
+    if (rv == HSMCA_OK)
+        rv = ca_ext_add_urls(ca, mount, iss, x);
+    return rv;
+}

@@ -93,6 +93,12 @@ typedef struct {
     bool serial_from_tbs;
 } ca_sign_job;
 
+/* A job signed by issuer iss (its certificate and the given key): mount,
+ * key, issuer, and lint options for that role, time and the issuer's
+ * leaf_not_after_behavior. The rest stays zero for the caller. */
+void ca_sign_job_init(ca_sign_job *job, const char *mount, EVP_PKEY *key, const hsmca_ca_issuer *iss,
+                      hsmca_lint_role role, int64_t now);
+
 /* The issuance cycle (issue #3): reserve a fresh serial with its intent,
  * fix the signature algorithm, lint, sign in the token, verify the signature
  * with the issuer's public key, check the signed TBS is the linted one,
@@ -131,6 +137,9 @@ hsmca_rv ca_names_sans(const ca_names_input *in, GENERAL_NAMES **out);
 /* Adds an extension by NID from OpenSSL's config syntax; issuer may be NULL
  * for self-signed. */
 hsmca_rv ca_ext_add(X509 *x, X509 *issuer, int nid, const char *value);
+/* subjectKeyIdentifier (hash), authorityKeyIdentifier (the issuer's) and
+ * the issuer's URLs: what every certificate below an issuer carries. */
+hsmca_rv ca_ext_add_issued_by(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer *iss, X509 *x);
 /* AIA and CRL distribution points for certificates issued by issuer_id,
  * from the issuer's own URLs or the mount's config/urls, templated with
  * {{issuer_id}}, {{cluster_path}}, {{cluster_aia_path}}. */
@@ -138,5 +147,11 @@ hsmca_rv ca_ext_add_urls(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer 
 
 int64_t ca_now(void);
 int64_t ca_asn1_time_to_unix(const ASN1_TIME *t);
+/* Sets t to `when` as RFC 5280 4.1.2.5 wants: UTCTime to 2049,
+ * GeneralizedTime from 2050. */
+hsmca_rv ca_set_time(ASN1_TIME *t, int64_t when);
+/* A signed certificate into a result: serial text, expiration, the
+ * certificate (taken), the issuer's chain (taken) and its id/name. */
+hsmca_rv ca_result_set(hsmca_ca_result *out, X509 **cert, hsmca_ca_issuer *iss);
 
 #endif

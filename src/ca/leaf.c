@@ -44,11 +44,6 @@ static hsmca_rv leaf_keygen(const hsmca_role *role, EVP_PKEY **out, char *type_n
     return *out ? HSMCA_OK : hsmca_err(HSMCA_ERR_CRYPTO, "generating the leaf key failed");
 }
 
-static hsmca_rv set_time(ASN1_TIME *t, int64_t when)
-{
-    return ASN1_TIME_set(t, (time_t)when) ? HSMCA_OK : hsmca_err(HSMCA_ERR_INVALID_ARG, "time out of range");
-}
-
 /* The leaf TBS from the policy's template. */
 static hsmca_rv leaf_tbs(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer *iss, const hsmca_cert_template *t,
                          EVP_PKEY *pub, X509 **out)
@@ -62,8 +57,8 @@ static hsmca_rv leaf_tbs(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer 
         rv = hsmca_err(HSMCA_ERR_CRYPTO, "cannot set certificate fields");
         goto done;
     }
-    if ((rv = set_time(X509_getm_notBefore(x), t->not_before)) != HSMCA_OK ||
-        (rv = set_time(X509_getm_notAfter(x), t->not_after)) != HSMCA_OK)
+    if ((rv = ca_set_time(X509_getm_notBefore(x), t->not_before)) != HSMCA_OK ||
+        (rv = ca_set_time(X509_getm_notAfter(x), t->not_after)) != HSMCA_OK)
         goto done;
     /* Go's x509 (and so OpenBao) marks keyUsage and basicConstraints
      * critical; RFC 5280 4.2.1.3 asks for it on keyUsage. */
@@ -114,9 +109,7 @@ static hsmca_rv leaf_tbs(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer 
             goto done;
         }
     }
-    if ((rv = ca_ext_add(x, iss->certificate, NID_subject_key_identifier, "hash")) != HSMCA_OK ||
-        (rv = ca_ext_add(x, iss->certificate, NID_authority_key_identifier, "keyid:always")) != HSMCA_OK ||
-        (rv = ca_ext_add_urls(ca, mount, iss, x)) != HSMCA_OK)
+    if ((rv = ca_ext_add_issued_by(ca, mount, iss, x)) != HSMCA_OK)
         goto done;
     *out = x;
     x = NULL;
@@ -162,38 +155,18 @@ static hsmca_rv leaf_run(hsmca_ca *ca, const char *mount, const char *role_name,
         goto done;
     if ((rv = leaf_tbs(ca, mount, &iss, &t, pub, &tbs)) != HSMCA_OK)
         goto done;
-    memset(&job, 0, sizeof(job));
-    job.mount = mount;
-    job.key = ca_key;
-    job.issuer_cert = iss.certificate;
-    job.issuer_id = iss.issuer_id;
+    ca_sign_job_init(&job, mount, ca_key, &iss, HSMCA_LINT_LEAF, pctx.now);
     job.role = role.name;
     memcpy(job.request_digest, digest, 32);
-    job.lint.role = HSMCA_LINT_LEAF;
-    job.lint.issuer = iss.certificate;
-    job.lint.permit_beyond_issuer = iss.leaf_not_after_behavior == HSMCA_NOT_AFTER_PERMIT;
     job.lint.cabf = role.cabf_validity_limit;
     job.lint.exclude_cn_from_sans = req.exclude_cn_from_sans;
-    job.lint.now = pctx.now;
     job.signature_bits = t.signature_bits;
     job.use_pss = t.use_pss;
     job.no_store = t.no_store;
     if ((rv = ca_sign_certificate(ca, &job, tbs, &cert)) != HSMCA_OK)
         goto done;
-    {
-        unsigned char serial[HSMCA_SERIAL_MAX];
-        size_t len = 0;
-        if ((rv = hsmca_serial_from_asn1(X509_get0_serialNumber(cert), serial, &len)) != HSMCA_OK)
-            goto done;
-        hsmca_serial_format(serial, len, out->serial_number);
-    }
-    out->expiration = ca_asn1_time_to_unix(X509_get0_notAfter(cert));
-    out->certificate = cert;
-    cert = NULL;
-    out->ca_chain = iss.ca_chain;
-    iss.ca_chain = NULL;
-    snprintf(out->issuer_id, sizeof(out->issuer_id), "%s", iss.issuer_id);
-    snprintf(out->issuer_name, sizeof(out->issuer_name), "%s", iss.issuer_name);
+    if ((rv = ca_result_set(out, &cert, &iss)) != HSMCA_OK)
+        goto done;
     /* OpenBao's warnings (TTL capped, CSR fields ignored...) go back to the
      * caller with the certificate. */
     rv = hsmca_strlist_copy(&out->warnings, &t.warnings);

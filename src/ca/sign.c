@@ -32,6 +32,32 @@ int64_t ca_asn1_time_to_unix(const ASN1_TIME *t)
     return (int64_t)timegm(&tm);
 }
 
+hsmca_rv ca_set_time(ASN1_TIME *t, int64_t when)
+{
+    return ASN1_TIME_set(t, (time_t)when) ? HSMCA_OK : hsmca_err(HSMCA_ERR_INVALID_ARG, "time out of range");
+}
+
+hsmca_rv ca_result_set(hsmca_ca_result *out, X509 **cert, hsmca_ca_issuer *iss)
+{
+    unsigned char serial[HSMCA_SERIAL_MAX];
+    size_t len = 0;
+    hsmca_rv rv = hsmca_serial_from_asn1(X509_get0_serialNumber(*cert), serial, &len);
+
+    if (rv != HSMCA_OK)
+        return rv;
+    hsmca_serial_format(serial, len, out->serial_number);
+    out->expiration = ca_asn1_time_to_unix(X509_get0_notAfter(*cert));
+    out->certificate = *cert;
+    *cert = NULL;
+    if (iss != NULL) {
+        out->ca_chain = iss->ca_chain;
+        iss->ca_chain = NULL;
+        snprintf(out->issuer_id, sizeof(out->issuer_id), "%s", iss->issuer_id);
+        snprintf(out->issuer_name, sizeof(out->issuer_name), "%s", iss->issuer_name);
+    }
+    return HSMCA_OK;
+}
+
 const char *ca_sign_digest(EVP_PKEY *key, int signature_bits)
 {
     if (EVP_PKEY_is_a(key, "ED25519"))
@@ -81,6 +107,21 @@ static hsmca_rv reserve_serial(hsmca_ca *ca, const ca_sign_job *job, unsigned ch
         hsmca_log(HSMCA_LOG_WARNING, "mount '%s': serial collision; drawing another", job->mount);
     }
     return rv;
+}
+
+void ca_sign_job_init(ca_sign_job *job, const char *mount, EVP_PKEY *key, const hsmca_ca_issuer *iss,
+                      hsmca_lint_role role, int64_t now)
+{
+    memset(job, 0, sizeof(*job));
+    job->mount = mount;
+    job->key = key;
+    job->role = "";
+    job->issuer_cert = iss ? iss->certificate : NULL;
+    job->issuer_id = iss ? iss->issuer_id : "";
+    job->lint.role = role;
+    job->lint.issuer = job->issuer_cert;
+    job->lint.permit_beyond_issuer = iss != NULL && iss->leaf_not_after_behavior == HSMCA_NOT_AFTER_PERMIT;
+    job->lint.now = now;
 }
 
 hsmca_rv ca_sign_certificate(hsmca_ca *ca, const ca_sign_job *job, X509 *tbs, X509 **out)

@@ -12,6 +12,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
+#include "hsmca/duration.h"
 #include "hsmca/log.h"
 #include "hsmca/serial.h"
 #include "internal.h"
@@ -28,31 +29,6 @@ void hsmca_verbatim_params_clear(hsmca_verbatim_params *p)
     hsmca_strlist_clear(&p->ext_key_usage);
     hsmca_strlist_clear(&p->ext_key_usage_oids);
     hsmca_strlist_clear(&p->user_ids);
-}
-
-static hsmca_rv set_time(ASN1_TIME *t, int64_t when)
-{
-    return ASN1_TIME_set(t, (time_t)when) ? HSMCA_OK : hsmca_err(HSMCA_ERR_INVALID_ARG, "time out of range");
-}
-
-static hsmca_rv parse_time(const char *s, int64_t *out)
-{
-    struct tm tm;
-    int y, mo, d, h, mi, se;
-    char z = 0;
-
-    memset(&tm, 0, sizeof(tm));
-    if (strlen(s) != 20 || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &se, &z) != 7 || z != 'Z' ||
-        mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "not_after '%s' is not YYYY-MM-DDTHH:MM:SSZ", s);
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = se;
-    *out = (int64_t)timegm(&tm);
-    return HSMCA_OK;
 }
 
 static bool has_ext(const STACK_OF(X509_EXTENSION) *exts, int nid)
@@ -157,7 +133,7 @@ hsmca_rv hsmca_ca_sign_verbatim(hsmca_ca *ca, const char *mount, const char *iss
         ttl = max_ttl;
     nb = now - (have_role ? role.not_before_duration : 30);
     if (p->not_after != NULL && p->not_after[0] != '\0') {
-        if ((rv = parse_time(p->not_after, &na)) != HSMCA_OK)
+        if ((rv = hsmca_time_parse_rfc3339(p->not_after, &na)) != HSMCA_OK)
             goto done;
     } else {
         na = now + ttl;
@@ -190,7 +166,7 @@ hsmca_rv hsmca_ca_sign_verbatim(hsmca_ca *ca, const char *mount, const char *iss
         rv = hsmca_err(HSMCA_ERR_CRYPTO, "cannot set certificate fields");
         goto done;
     }
-    if ((rv = set_time(X509_getm_notBefore(tbs), nb)) != HSMCA_OK || (rv = set_time(X509_getm_notAfter(tbs), na)) != HSMCA_OK)
+    if ((rv = ca_set_time(X509_getm_notBefore(tbs), nb)) != HSMCA_OK || (rv = ca_set_time(X509_getm_notAfter(tbs), na)) != HSMCA_OK)
         goto done;
     /* The CSR's extensions verbatim, except the identifiers the CA owns. */
     for (int i = 0; exts != NULL && i < sk_X509_EXTENSION_num(exts); i++) {
@@ -211,41 +187,18 @@ hsmca_rv hsmca_ca_sign_verbatim(hsmca_ca *ca, const char *mount, const char *iss
     if (bc && !has_ext(exts, NID_basic_constraints) &&
         (rv = ca_ext_add(tbs, iss.certificate, NID_basic_constraints, "critical,CA:FALSE")) != HSMCA_OK)
         goto done;
-    if ((rv = ca_ext_add(tbs, iss.certificate, NID_subject_key_identifier, "hash")) != HSMCA_OK ||
-        (rv = ca_ext_add(tbs, iss.certificate, NID_authority_key_identifier, "keyid:always")) != HSMCA_OK ||
-        (rv = ca_ext_add_urls(ca, mount, &iss, tbs)) != HSMCA_OK)
+    if ((rv = ca_ext_add_issued_by(ca, mount, &iss, tbs)) != HSMCA_OK)
         goto done;
-    memset(&job, 0, sizeof(job));
-    job.mount = mount;
-    job.key = ca_key;
-    job.issuer_cert = iss.certificate;
-    job.issuer_id = iss.issuer_id;
+    ca_sign_job_init(&job, mount, ca_key, &iss, HSMCA_LINT_LEAF, now);
     job.role = have_role ? role.name : "";
     n = i2d_X509_REQ(csr, &der);
     SHA256(der, n > 0 ? (size_t)n : 0, job.request_digest);
-    job.lint.role = HSMCA_LINT_LEAF;
-    job.lint.issuer = iss.certificate;
-    job.lint.permit_beyond_issuer = iss.leaf_not_after_behavior == HSMCA_NOT_AFTER_PERMIT;
-    job.lint.now = now;
     job.signature_bits = p->signature_bits;
     job.use_pss = p->use_pss;
     job.no_store = have_role && role.no_store;
     if ((rv = ca_sign_certificate(ca, &job, tbs, &cert)) != HSMCA_OK)
         goto done;
-    {
-        unsigned char serial[HSMCA_SERIAL_MAX];
-        size_t len = 0;
-        if ((rv = hsmca_serial_from_asn1(X509_get0_serialNumber(cert), serial, &len)) != HSMCA_OK)
-            goto done;
-        hsmca_serial_format(serial, len, out->serial_number);
-    }
-    out->expiration = ca_asn1_time_to_unix(X509_get0_notAfter(cert));
-    out->certificate = cert;
-    cert = NULL;
-    out->ca_chain = iss.ca_chain;
-    iss.ca_chain = NULL;
-    snprintf(out->issuer_id, sizeof(out->issuer_id), "%s", iss.issuer_id);
-    rv = HSMCA_OK;
+    rv = ca_result_set(out, &cert, &iss);
 done:
     if (rv != HSMCA_OK)
         hsmca_ca_result_clear(out);
@@ -313,36 +266,15 @@ hsmca_rv hsmca_ca_sign_self_issued(hsmca_ca *ca, const char *mount, const char *
     if ((rv = ca_ext_add(tbs, iss.certificate, NID_authority_key_identifier, "keyid:always")) != HSMCA_OK ||
         (rv = ca_ext_add_urls(ca, mount, &iss, tbs)) != HSMCA_OK)
         goto done;
-    memset(&job, 0, sizeof(job));
-    job.mount = mount;
-    job.key = ca_key;
-    job.issuer_cert = iss.certificate;
-    job.issuer_id = iss.issuer_id;
-    job.role = "";
+    ca_sign_job_init(&job, mount, ca_key, &iss, HSMCA_LINT_CA, ca_now());
     n = i2d_X509(in, &der);
     SHA256(der, n > 0 ? (size_t)n : 0, job.request_digest);
-    job.lint.role = HSMCA_LINT_CA;
-    job.lint.issuer = iss.certificate;
     /* A rollover certificate (old root signs the new one) normally outlives
      * its signer; the validity is the submitted certificate's own. */
     job.lint.permit_beyond_issuer = true;
-    job.lint.now = ca_now();
     if ((rv = ca_sign_certificate(ca, &job, tbs, &cert)) != HSMCA_OK)
         goto done;
-    {
-        unsigned char serial[HSMCA_SERIAL_MAX];
-        size_t len = 0;
-        if ((rv = hsmca_serial_from_asn1(X509_get0_serialNumber(cert), serial, &len)) != HSMCA_OK)
-            goto done;
-        hsmca_serial_format(serial, len, out->serial_number);
-    }
-    out->expiration = ca_asn1_time_to_unix(X509_get0_notAfter(cert));
-    out->certificate = cert;
-    cert = NULL;
-    out->ca_chain = iss.ca_chain;
-    iss.ca_chain = NULL;
-    snprintf(out->issuer_id, sizeof(out->issuer_id), "%s", iss.issuer_id);
-    rv = HSMCA_OK;
+    rv = ca_result_set(out, &cert, &iss);
 done:
     if (rv != HSMCA_OK)
         hsmca_ca_result_clear(out);
