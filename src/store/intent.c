@@ -70,40 +70,15 @@ static void intent_from_row(sqlite3_stmt *s, hsmca_store_intent *i)
 hsmca_rv hsmca_store_intent_get(hsmca_store *st, const char *mount, const unsigned char *serial,
                                 size_t serial_len, hsmca_store_intent *out)
 {
-    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
     store_conn *c = NULL;
     sqlite3_stmt *s = NULL;
-    unsigned char key[HSMCA_STORE_SERIAL_MAX];
-    char hex[STORE_SERIAL_HEX_MAX];
-    int src;
+    hsmca_rv rv;
 
     hsmca_return_val_if_fail(st != NULL && out != NULL, HSMCA_ERR_INVALID_ARG);
     memset(out, 0, sizeof(*out));
-    if ((rv = store_check_name("mount", mount, HSMCA_STORE_MOUNT_MAX, false)) != HSMCA_OK ||
-        (rv = store_check_serial("serial", serial, serial_len)) != HSMCA_OK)
-        goto done;
-    store_serial_key(serial, serial_len, key);
-    store_serial_hex(serial, serial_len, hex);
-    rv = store_reader_get(st, &c);
-    if (rv != HSMCA_OK)
-        goto done;
-    rv = store_stmt(c, SQL_INTENT_GET, &s);
-    if (rv != HSMCA_OK)
-        goto done;
-    store_bind_text(s, 1, mount);
-    sqlite3_bind_blob(s, 2, key, (int)sizeof(key), SQLITE_STATIC);
-    src = sqlite3_step(s);
-    if (src == SQLITE_DONE) {
-        rv = hsmca_err(HSMCA_ERR_NOT_FOUND, "serial %s in mount '%s': never reserved", hex, mount);
-        goto done;
-    }
-    if (src != SQLITE_ROW) {
-        rv = store_sqlite_fail(c, src, "reading the intent of serial %s in mount '%s'", hex, mount);
-        goto done;
-    }
-    intent_from_row(s, out);
-    rv = HSMCA_OK;
-done:
+    rv = store_serial_row(st, mount, serial, serial_len, SQL_INTENT_GET, "serial", "never reserved", &c, &s);
+    if (rv == HSMCA_OK)
+        intent_from_row(s, out);
     store_stmt_done(s);
     store_reader_put(st, c);
     return rv;

@@ -224,6 +224,13 @@ void store_readers_close(hsmca_store *st);
 /* Borrows a read connection; nested use on one thread (a list callback that
  * reads again) gets a private connection instead of waiting for the pool. */
 hsmca_rv store_reader_get(hsmca_store *st, store_conn **out);
+/* Reads the one row of statement `sql` keyed by (mount, serial) on a reader
+ * connection: on HSMCA_OK *stmt is positioned on the row; the caller then
+ * calls store_stmt_done(*stmt) and store_reader_put(st, *conn) (also on
+ * failure; both take NULL). what names the row in messages. */
+hsmca_rv store_serial_row(hsmca_store *st, const char *mount, const unsigned char *serial, size_t serial_len,
+                          store_sql sql, const char *what, const char *missing, store_conn **conn,
+                          sqlite3_stmt **stmt);
 void store_reader_put(hsmca_store *st, store_conn *c);
 
 /* schema.c */

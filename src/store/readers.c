@@ -107,3 +107,32 @@ void store_reader_put(hsmca_store *st, store_conn *c)
     pthread_cond_signal(&st->rcond);
     pthread_mutex_unlock(&st->rlock);
 }
+
+hsmca_rv store_serial_row(hsmca_store *st, const char *mount, const unsigned char *serial, size_t serial_len,
+                          store_sql sql, const char *what, const char *missing, store_conn **conn,
+                          sqlite3_stmt **stmt)
+{
+    unsigned char key[HSMCA_STORE_SERIAL_MAX];
+    char hex[STORE_SERIAL_HEX_MAX];
+    hsmca_rv rv;
+    int src;
+
+    *conn = NULL;
+    *stmt = NULL;
+    if ((rv = store_check_name("mount", mount, HSMCA_STORE_MOUNT_MAX, false)) != HSMCA_OK ||
+        (rv = store_check_serial("serial", serial, serial_len)) != HSMCA_OK)
+        return rv;
+    store_serial_key(serial, serial_len, key);
+    store_serial_hex(serial, serial_len, hex);
+    if ((rv = store_reader_get(st, conn)) != HSMCA_OK || (rv = store_stmt(*conn, sql, stmt)) != HSMCA_OK)
+        return rv;
+    store_bind_text(*stmt, 1, mount);
+    /* SQLITE_TRANSIENT: key lives on this stack frame only. */
+    sqlite3_bind_blob(*stmt, 2, key, (int)sizeof(key), SQLITE_TRANSIENT);
+    src = sqlite3_step(*stmt);
+    if (src == SQLITE_DONE)
+        return hsmca_err(HSMCA_ERR_NOT_FOUND, "%s %s in mount '%s': %s", what, hex, mount, missing);
+    if (src != SQLITE_ROW)
+        return store_sqlite_fail(*conn, src, "reading %s %s in mount '%s'", what, hex, mount);
+    return HSMCA_OK;
+}
