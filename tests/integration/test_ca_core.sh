@@ -188,6 +188,24 @@ openssl verify -CAfile "$W/root.pem" "$W/rb-by-root.pem" >"$W/v" 2>&1 || { show 
 refused "sign-self-issued of a non-self-issued certificate" "self-issued" self-issued pki root "$W/leaf/leaf.pem" "$W/x.pem"
 pass "sign-self-issued: root-b re-signed by root verifies"
 
+# ---- stored certificates read back; keys renamed; issuers deleted ----
+serial=$(openssl x509 -in "$W/leaf/leaf.pem" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f' | sed 's/../&:/g; s/:$//')
+run certs pki
+grep -q "^serial=$serial\$" "$W/out" || { show "$W/out"; die "certs list lacks the issued serial $serial"; }
+run cert pki "$serial" "$W/stored.der"
+openssl x509 -in "$W/leaf/leaf.pem" -outform DER | cmp -s - "$W/stored.der" || die "stored DER differs from the returned certificate"
+[ "$(val role)" = web ] || die "stored certificate lacks its role"
+refused "unknown serial" "no certificate" cert pki 01:02:03:04:05:06:07:08 "$W/x.der"
+refused "malformed serial" "serial" cert pki zz:top "$W/x.der"
+run keys pki
+some_key=$(sed -n 's/^key=\([^ ]*\) .*/\1/p' "$W/out" | head -1)
+run key-rename pki "$some_key" renamed-key
+run keys pki
+grep -q " renamed-key " "$W/out" || die "key rename not visible"
+p11tool_login --list-objects --type privkey | grep -q "label:.*pki:renamed-key" || die "token label not updated by rename"
+refused "renaming to a reserved name" "reserved" key-rename pki renamed-key default
+pass "certificates read back byte for byte; keys renamed in store and token"
+
 # ---- 2050: UTCTime before, GeneralizedTime from (RFC 5280 4.1.2.5) ----
 run root pki "$W/root-2051.pem" key_type=ec key_bits=256 "common_name=long root" issuer_name=long not_after=2051-01-01T00:00:00Z
 openssl asn1parse -in "$W/root-2051.pem" >"$W/asn1"

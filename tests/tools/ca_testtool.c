@@ -183,6 +183,12 @@ static int apply_req(hsmca_issue_request *r, int argc, char **argv)
     return 1;
 }
 
+static int print_serial(const char *serial, void *arg)
+{
+    printf("serial=%s\n", serial);
+    return 1;
+}
+
 static int print_key(const hsmca_ca_key *k, void *arg)
 {
     printf("key=%s %s %s %u\n", k->key_id, k->key_name[0] ? k->key_name : "-", k->key_type, k->key_bits);
@@ -409,6 +415,23 @@ int main(int argc, char **argv)
         else
             printf("%s\n", text);
         free(text);
+    } else if (strcmp(argv[1], "certs") == 0 && argc == 3) {
+        rc = hsmca_ca_cert_list(ca, argv[2], NULL, 0, print_serial, NULL) == HSMCA_OK ? 0 : fail("certs");
+    } else if (strcmp(argv[1], "cert") == 0 && argc == 5) {
+        hsmca_store_cert c;
+        if (hsmca_ca_cert_get(ca, argv[2], argv[3], &c) != HSMCA_OK) {
+            rc = fail("cert");
+        } else {
+            FILE *f = fopen(argv[4], "wb");
+            if (f == NULL || fwrite(c.der, 1, c.der_len, f) != c.der_len)
+                rc = fail("writing");
+            if (f)
+                fclose(f);
+            printf("issuer_id=%s\nrole=%s\n", c.issuer_id, c.role);
+            hsmca_store_cert_clear(&c);
+        }
+    } else if (strcmp(argv[1], "key-rename") == 0 && argc == 5) {
+        rc = hsmca_ca_key_rename(ca, argv[2], argv[3], argv[4]) == HSMCA_OK ? 0 : fail("key-rename");
     } else if (strcmp(argv[1], "keys") == 0 && argc == 3) {
         rc = hsmca_ca_key_list(ca, argv[2], print_key, NULL) == HSMCA_OK ? 0 : fail("keys");
     } else if (strcmp(argv[1], "key-delete") == 0 && argc == 4) {
