@@ -21,6 +21,8 @@ hsmca_rv hsmca_ca_new(const hsmca_ca_config *cfg, hsmca_ca **out)
     ca->keyslot = cfg->keyslot;
     ca->tok = hsmca_keyslot_get0_token(cfg->keyslot);
     ca->libctx = cfg->libctx;
+    pthread_mutex_init(&ca->cache_lock, NULL);
+    atomic_init(&ca->gen, 1);
     ca->default_ttl = cfg->default_ttl > 0 ? cfg->default_ttl : CA_DEFAULT_TTL;
     ca->max_ttl = cfg->max_ttl > 0 ? cfg->max_ttl : CA_DEFAULT_TTL;
     *out = ca;
@@ -29,7 +31,31 @@ hsmca_rv hsmca_ca_new(const hsmca_ca_config *cfg, hsmca_ca **out)
 
 void hsmca_ca_free(hsmca_ca *ca)
 {
+    if (ca == NULL)
+        return;
+    for (size_t i = 0; i < ca->n_cache; i++) {
+        hsmca_ca_issuer_clear(&ca->cache[i].iss);
+        EVP_PKEY_free(ca->cache[i].key);
+    }
+    pthread_mutex_destroy(&ca->cache_lock);
     free(ca);
+}
+
+void ca_invalidate(hsmca_ca *ca)
+{
+    atomic_fetch_add(&ca->gen, 1);
+}
+
+hsmca_rv ca_commit(hsmca_ca *ca, hsmca_store_batch *b)
+{
+    /* Before and after: a reader that loaded between the two would
+     * otherwise cache what the commit is replacing. */
+    hsmca_rv rv;
+
+    ca_invalidate(ca);
+    rv = hsmca_store_batch_commit(b);
+    ca_invalidate(ca);
+    return rv;
 }
 
 static hsmca_rv check_mount_name(const char *mount)
@@ -71,6 +97,7 @@ hsmca_rv hsmca_ca_mount_disable(hsmca_ca *ca, const char *mount)
     rv = hsmca_ca_key_list(ca, mount, collect_key, &keys);
     if (rv == HSMCA_OK)
         rv = hsmca_store_mount_delete(ca->store, mount);
+    ca_invalidate(ca);
     for (size_t i = 0; rv == HSMCA_OK && i < keys.n; i++) {
         hsmca_rv krv = hsmca_keyslot_delete(ca->keyslot, keys.v[i]);
         if (krv != HSMCA_OK && krv != HSMCA_ERR_NOT_FOUND)

@@ -420,6 +420,8 @@ hsmca_rv ca_parse_csr(const char *pem, X509_REQ **out)
     ERR_clear_error();
     if (req == NULL)
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "csr is not a PEM certificate request");
+    /* d2i_X509_REQ already decoded the key (OpenSSL 3.0 does so eagerly);
+     * get0 returns that cached key. */
     pub = X509_REQ_get0_pubkey(req);
     ok = pub != NULL && X509_REQ_verify(req, pub) == 1;
     ERR_clear_error();
@@ -429,31 +431,6 @@ hsmca_rv ca_parse_csr(const char *pem, X509_REQ **out)
     }
     *out = req;
     return HSMCA_OK;
-}
-
-/* The signing issuer must have a key, be allowed to issue and not be
- * revoked. pkey receives its token key. */
-hsmca_rv ca_issuer_for_signing(hsmca_ca *ca, const char *mount, const char *ref, hsmca_ca_issuer *iss,
-                               EVP_PKEY **pkey)
-{
-    hsmca_rv rv = hsmca_ca_issuer_get(ca, mount, ref, iss);
-
-    *pkey = NULL;
-    if (rv != HSMCA_OK)
-        return rv;
-    if (iss->key_id[0] == '\0')
-        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "issuer '%s' has no key in this mount; it cannot sign",
-                       iss->issuer_id);
-    else if (!(iss->usage & HSMCA_USAGE_ISSUING))
-        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "issuer '%s' usage does not include issuing-certificates",
-                       iss->issuer_id);
-    else if (iss->revoked)
-        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "issuer '%s' is revoked and cannot sign", iss->issuer_id);
-    else
-        rv = ca_key_pkey(ca, iss->key_id, pkey);
-    if (rv != HSMCA_OK)
-        hsmca_ca_issuer_clear(iss);
-    return rv;
 }
 
 hsmca_rv hsmca_ca_sign_intermediate(hsmca_ca *ca, const char *mount, const char *issuer_ref, const char *csr_pem,

@@ -243,7 +243,7 @@ hsmca_rv ca_issuer_create_with_id(hsmca_ca *ca, const char *mount, X509 *cert, c
     if (rv == HSMCA_OK)
         rv = set_default_issuer_if_none(ca, b, mount, out->issuer_id);
     if (rv == HSMCA_OK)
-        rv = hsmca_store_batch_commit(b);
+        rv = ca_commit(ca, b);
 done:
     hsmca_store_batch_free(b);
     if (rv != HSMCA_OK)

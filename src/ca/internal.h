@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -16,13 +17,44 @@
 
 #define CA_DEFAULT_TTL (768 * 3600) /* OpenBao's system default lease TTL */
 
+#define CA_ISSUER_CACHE_MAX 64
+
+/* A signing issuer as loaded for issuance: the parsed certificate, its
+ * chain and its token key. Loading costs ~0.5 ms (a token lookup, a
+ * certificate parse, a chain walk), a tenth of an RSA issuance, so it is
+ * kept until something that changes issuers, keys or configuration bumps
+ * the CA's generation. */
+typedef struct {
+    char mount[HSMCA_STORE_MOUNT_MAX + 1];
+    char ref[HSMCA_STORE_ID_MAX + 1]; /* as the caller named it */
+    unsigned long gen;
+    hsmca_ca_issuer iss;
+    EVP_PKEY *key;
+    uint64_t used; /* for eviction: the least recently used goes */
+} ca_issuer_entry;
+
 struct hsmca_ca {
     hsmca_store *store;
     hsmca_keyslot *keyslot;
     hsmca_p11_token *tok; /* borrowed from the keyslot */
     OSSL_LIB_CTX *libctx;
     int64_t default_ttl, max_ttl;
+    /* Bumped by every write to issuers, keys or configuration of this
+     * process. A second node writing the same database (PostgreSQL, later)
+     * will need the documents' updated times checked instead. */
+    atomic_ulong gen;
+    pthread_mutex_t cache_lock;
+    ca_issuer_entry cache[CA_ISSUER_CACHE_MAX];
+    size_t n_cache;
+    uint64_t cache_clock;
 };
+
+/* Drops every cached issuer (call after any write to issuers, keys or
+ * configuration). */
+void ca_invalidate(hsmca_ca *ca);
+/* hsmca_store_batch_commit for writes to issuers, keys, roles and
+ * configuration: the cached issuers are dropped whatever the outcome. */
+hsmca_rv ca_commit(hsmca_ca *ca, hsmca_store_batch *b);
 
 /* ---- JSON documents (docs.c) ---- */
 
@@ -107,6 +139,13 @@ void ca_sign_job_init(ca_sign_job *job, const char *mount, EVP_PKEY *key, const 
 hsmca_rv ca_sign_certificate(hsmca_ca *ca, const ca_sign_job *job, X509 *tbs, X509 **out);
 /* The digest for signature_bits and the key (NULL for Ed25519). */
 const char *ca_sign_digest(EVP_PKEY *key, int signature_bits);
+
+/* ---- public keys (spki.c) ---- */
+
+/* The public key of an RSA, EC (P-256/384/521) or Ed25519
+ * SubjectPublicKeyInfo, built without OpenSSL's decoders (a new reference);
+ * NULL for anything else or malformed, for the caller to decide. */
+EVP_PKEY *ca_spki_to_pkey(const X509_PUBKEY *spki);
 
 /* ---- TBS integrity (tbs.c) ---- */
 

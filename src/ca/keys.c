@@ -136,7 +136,7 @@ static hsmca_rv adopt(hsmca_ca *ca, const char *mount, const hsmca_keyslot_info 
     if (b == NULL)
         return hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
     ca_key_record(ca, b, mount, out, !mount_has_default_key(ca, mount));
-    rv = hsmca_store_batch_commit(b);
+    rv = ca_commit(ca, b);
     hsmca_store_batch_free(b);
     if (rv != HSMCA_OK && destroy_on_failure) {
         hsmca_rv keep = rv;
@@ -258,7 +258,7 @@ hsmca_rv hsmca_ca_key_delete(hsmca_ca *ca, const char *mount, const char *ref)
     if (ca_config_load(ca, mount, "keys", &cfg) == HSMCA_OK && strcmp(ca_json_str(cfg, "default", ""), k.key_id) == 0)
         hsmca_store_batch_doc_delete(b, mount, HSMCA_DOC_CONFIG, "keys");
     json_decref(cfg);
-    rv = hsmca_store_batch_commit(b);
+    rv = ca_commit(ca, b);
     hsmca_store_batch_free(b);
     if (rv != HSMCA_OK)
         return rv;
@@ -295,7 +295,7 @@ hsmca_rv hsmca_ca_key_rename(hsmca_ca *ca, const char *mount, const char *ref, c
         free(text);
         json_decref(body);
     }
-    rv = hsmca_store_batch_commit(b);
+    rv = ca_commit(ca, b);
     hsmca_store_batch_free(b);
     if (rv != HSMCA_OK)
         return rv;

@@ -114,7 +114,7 @@ hsmca_rv hsmca_ca_issuer_update(hsmca_ca *ca, const char *mount, const char *ref
     }
     hsmca_store_batch_doc_put(b, HSMCA_PUT_UPDATE, mount, HSMCA_DOC_ISSUER, next.issuer_id,
                               next.issuer_name[0] ? next.issuer_name : NULL, text, der, (size_t)n);
-    rv = hsmca_store_batch_commit(b);
+    rv = ca_commit(ca, b);
 done:
     next.certificate = NULL; /* borrowed from cur */
     hsmca_ca_issuer_clear(&next);
@@ -156,7 +156,7 @@ hsmca_rv hsmca_ca_issuer_revoke(hsmca_ca *ca, const char *mount, const char *ref
     }
     hsmca_store_batch_doc_put(b, HSMCA_PUT_UPDATE, mount, HSMCA_DOC_ISSUER, out->issuer_id,
                               out->issuer_name[0] ? out->issuer_name : NULL, text, der, (size_t)n);
-    rv = hsmca_store_batch_commit(b);
+    rv = ca_commit(ca, b);
     if (rv == HSMCA_OK)
         hsmca_log(HSMCA_LOG_NOTICE, "mount '%s': issuer %s revoked", mount, out->issuer_id);
 done:
@@ -200,7 +200,7 @@ hsmca_rv hsmca_ca_issuer_delete(hsmca_ca *ca, const char *mount, const char *ref
     }
     hsmca_store_batch_doc_delete(b, mount, HSMCA_DOC_ISSUER, cur.issuer_id);
     unset_default_issuer(ca, b, mount, cur.issuer_id);
-    rv = hsmca_store_batch_commit(b);
+    rv = ca_commit(ca, b);
     hsmca_store_batch_free(b);
     if (rv == HSMCA_OK)
         hsmca_log(HSMCA_LOG_NOTICE, "mount '%s': issuer %s deleted", mount, cur.issuer_id);
@@ -238,7 +238,7 @@ hsmca_rv hsmca_ca_delete_all(hsmca_ca *ca, const char *mount)
         hsmca_store_batch_doc_delete(b, mount, HSMCA_DOC_KEY, keys.v[i]);
     hsmca_store_batch_doc_delete(b, mount, HSMCA_DOC_CONFIG, "issuers");
     hsmca_store_batch_doc_delete(b, mount, HSMCA_DOC_CONFIG, "keys");
-    rv = hsmca_store_batch_commit(b);
+    rv = ca_commit(ca, b);
     if (rv != HSMCA_OK)
         goto done;
     for (size_t i = 0; i < keys.n; i++) {
@@ -332,7 +332,7 @@ hsmca_rv hsmca_ca_config_set(hsmca_ca *ca, const char *mount, const char *name, 
         goto done;
     }
     hsmca_store_batch_doc_put(b, HSMCA_PUT_UPSERT, mount, HSMCA_DOC_CONFIG, name, NULL, text, NULL, 0);
-    rv = hsmca_store_batch_commit(b);
+    rv = ca_commit(ca, b);
 done:
     hsmca_store_batch_free(b);
     free(text);

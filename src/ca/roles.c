@@ -68,7 +68,7 @@ hsmca_rv hsmca_ca_role_put(hsmca_ca *ca, const char *mount, const char *name, co
     }
     hsmca_store_batch_doc_put(b, patch ? HSMCA_PUT_UPDATE : HSMCA_PUT_UPSERT, mount, HSMCA_DOC_ROLE, next.name, NULL,
                               text, NULL, 0);
-    rv = hsmca_store_batch_commit(b);
+    rv = ca_commit(ca, b);
 done:
     hsmca_store_batch_free(b);
     free(text);
@@ -88,7 +88,7 @@ hsmca_rv hsmca_ca_role_delete(hsmca_ca *ca, const char *mount, const char *name)
         return hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
     /* OpenBao answers 204 whether or not the role existed. */
     hsmca_store_batch_doc_delete(b, mount, HSMCA_DOC_ROLE, name);
-    rv = hsmca_store_batch_commit(b);
+    rv = ca_commit(ca, b);
     hsmca_store_batch_free(b);
     return rv;
 }

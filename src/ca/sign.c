@@ -133,9 +133,7 @@ hsmca_rv ca_sign_certificate(hsmca_ca *ca, const ca_sign_job *job, X509 *tbs, X5
     unsigned char *linted = NULL, *der = NULL;
     size_t linted_len = 0;
     EVP_MD_CTX *mctx = NULL;
-    EVP_PKEY *verify_key = NULL;
-    X509 *signed_cert = NULL;
-    const unsigned char *p;
+    EVP_PKEY *verify_key = NULL; /* borrowed */
     hsmca_lint_finding finding;
     int der_len;
 
@@ -193,17 +191,17 @@ hsmca_rv ca_sign_certificate(hsmca_ca *ca, const ca_sign_job *job, X509 *tbs, X5
         goto done;
     }
 
-    /* 4. verify what came back, from its DER, with the issuer's public key:
-     * OpenSSL's signing call does not check the token's signature. */
+    /* 4. verify what came back with the issuer's public key (OpenSSL's
+     * signing call does not check the token's signature), and check that
+     * the TBS in the DER we hand out is the one lint passed. The object is
+     * verified over its own encoding, which is that DER. */
     der_len = i2d_X509(tbs, &der);
     if (der_len <= 0) {
         rv = hsmca_err(HSMCA_ERR_CRYPTO, "cannot encode the signed certificate");
         goto done;
     }
-    p = der;
-    signed_cert = d2i_X509(NULL, &p, der_len);
-    verify_key = job->issuer_cert ? X509_get_pubkey(job->issuer_cert) : X509_get_pubkey(signed_cert);
-    if (signed_cert == NULL || verify_key == NULL || X509_verify(signed_cert, verify_key) != 1) {
+    verify_key = job->issuer_cert ? X509_get0_pubkey(job->issuer_cert) : X509_get0_pubkey(tbs);
+    if (verify_key == NULL || X509_verify(tbs, verify_key) != 1) {
         ERR_clear_error();
         rv = hsmca_err(HSMCA_ERR_BAD_SIGNATURE,
                        "the token's signature on serial %s does not verify with the issuer key; discarded",
@@ -224,8 +222,8 @@ hsmca_rv ca_sign_certificate(hsmca_ca *ca, const ca_sign_job *job, X509 *tbs, X5
         }
         hsmca_store_batch_cert(b, job->mount, serial, serial_len, job->issuer_id ? job->issuer_id : "",
                                job->role ? job->role : "", der, (size_t)der_len,
-                               ca_asn1_time_to_unix(X509_get0_notBefore(signed_cert)),
-                               ca_asn1_time_to_unix(X509_get0_notAfter(signed_cert)));
+                               ca_asn1_time_to_unix(X509_get0_notBefore(tbs)),
+                               ca_asn1_time_to_unix(X509_get0_notAfter(tbs)));
         rv = hsmca_store_batch_commit(b);
         hsmca_store_batch_free(b);
         if (rv != HSMCA_OK) {
@@ -234,13 +232,14 @@ hsmca_rv ca_sign_certificate(hsmca_ca *ca, const ca_sign_job *job, X509 *tbs, X5
             goto done;
         }
     }
-    *out = signed_cert;
-    signed_cert = NULL;
+    if (!X509_up_ref(tbs)) {
+        rv = hsmca_err(HSMCA_ERR_INTERNAL, "cannot reference the certificate");
+        goto done;
+    }
+    *out = tbs; /* the caller's TBS object, now signed */
     rv = HSMCA_OK;
 done:
     EVP_MD_CTX_free(mctx);
-    EVP_PKEY_free(verify_key);
-    X509_free(signed_cert);
     OPENSSL_free(linted);
     OPENSSL_free(der);
     return rv;

@@ -43,7 +43,15 @@ static hsmca_rv init_sync(hsmca_store *st)
     }
     if (e != 0)
         return hsmca_err(HSMCA_ERR_NOMEM, "store: cannot create a condition variable: %s", strerror(e));
-    if ((e = pthread_cond_init(&st->wake, NULL)) != 0) {
+    /* CLOCK_MONOTONIC: the writer's gathering wait (writer.c) is timed. */
+    e = pthread_condattr_init(&attr);
+    if (e == 0) {
+        e = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        if (e == 0)
+            e = pthread_cond_init(&st->wake, &attr);
+        pthread_condattr_destroy(&attr);
+    }
+    if (e != 0) {
         pthread_cond_destroy(&st->rcond);
         return hsmca_err(HSMCA_ERR_NOMEM, "store: cannot create a condition variable: %s", strerror(e));
     }
