@@ -21,11 +21,14 @@ endif()
 add_executable(test_ca_lint_gate unit/test_ca_lint_gate.c)
 target_include_directories(test_ca_lint_gate PRIVATE ${PROJECT_SOURCE_DIR}/src/ca)
 target_link_libraries(test_ca_lint_gate PRIVATE hsmca hsmca-lint-corpus ${CMOCKA_LIBRARY})
+add_executable(test_ca_cache unit/test_ca_cache.c)
+target_link_libraries(test_ca_cache PRIVATE hsmca ${CMOCKA_LIBRARY})
+
 add_executable(test_ca_serials unit/test_ca_serials.c)
 target_link_libraries(test_ca_serials PRIVATE hsmca ${CMOCKA_LIBRARY})
 
 if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_ca_core.sh)
     hsmca_ca_test(test_ca_core 300)
     set_property(TEST integration.test_ca_core APPEND PROPERTY ENVIRONMENT
-        "HSMCA_CA_LINT_GATE=$<TARGET_FILE:test_ca_lint_gate>;HSMCA_CA_SERIALS=$<TARGET_FILE:test_ca_serials>;HSMCA_FAULT_MODULE=$<TARGET_FILE:hsmca-fault-pkcs11>")
+        "HSMCA_CA_LINT_GATE=$<TARGET_FILE:test_ca_lint_gate>;HSMCA_CA_SERIALS=$<TARGET_FILE:test_ca_serials>;HSMCA_CA_CACHE=$<TARGET_FILE:test_ca_cache>;HSMCA_FAULT_MODULE=$<TARGET_FILE:hsmca-fault-pkcs11>")
 endif()

@@ -11,7 +11,7 @@
 # HSMCA_FAULT_MODULE, HSMCA_TEST_WORKDIR
 set -eu
 . "$(dirname "$0")/../lib/token.sh"
-need_env HSMCA_CA_TESTTOOL HSMCA_CA_LINT_GATE HSMCA_CA_SERIALS HSMCA_FAULT_MODULE
+need_env HSMCA_CA_TESTTOOL HSMCA_CA_LINT_GATE HSMCA_CA_SERIALS HSMCA_CA_CACHE HSMCA_FAULT_MODULE
 need_tool softhsm2-util openssl sqlite3 pkcs11-tool
 
 W=$(workdir ca_core)
@@ -27,6 +27,10 @@ CONF
 HSMCA_TEST_MODULE=$HSMCA_FAULT_MODULE HSMCA_FAULT_CONFIG=$W/fault.conf HSMCA_TEST_COUNTERS=$W/counters \
     HSMCA_TEST_DB=$W/gate.db "$HSMCA_CA_LINT_GATE" >"$W/gate.out" 2>&1 || { show "$W/gate.out"; die "lint gate"; }
 pass "lint gate: the negative corpus got no C_Sign; a baseline did"
+
+# ---- the signing-issuer cache follows every change, in one process ----
+HSMCA_TEST_DB=$W/cache.db "$HSMCA_CA_CACHE" >"$W/cache.out" 2>&1 || { show "$W/cache.out"; die "issuer cache"; }
+pass "issuer cache: default, URLs, revocation and deletion seen by the next issuance"
 
 # ---- serial quality: 100,000 serials from the token ----
 "$HSMCA_CA_SERIALS" >"$W/serials.out" 2>&1 || { show "$W/serials.out"; die "serial quality"; }

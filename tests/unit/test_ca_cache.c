@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The signing-issuer cache (src/ca/issuer_cache.c) never outlives a change:
+ * in one process, an issuer used once (and so cached) is revoked, deleted,
+ * replaced as the default or given other URLs, and the next issuance must
+ * see the change. env: HSMCA_TEST_MODULE, HSMCA_TEST_TOKEN,
+ * HSMCA_TEST_PIN_FILE, HSMCA_TEST_DB. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include "hsmca/ca.h"
+#include "hsmca/provider.h"
+
+static hsmca_p11_token *tok;
+static hsmca_keyslot *ks;
+static OSSL_PROVIDER *prov;
+static hsmca_store *st;
+static hsmca_ca *ca;
+
+static int setup(void **state)
+{
+    hsmca_p11_config pc;
+    hsmca_store_config sc;
+    hsmca_ca_config cc;
+
+    memset(&pc, 0, sizeof(pc));
+    pc.module_path = getenv("HSMCA_TEST_MODULE");
+    pc.token_label = getenv("HSMCA_TEST_TOKEN");
+    pc.pin.file = getenv("HSMCA_TEST_PIN_FILE");
+    memset(&sc, 0, sizeof(sc));
+    sc.path = getenv("HSMCA_TEST_DB");
+    memset(&cc, 0, sizeof(cc));
+    if (hsmca_p11_token_open(&pc, &tok) != HSMCA_OK || hsmca_keyslot_new(tok, &ks) != HSMCA_OK ||
+        hsmca_provider_load(NULL, &prov) != HSMCA_OK || hsmca_store_open(&sc, &st) != HSMCA_OK)
+        return -1;
+    cc.store = st;
+    cc.keyslot = ks;
+    cc.max_ttl = 10 * 365 * 86400LL;
+    if (hsmca_ca_new(&cc, &ca) != HSMCA_OK || hsmca_ca_mount_enable(ca, "cache") != HSMCA_OK)
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    hsmca_ca_free(ca);
+    hsmca_store_close(st);
+    OSSL_PROVIDER_unload(prov);
+    hsmca_keyslot_free(ks);
+    hsmca_p11_token_free(tok);
+    return 0;
+}
+
+static void make_root(const char *name, hsmca_ca_result *r)
+{
+    hsmca_ca_params p;
+
+    hsmca_ca_params_init(&p);
+    p.key_type = "ec";
+    p.key_bits = 256;
+    p.common_name = name;
+    p.issuer_name = name;
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(hsmca_ca_generate_root(ca, "cache", &p, r), HSMCA_OK);
+    hsmca_ca_params_clear(&p);
+}
+
+static hsmca_rv issue(hsmca_ca_result *r)
+{
+    hsmca_issue_request req;
+
+    memset(&req, 0, sizeof(req));
+    req.common_name = "x.example.com";
+    memset(r, 0, sizeof(*r));
+    return hsmca_ca_issue(ca, "cache", "web", NULL, &req, r);
+}
+
+static void cached_issuer_follows_changes(void **state)
+{
+    hsmca_ca_result a, b, r;
+    hsmca_ca_issuer iss, attrs;
+
+    make_root("first", &a);
+    make_root("second", &b);
+    assert_int_equal(hsmca_ca_role_put(ca, "cache", "web",
+                                       "{\"allowed_domains\":\"example.com\",\"allow_subdomains\":true,"
+                                       "\"key_type\":\"ec\",\"key_bits\":256}",
+                                       false, NULL),
+                     HSMCA_OK);
+
+    /* first is the default: it issues (and is now cached) */
+    assert_int_equal(issue(&r), HSMCA_OK);
+    assert_string_equal(r.issuer_id, a.issuer_id);
+    assert_int_equal(X509_check_issued(a.certificate, r.certificate), X509_V_OK);
+    hsmca_ca_result_clear(&r);
+
+    /* the default moves to second: the next issuance follows */
+    assert_int_equal(hsmca_ca_config_set(ca, "cache", "issuers", "{\"default\":\"second\"}"), HSMCA_OK);
+    assert_int_equal(issue(&r), HSMCA_OK);
+    assert_string_equal(r.issuer_id, b.issuer_id);
+    hsmca_ca_result_clear(&r);
+
+    /* new URLs on the issuer show up in the next certificate */
+    assert_int_equal(hsmca_ca_issuer_get(ca, "cache", "second", &iss), HSMCA_OK);
+    memset(&attrs, 0, sizeof(attrs));
+    snprintf(attrs.issuer_name, sizeof(attrs.issuer_name), "%s", iss.issuer_name);
+    attrs.usage = iss.usage;
+    hsmca_strlist_add_csv(&attrs.ocsp_servers, "http://ocsp.cache.test/");
+    assert_int_equal(hsmca_ca_issuer_update(ca, "cache", "second", &attrs), HSMCA_OK);
+    hsmca_ca_issuer_clear(&attrs);
+    hsmca_ca_issuer_clear(&iss);
+    assert_int_equal(issue(&r), HSMCA_OK);
+    {
+        AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(r.certificate, NID_info_access, NULL, NULL);
+        assert_non_null(aia);
+        AUTHORITY_INFO_ACCESS_free(aia);
+    }
+    hsmca_ca_result_clear(&r);
+
+    /* revoked: it may not issue any more */
+    assert_int_equal(hsmca_ca_issuer_revoke(ca, "cache", "second", &iss), HSMCA_OK);
+    hsmca_ca_issuer_clear(&iss);
+    assert_int_not_equal(issue(&r), HSMCA_OK);
+
+    /* deleted: gone */
+    assert_int_equal(hsmca_ca_config_set(ca, "cache", "issuers", "{\"default\":\"first\"}"), HSMCA_OK);
+    assert_int_equal(issue(&r), HSMCA_OK);
+    hsmca_ca_result_clear(&r);
+    assert_int_equal(hsmca_ca_issuer_delete(ca, "cache", "first"), HSMCA_OK);
+    assert_int_not_equal(issue(&r), HSMCA_OK);
+
+    hsmca_ca_result_clear(&a);
+    hsmca_ca_result_clear(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(cached_issuer_follows_changes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
