@@ -5,8 +5,11 @@
 # cppcheck takes under a minute, clang-tidy a few minutes on 2 cores.
 set -eu
 cd "$(dirname "$0")/.."
+# csr.c builds ASN.1 templates with OpenSSL's asn1t.h macros, which cppcheck
+# (not reading system headers) cannot expand: unknownMacro is waived there.
 cppcheck --enable=warning,portability,performance --inline-suppr --error-exitcode=1 -q \
     -I include -I /usr/include/p11-kit-1 -D_GNU_SOURCE --std=c11 \
+    --suppress=unknownMacro:src/ca/csr.c \
     src hsm/p11 hsm/keyslot hsm/provider hsm/fault
 if [ "${1:-}" = "--tidy" ]; then
     [ -f build/default/compile_commands.json ] || cmake --preset default >/dev/null

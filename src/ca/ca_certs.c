@@ -401,43 +401,11 @@ done:
     return rv;
 }
 
-/* Parses one PEM CSR and checks its self-signature. */
-hsmca_rv ca_parse_csr(const char *pem, X509_REQ **out)
-{
-    BIO *in;
-    X509_REQ *req;
-    EVP_PKEY *pub;
-    int ok;
-
-    *out = NULL;
-    if (pem == NULL || pem[0] == '\0')
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "csr is empty");
-    if (strlen(pem) > 64 * 1024)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "csr is larger than 64 KiB");
-    in = BIO_new_mem_buf(pem, -1);
-    req = in ? PEM_read_bio_X509_REQ(in, NULL, NULL, NULL) : NULL;
-    BIO_free(in);
-    ERR_clear_error();
-    if (req == NULL)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "csr is not a PEM certificate request");
-    /* d2i_X509_REQ already decoded the key (OpenSSL 3.0 does so eagerly);
-     * get0 returns that cached key. */
-    pub = X509_REQ_get0_pubkey(req);
-    ok = pub != NULL && X509_REQ_verify(req, pub) == 1;
-    ERR_clear_error();
-    if (!ok) {
-        X509_REQ_free(req);
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "csr self-signature does not verify");
-    }
-    *out = req;
-    return HSMCA_OK;
-}
-
 hsmca_rv hsmca_ca_sign_intermediate(hsmca_ca *ca, const char *mount, const char *issuer_ref, const char *csr_pem,
                                     const hsmca_ca_params *p, hsmca_ca_result *out)
 {
     hsmca_ca_issuer iss;
-    EVP_PKEY *pkey = NULL;
+    EVP_PKEY *pkey = NULL, *csr_key = NULL;
     X509_REQ *req = NULL;
     X509_NAME *subject = NULL;
     GENERAL_NAMES *sans = NULL;
@@ -451,7 +419,7 @@ hsmca_rv hsmca_ca_sign_intermediate(hsmca_ca *ca, const char *mount, const char 
 
     memset(out, 0, sizeof(*out));
     memset(&iss, 0, sizeof(iss));
-    if ((rv = ca_parse_csr(csr_pem, &req)) != HSMCA_OK)
+    if ((rv = ca_csr_parse(csr_pem, &req, &csr_key)) != HSMCA_OK)
         return rv;
     if ((rv = ca_issuer_for_signing(ca, mount, issuer_ref, &iss, &pkey)) != HSMCA_OK)
         goto done;
@@ -486,7 +454,7 @@ hsmca_rv hsmca_ca_sign_intermediate(hsmca_ca *ca, const char *mount, const char 
         pathlen = parent_pathlen - 1;
     if ((rv = ca_validity(ca, p, &iss, now, &nb, &na)) != HSMCA_OK)
         goto done;
-    rv = ca_tbs(ca, mount, p, X509_REQ_get0_pubkey(req), subject, sans, &iss, NULL, nb, na, pathlen, &tbs);
+    rv = ca_tbs(ca, mount, p, csr_key, subject, sans, &iss, NULL, nb, na, pathlen, &tbs);
     if (rv != HSMCA_OK)
         goto done;
     ca_sign_job_init(&job, mount, pkey, &iss, HSMCA_LINT_CA, now);
@@ -509,6 +477,7 @@ done:
     X509_NAME_free(subject);
     GENERAL_NAMES_free(sans);
     X509_REQ_free(req);
+    EVP_PKEY_free(csr_key);
     EVP_PKEY_free(pkey);
     return rv;
 }

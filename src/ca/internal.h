@@ -100,8 +100,10 @@ hsmca_rv ca_issuer_create_with_id(hsmca_ca *ca, const char *mount, X509 *cert, c
  * revoked) and its token key. */
 hsmca_rv ca_issuer_for_signing(hsmca_ca *ca, const char *mount, const char *ref, hsmca_ca_issuer *iss,
                                EVP_PKEY **pkey);
-/* One PEM CSR whose self-signature verifies. */
-hsmca_rv ca_parse_csr(const char *pem, X509_REQ **out);
+/* One PEM CSR whose self-signature verifies (csr.c): the request (for its
+ * subject, key parameters and attributes; not re-signable) and its public
+ * key, built without OpenSSL's decoder. */
+hsmca_rv ca_csr_parse(const char *pem, X509_REQ **out, EVP_PKEY **pub);
 /* A random UUIDv4 from the token's generator. */
 hsmca_rv ca_new_uuid(hsmca_ca *ca, char out[37]);
 /* An existing issuer with the same certificate (by DER), if any. */

@@ -48,7 +48,9 @@ static hsmca_rv leaf_keygen(const hsmca_role *role, EVP_PKEY **out, char *type_n
  * X509_set_pubkey() would re-encode an EVP_PKEY through OpenSSL 3.0's
  * encoder framework, ~0.17 ms a certificate (docs/performance.md); the
  * CSR already carries the exact encoding, verified by its signature. */
-static hsmca_rv copy_spki(X509 *x, const X509_PUBKEY *src)
+/* Copies the request's SubjectPublicKeyInfo bytes as sent; 0 when it cannot
+ * (unusual algorithm parameters, memory), and the caller encodes the key. */
+static int copy_spki(X509 *x, const X509_PUBKEY *src)
 {
     const ASN1_OBJECT *alg_obj = NULL;
     const unsigned char *key = NULL;
@@ -58,9 +60,10 @@ static hsmca_rv copy_spki(X509 *x, const X509_PUBKEY *src)
     ASN1_OBJECT *obj_copy = NULL;
     void *pval_copy = NULL;
     unsigned char *key_copy = NULL;
+    int unusual = 0;
 
     if (!X509_PUBKEY_get0_param(NULL, &key, &key_len, &alg, src) || alg == NULL || key_len <= 0)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "the request's public key cannot be read");
+        return 0;
     X509_ALGOR_get0(&alg_obj, &ptype, &pval, alg);
     obj_copy = OBJ_dup(alg_obj);
     if (ptype == V_ASN1_OBJECT)
@@ -68,9 +71,9 @@ static hsmca_rv copy_spki(X509 *x, const X509_PUBKEY *src)
     else if (ptype == V_ASN1_SEQUENCE)
         pval_copy = ASN1_STRING_dup(pval);
     else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
-        pval_copy = NULL, ptype = -1; /* unusual parameters: let the slow path handle it */
+        unusual = 1;
     key_copy = OPENSSL_memdup(key, (size_t)key_len);
-    if (ptype == -1 || obj_copy == NULL || key_copy == NULL ||
+    if (unusual || obj_copy == NULL || key_copy == NULL ||
         ((ptype == V_ASN1_OBJECT || ptype == V_ASN1_SEQUENCE) && pval_copy == NULL) ||
         !X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), obj_copy, ptype, pval_copy, key_copy, key_len)) {
         ASN1_OBJECT_free(obj_copy);
@@ -79,9 +82,10 @@ static hsmca_rv copy_spki(X509 *x, const X509_PUBKEY *src)
         else if (ptype == V_ASN1_SEQUENCE)
             ASN1_STRING_free(pval_copy);
         OPENSSL_free(key_copy);
-        return hsmca_err(HSMCA_ERR_NOMEM, "cannot copy the public key");
+        ERR_clear_error();
+        return 0;
     }
-    return HSMCA_OK;
+    return 1;
 }
 
 /* The leaf TBS from the policy's template; spki (the CSR's) is copied as is
@@ -98,8 +102,8 @@ static hsmca_rv leaf_tbs(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer 
         rv = hsmca_err(HSMCA_ERR_CRYPTO, "cannot set certificate fields");
         goto done;
     }
-    if (spki != NULL)
-        rv = copy_spki(x, spki);
+    if (spki != NULL && copy_spki(x, spki))
+        rv = HSMCA_OK;
     else
         rv = X509_set_pubkey(x, pub) ? HSMCA_OK : hsmca_err(HSMCA_ERR_CRYPTO, "cannot set the public key");
     if (rv != HSMCA_OK)
@@ -283,14 +287,14 @@ hsmca_rv hsmca_ca_sign(hsmca_ca *ca, const char *mount, const char *role_name, c
     hsmca_rv rv;
 
     memset(out, 0, sizeof(*out));
-    if ((rv = ca_parse_csr(csr_pem, &csr)) != HSMCA_OK)
+    if ((rv = ca_csr_parse(csr_pem, &csr, &pub)) != HSMCA_OK)
         return rv;
     n = i2d_X509_REQ(csr, &der);
     SHA256(der, n > 0 ? (size_t)n : 0, digest);
     OPENSSL_free(der);
-    /* The key parsing the CSR decoded (and its self-signature proved). */
-    pub = X509_REQ_get0_pubkey(csr);
+    /* The key whose self-signature the parser checked. */
     rv = leaf_run(ca, mount, role_name, issuer_ref, req, csr, pub, digest, out);
+    EVP_PKEY_free(pub);
     if (rv != HSMCA_OK) {
         hsmca_rv r = rv;
         char detail[512];

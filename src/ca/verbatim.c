@@ -94,7 +94,7 @@ hsmca_rv hsmca_ca_sign_verbatim(hsmca_ca *ca, const char *mount, const char *iss
 {
     hsmca_ca_issuer iss;
     hsmca_role role;
-    EVP_PKEY *ca_key = NULL;
+    EVP_PKEY *ca_key = NULL, *csr_key = NULL;
     X509_REQ *csr = NULL;
     STACK_OF(X509_EXTENSION) *exts = NULL;
     X509_NAME *subject = NULL;
@@ -109,7 +109,7 @@ hsmca_rv hsmca_ca_sign_verbatim(hsmca_ca *ca, const char *mount, const char *iss
     memset(out, 0, sizeof(*out));
     memset(&iss, 0, sizeof(iss));
     memset(&role, 0, sizeof(role));
-    if ((rv = ca_parse_csr(csr_pem, &csr)) != HSMCA_OK)
+    if ((rv = ca_csr_parse(csr_pem, &csr, &csr_key)) != HSMCA_OK)
         return rv;
     if (have_role && (rv = hsmca_ca_role_get(ca, mount, p->role, &role)) != HSMCA_OK)
         goto done;
@@ -162,7 +162,7 @@ hsmca_rv hsmca_ca_sign_verbatim(hsmca_ca *ca, const char *mount, const char *iss
     }
     if (!X509_set_version(tbs, X509_VERSION_3) || !X509_set_subject_name(tbs, subject) ||
         !X509_set_issuer_name(tbs, X509_get_subject_name(iss.certificate)) ||
-        !X509_set_pubkey(tbs, X509_REQ_get0_pubkey(csr))) {
+        !X509_set_pubkey(tbs, csr_key)) {
         rv = hsmca_err(HSMCA_ERR_CRYPTO, "cannot set certificate fields");
         goto done;
     }
@@ -208,6 +208,7 @@ done:
     X509_free(tbs);
     X509_free(cert);
     X509_REQ_free(csr);
+    EVP_PKEY_free(csr_key);
     EVP_PKEY_free(ca_key);
     hsmca_ca_issuer_clear(&iss);
     hsmca_role_clear(&role);

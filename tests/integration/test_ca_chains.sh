@@ -85,10 +85,14 @@ chain_for ed25519 ed25519 0
 # Cross-sign: the p256 intermediate's key, certified again by a second root.
 n=p256
 d=$W/$n
+# (the cross certificate's TTL is below root2's: with both at the default, a
+# second ticking over between the two calls puts its notAfter past root2's,
+# which leaf_not_after_behavior=err rightly refuses, as OpenBao does)
 run root "$n" "$d/root2.pem" key_type=ec key_bits=384 "common_name=hsmca test second root" issuer_name=root2
 run csr "$n" "$d/cross.csr" type=existing key_ref=int-key "common_name=hsmca test intermediate $n" \
     "organization=hsmca tests"
-run sign-intermediate "$n" root2 "$d/cross.csr" "$d/cross.pem" "$d/cross-chain.pem" use_csr_values=true
+run sign-intermediate "$n" root2 "$d/cross.csr" "$d/cross.pem" "$d/cross-chain.pem" use_csr_values=true \
+    ttl=2592000
 run import "$n" "$d/cross.pem" nokeys
 [ -n "$(val imported_issuer)" ] || die "cross-signed certificate not imported"
 openssl verify -CAfile "$d/root2.pem" -untrusted "$d/cross.pem" "$d/leaf/leaf.pem" >"$W/v" 2>&1 ||

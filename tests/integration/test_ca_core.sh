@@ -192,6 +192,32 @@ openssl verify -CAfile "$W/root.pem" "$W/rb-by-root.pem" >"$W/v" 2>&1 || { show 
 refused "sign-self-issued of a non-self-issued certificate" "self-issued" self-issued pki root "$W/leaf/leaf.pem" "$W/x.pem"
 pass "sign-self-issued: root-b re-signed by root verifies"
 
+# ---- CSRs of every kind through the request parser ----
+run role pki anykey '{"allowed_domains":"example.com","allow_subdomains":true,"key_type":"any"}'
+csr_ok() { # NAME OPENSSL-REQ-ARGS...: the CSR is signed; the certificate carries the CSR's key
+    name=$1
+    shift
+    openssl req -new -nodes -keyout "$W/$name.key" -subj "/CN=$name.example.com" "$@" -out "$W/$name.csr" 2>/dev/null ||
+        die "openssl could not make the $name CSR"
+    run sign pki anykey "$W/$name.csr" "$W/$name.pem"
+    [ "$(openssl x509 -in "$W/$name.pem" -noout -pubkey)" = "$(openssl req -in "$W/$name.csr" -noout -pubkey)" ] ||
+        die "$name: the certificate's key is not the CSR's"
+    openssl x509 -in "$W/$name.pem" -noout -subject | grep -q "$name.example.com" || die "$name: subject lost"
+}
+csr_ok p256 -newkey ec -pkeyopt ec_paramgen_curve:P-256
+csr_ok p384 -newkey ec -pkeyopt ec_paramgen_curve:P-384
+csr_ok p521 -newkey ec -pkeyopt ec_paramgen_curve:P-521
+csr_ok rsa2048 -newkey rsa:2048
+csr_ok rsapss -newkey rsa:2048 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32
+csr_ok ed25519 -newkey ed25519
+csr_ok withext -newkey ec -pkeyopt ec_paramgen_curve:P-256 -addext "subjectAltName=DNS:withext.example.com,DNS:alt.example.com"
+openssl x509 -in "$W/withext.pem" -noout -text | grep -q "DNS:alt.example.com" || die "CSR SANs (attributes) lost"
+# a key type the fast parser does not build goes through OpenSSL's parser, and the role decides
+openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:brainpoolP256r1 -keyout "$W/bp.key" \
+    -subj /CN=bp.example.com -out "$W/bp.csr" 2>/dev/null
+refused "brainpool CSR key" "curve\|key" sign pki anykey "$W/bp.csr" "$W/x.pem"
+pass "CSRs: P-256/384/521, RSA (PKCS#1 and PSS-signed), Ed25519, with SANs; others parsed by OpenSSL and refused by policy"
+
 # ---- stored certificates read back; keys renamed; issuers deleted ----
 serial=$(openssl x509 -in "$W/leaf/leaf.pem" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f' | sed 's/../&:/g; s/:$//')
 run certs pki
