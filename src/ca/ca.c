@@ -37,6 +37,8 @@ void hsmca_ca_free(hsmca_ca *ca)
         hsmca_ca_issuer_clear(&ca->cache[i].iss);
         EVP_PKEY_free(ca->cache[i].key);
     }
+    for (size_t i = 0; i < ca->n_roles; i++)
+        hsmca_role_clear(&ca->roles[i].role);
     pthread_mutex_destroy(&ca->cache_lock);
     free(ca);
 }

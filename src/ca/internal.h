@@ -18,6 +18,16 @@
 #define CA_DEFAULT_TTL (768 * 3600) /* OpenBao's system default lease TTL */
 
 #define CA_ISSUER_CACHE_MAX 64
+#define CA_ROLE_CACHE_MAX 64
+
+/* What every cache entry starts with: the key it was loaded under, the CA
+ * generation it was loaded at, and when it was last used. */
+typedef struct {
+    char mount[HSMCA_STORE_MOUNT_MAX + 1];
+    char ref[HSMCA_STORE_ID_MAX + 1]; /* as the caller named it */
+    unsigned long gen;
+    uint64_t used; /* for eviction: the least recently used goes */
+} ca_cache_tag;
 
 /* A signing issuer as loaded for issuance: the parsed certificate, its
  * chain and its token key. Loading costs ~0.5 ms (a token lookup, a
@@ -25,13 +35,17 @@
  * kept until something that changes issuers, keys or configuration bumps
  * the CA's generation. */
 typedef struct {
-    char mount[HSMCA_STORE_MOUNT_MAX + 1];
-    char ref[HSMCA_STORE_ID_MAX + 1]; /* as the caller named it */
-    unsigned long gen;
+    ca_cache_tag tag; /* first: ca_cache_find/ca_cache_slot see entries as tags */
     hsmca_ca_issuer iss;
     EVP_PKEY *key;
-    uint64_t used; /* for eviction: the least recently used goes */
 } ca_issuer_entry;
+
+/* A role as parsed from its document (~50 us of SQLite and JSON per
+ * issuance otherwise); kept like the issuers. */
+typedef struct {
+    ca_cache_tag tag;
+    hsmca_role role;
+} ca_role_entry;
 
 struct hsmca_ca {
     hsmca_store *store;
@@ -46,8 +60,21 @@ struct hsmca_ca {
     pthread_mutex_t cache_lock;
     ca_issuer_entry cache[CA_ISSUER_CACHE_MAX];
     size_t n_cache;
+    ca_role_entry roles[CA_ROLE_CACHE_MAX];
+    size_t n_roles;
     uint64_t cache_clock;
 };
+
+/* Caches (under cache_lock): entries is an array of n structs of stride
+ * bytes, each starting with a ca_cache_tag. find returns the entry loaded
+ * for (mount, ref) at generation gen, marked used, or NULL. slot returns the
+ * entry to overwrite (a stale one, a new one while n < max, else the least
+ * recently used), growing *n; the caller frees what it held, then fills it
+ * and calls ca_cache_fill. */
+void *ca_cache_find(hsmca_ca *ca, void *entries, size_t stride, size_t n, const char *mount, const char *ref,
+                    unsigned long gen);
+void *ca_cache_slot(hsmca_ca *ca, void *entries, size_t stride, size_t *n, size_t max);
+void ca_cache_fill(hsmca_ca *ca, ca_cache_tag *tag, const char *mount, const char *ref, unsigned long gen);
 
 /* Drops every cached issuer (call after any write to issuers, keys or
  * configuration). */
@@ -148,6 +175,11 @@ const char *ca_sign_digest(EVP_PKEY *key, int signature_bits);
  * SubjectPublicKeyInfo, built without OpenSSL's decoders (a new reference);
  * NULL for anything else or malformed, for the caller to decide. */
 EVP_PKEY *ca_spki_to_pkey(const X509_PUBKEY *spki);
+/* 1 when key is the SPKI's EC or Ed25519 key, shown cheaply (same curve,
+ * same encoded point or raw key); -1 when that cannot be shown this way,
+ * for the caller to compare the decoded keys. Never 0: a mismatch here may
+ * be only a different point encoding. */
+int ca_spki_same_key(const X509_PUBKEY *spki, const EVP_PKEY *key);
 
 /* ---- TBS integrity (tbs.c) ---- */
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The signing issuer, loaded once: certificate, chain and token key kept
- * per (mount, reference) until the CA's generation moves. */
+ * per (mount, reference) until the CA's generation moves. The slot helpers
+ * at the end serve the role cache (roles.c) too. */
 #include <stdio.h>
 #include <string.h>
 
@@ -94,10 +95,9 @@ hsmca_rv ca_issuer_for_signing(hsmca_ca *ca, const char *mount, const char *ref,
         return load_for_signing(ca, mount, ref, iss, pkey); /* reports the bad reference */
 
     pthread_mutex_lock(&ca->cache_lock);
-    for (size_t i = 0; i < ca->n_cache; i++) {
-        ca_issuer_entry *e = &ca->cache[i];
-        if (e->gen == gen && strcmp(e->mount, mount) == 0 && strcmp(e->ref, ref) == 0) {
-            e->used = ++ca->cache_clock;
+    {
+        ca_issuer_entry *e = ca_cache_find(ca, ca->cache, sizeof(ca->cache[0]), ca->n_cache, mount, ref, gen);
+        if (e != NULL) {
             rv = issuer_copy(&e->iss, iss);
             if (rv == HSMCA_OK && EVP_PKEY_up_ref(e->key))
                 *pkey = e->key;
@@ -130,31 +130,50 @@ hsmca_rv ca_issuer_for_signing(hsmca_ca *ca, const char *mount, const char *ref,
     *pkey = key;
 
     pthread_mutex_lock(&ca->cache_lock);
-    for (size_t i = 0; i < ca->n_cache && slot == NULL; i++) {
-        if (ca->cache[i].gen != atomic_load(&ca->gen))
-            slot = &ca->cache[i]; /* stale: reuse */
-    }
-    if (slot == NULL && ca->n_cache < CA_ISSUER_CACHE_MAX)
-        slot = &ca->cache[ca->n_cache++];
-    for (size_t i = 0; slot == NULL && i < ca->n_cache; i++) {
-        if (slot == NULL || ca->cache[i].used < slot->used)
-            slot = &ca->cache[i];
-    }
-    if (slot == NULL) {
-        /* cannot happen: the cache has at least one entry by now */
-        hsmca_ca_issuer_clear(&loaded);
-        EVP_PKEY_free(key);
-        pthread_mutex_unlock(&ca->cache_lock);
-        return HSMCA_OK;
-    }
+    slot = ca_cache_slot(ca, ca->cache, sizeof(ca->cache[0]), &ca->n_cache, CA_ISSUER_CACHE_MAX);
     hsmca_ca_issuer_clear(&slot->iss);
     EVP_PKEY_free(slot->key);
-    snprintf(slot->mount, sizeof(slot->mount), "%s", mount);
-    snprintf(slot->ref, sizeof(slot->ref), "%s", ref);
-    slot->gen = gen;
+    ca_cache_fill(ca, &slot->tag, mount, ref, gen);
     slot->iss = loaded;
     slot->key = key; /* the load's reference moves into the cache */
-    slot->used = ++ca->cache_clock;
     pthread_mutex_unlock(&ca->cache_lock);
     return HSMCA_OK;
+}
+
+void *ca_cache_find(hsmca_ca *ca, void *entries, size_t stride, size_t n, const char *mount, const char *ref,
+                    unsigned long gen)
+{
+    for (size_t i = 0; i < n; i++) {
+        ca_cache_tag *t = (ca_cache_tag *)((char *)entries + i * stride);
+        if (t->gen == gen && strcmp(t->mount, mount) == 0 && strcmp(t->ref, ref) == 0) {
+            t->used = ++ca->cache_clock;
+            return t;
+        }
+    }
+    return NULL;
+}
+
+void *ca_cache_slot(hsmca_ca *ca, void *entries, size_t stride, size_t *n, size_t max)
+{
+    unsigned long now = atomic_load(&ca->gen);
+    ca_cache_tag *oldest = NULL;
+
+    for (size_t i = 0; i < *n; i++) {
+        ca_cache_tag *t = (ca_cache_tag *)((char *)entries + i * stride);
+        if (t->gen != now)
+            return t; /* stale: reuse */
+        if (oldest == NULL || t->used < oldest->used)
+            oldest = t;
+    }
+    if (*n < max)
+        return (char *)entries + (*n)++ * stride; /* zeroed by calloc, never used */
+    return oldest;
+}
+
+void ca_cache_fill(hsmca_ca *ca, ca_cache_tag *tag, const char *mount, const char *ref, unsigned long gen)
+{
+    snprintf(tag->mount, sizeof(tag->mount), "%s", mount);
+    snprintf(tag->ref, sizeof(tag->ref), "%s", ref);
+    tag->gen = gen;
+    tag->used = ++ca->cache_clock;
 }

@@ -209,21 +209,25 @@ static hsmca_rv check_key(eval *e)
     if (req->csr != NULL) {
         /* The caller's key is the CSR's, built by the CSR parser (csr.c);
          * asking the X509_REQ would run OpenSSL's decoder (~0.1 ms). The
-         * match is still checked, with a decoder-free copy of the CSR's key. */
-        EVP_PKEY *k = req->pubkey, *csr_key = ca_spki_to_pkey(X509_REQ_get_X509_PUBKEY(req->csr));
-        int same;
+         * match is still checked: cheaply when the encodings show it, else
+         * with a decoder-free copy of the CSR's key. */
+        EVP_PKEY *k = req->pubkey, *csr_key = NULL;
+        int same = k != NULL ? ca_spki_same_key(X509_REQ_get_X509_PUBKEY(req->csr), k) : -1;
 
-        if (csr_key == NULL)
-            csr_key = X509_REQ_get_pubkey(req->csr);
-        if (csr_key == NULL) {
+        if (same < 0) {
+            csr_key = ca_spki_to_pkey(X509_REQ_get_X509_PUBKEY(req->csr));
+            if (csr_key == NULL)
+                csr_key = X509_REQ_get_pubkey(req->csr);
+            if (csr_key == NULL) {
+                ERR_clear_error();
+                return invalid("csr", "public key", "the CSR's subject public key cannot be parsed");
+            }
+            same = k == NULL || EVP_PKEY_eq(k, csr_key) == 1;
+            if (k == NULL)
+                k = X509_REQ_get0_pubkey(req->csr);
+            EVP_PKEY_free(csr_key);
             ERR_clear_error();
-            return invalid("csr", "public key", "the CSR's subject public key cannot be parsed");
         }
-        same = k == NULL || EVP_PKEY_eq(k, csr_key) == 1;
-        if (k == NULL)
-            k = X509_REQ_get0_pubkey(req->csr);
-        EVP_PKEY_free(csr_key);
-        ERR_clear_error();
         /* The self-signature (RFC 2986 4.2, proof of possession) is the CSR
          * parser's to check, once, before any path uses the CSR: sign,
          * sign-verbatim and sign-intermediate alike (policy.h). */

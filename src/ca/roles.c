@@ -6,7 +6,7 @@
 
 #include "internal.h"
 
-hsmca_rv hsmca_ca_role_get(hsmca_ca *ca, const char *mount, const char *name, hsmca_role *out)
+static hsmca_rv role_load(hsmca_ca *ca, const char *mount, const char *name, hsmca_role *out)
 {
     hsmca_store_doc doc;
     json_t *body = NULL;
@@ -28,6 +28,44 @@ hsmca_rv hsmca_ca_role_get(hsmca_ca *ca, const char *mount, const char *name, hs
     json_decref(body);
     hsmca_store_doc_clear(&doc);
     return rv;
+}
+
+/* Every role write goes through ca_commit, which moves the generation; a
+ * role loaded before a write is never returned after it. */
+hsmca_rv hsmca_ca_role_get(hsmca_ca *ca, const char *mount, const char *name, hsmca_role *out)
+{
+    unsigned long gen = atomic_load(&ca->gen);
+    ca_role_entry *e;
+    hsmca_role loaded;
+    hsmca_rv rv;
+
+    memset(out, 0, sizeof(*out));
+    if (mount == NULL || name == NULL || strlen(mount) > HSMCA_STORE_MOUNT_MAX || strlen(name) > HSMCA_STORE_ID_MAX)
+        return role_load(ca, mount, name, out); /* reports the bad reference */
+    pthread_mutex_lock(&ca->cache_lock);
+    e = ca_cache_find(ca, ca->roles, sizeof(ca->roles[0]), ca->n_roles, mount, name, gen);
+    if (e != NULL) {
+        rv = hsmca_role_copy(out, &e->role);
+        pthread_mutex_unlock(&ca->cache_lock);
+        return rv;
+    }
+    pthread_mutex_unlock(&ca->cache_lock);
+
+    if ((rv = role_load(ca, mount, name, out)) != HSMCA_OK)
+        return rv;
+    memset(&loaded, 0, sizeof(loaded));
+    if (hsmca_role_copy(&loaded, out) != HSMCA_OK) {
+        hsmca_role_clear(&loaded);
+        hsmca_err_clear();
+        return HSMCA_OK; /* served, just not cached */
+    }
+    pthread_mutex_lock(&ca->cache_lock);
+    e = ca_cache_slot(ca, ca->roles, sizeof(ca->roles[0]), &ca->n_roles, CA_ROLE_CACHE_MAX);
+    hsmca_role_clear(&e->role);
+    ca_cache_fill(ca, &e->tag, mount, name, gen);
+    e->role = loaded;
+    pthread_mutex_unlock(&ca->cache_lock);
+    return HSMCA_OK;
 }
 
 hsmca_rv hsmca_ca_role_put(hsmca_ca *ca, const char *mount, const char *name, const char *json_body, bool patch,

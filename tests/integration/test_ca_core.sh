@@ -212,11 +212,20 @@ csr_ok rsapss -newkey rsa:2048 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_salt
 csr_ok ed25519 -newkey ed25519
 csr_ok withext -newkey ec -pkeyopt ec_paramgen_curve:P-256 -addext "subjectAltName=DNS:withext.example.com,DNS:alt.example.com"
 openssl x509 -in "$W/withext.pem" -noout -text | grep -q "DNS:alt.example.com" || die "CSR SANs (attributes) lost"
+# a compressed EC point (the cheap key comparison cannot show it; the full one does)
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/cp.key" 2>/dev/null
+openssl ec -in "$W/cp.key" -conv_form compressed -out "$W/cpc.key" 2>/dev/null
+openssl req -new -key "$W/cpc.key" -subj /CN=cp.example.com -out "$W/cp.csr" 2>/dev/null
+openssl req -in "$W/cp.csr" -noout -text | grep -A1 "pub:" | tail -1 | grep -q "^ *0[23]:" ||
+    die "openssl did not make a compressed-point CSR"
+run sign pki anykey "$W/cp.csr" "$W/cp.pem"
+[ "$(openssl x509 -in "$W/cp.pem" -noout -pubkey)" = "$(openssl req -in "$W/cp.csr" -noout -pubkey)" ] ||
+    die "compressed point: the certificate's key is not the CSR's"
 # a key type the fast parser does not build goes through OpenSSL's parser, and the role decides
 openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:brainpoolP256r1 -keyout "$W/bp.key" \
     -subj /CN=bp.example.com -out "$W/bp.csr" 2>/dev/null
 refused "brainpool CSR key" "curve\|key" sign pki anykey "$W/bp.csr" "$W/x.pem"
-pass "CSRs: P-256/384/521, RSA (PKCS#1 and PSS-signed), Ed25519, with SANs; others parsed by OpenSSL and refused by policy"
+pass "CSRs: P-256/384/521 (incl. a compressed point), RSA (PKCS#1 and PSS-signed), Ed25519, with SANs; others parsed by OpenSSL and refused by policy"
 
 # ---- stored certificates read back; keys renamed; issuers deleted ----
 serial=$(openssl x509 -in "$W/leaf/leaf.pem" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f' | sed 's/../&:/g; s/:$//')

@@ -2,7 +2,8 @@
 /* The signing-issuer cache (src/ca/issuer_cache.c) never outlives a change:
  * in one process, an issuer used once (and so cached) is revoked, deleted,
  * replaced as the default or given other URLs, and the next issuance must
- * see the change. env: HSMCA_TEST_MODULE, HSMCA_TEST_TOKEN,
+ * see the change. The role cache (src/ca/roles.c) likewise: a role used
+ * once is patched, replaced and deleted. env: HSMCA_TEST_MODULE, HSMCA_TEST_TOKEN,
  * HSMCA_TEST_PIN_FILE, HSMCA_TEST_DB. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -141,10 +142,58 @@ static void cached_issuer_follows_changes(void **state)
     hsmca_ca_result_clear(&b);
 }
 
+static void cached_role_follows_changes(void **state)
+{
+    hsmca_ca_result root, r;
+    hsmca_role role;
+
+    make_root("third", &root);
+    assert_int_equal(hsmca_ca_config_set(ca, "cache", "issuers", "{\"default\":\"third\"}"), HSMCA_OK);
+    assert_int_equal(hsmca_ca_role_put(ca, "cache", "web",
+                                       "{\"allowed_domains\":\"example.com\",\"allow_subdomains\":true,"
+                                       "\"key_type\":\"ec\",\"key_bits\":256,\"ttl\":\"1h\"}",
+                                       false, NULL),
+                     HSMCA_OK);
+    assert_int_equal(issue(&r), HSMCA_OK); /* the role is now cached */
+    hsmca_ca_result_clear(&r);
+
+    /* patched to another domain: x.example.com is refused at once */
+    assert_int_equal(hsmca_ca_role_put(ca, "cache", "web", "{\"allowed_domains\":\"other.test\"}", true, NULL),
+                     HSMCA_OK);
+    assert_int_not_equal(issue(&r), HSMCA_OK);
+    assert_non_null(strstr(hsmca_err_message(), "other.test"));
+
+    /* replaced with a new TTL: the next certificate has it */
+    assert_int_equal(hsmca_ca_role_put(ca, "cache", "web",
+                                       "{\"allowed_domains\":\"example.com\",\"allow_subdomains\":true,"
+                                       "\"key_type\":\"ec\",\"key_bits\":256,\"ttl\":\"2h\"}",
+                                       false, NULL),
+                     HSMCA_OK);
+    assert_int_equal(issue(&r), HSMCA_OK);
+    {
+        int days = -1, secs = -1;
+        assert_int_equal(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(r.certificate),
+                                        X509_get0_notAfter(r.certificate)),
+                         1);
+        /* notBefore is backdated by 30 s, as OpenBao does */
+        assert_in_range(days * 86400 + secs, 7200, 7200 + 60);
+    }
+    hsmca_ca_result_clear(&r);
+    assert_int_equal(hsmca_ca_role_get(ca, "cache", "web", &role), HSMCA_OK);
+    hsmca_role_clear(&role);
+
+    /* deleted: unknown */
+    assert_int_equal(hsmca_ca_role_delete(ca, "cache", "web"), HSMCA_OK);
+    assert_int_equal(hsmca_ca_role_get(ca, "cache", "web", &role), HSMCA_ERR_NOT_FOUND);
+    assert_int_equal(issue(&r), HSMCA_ERR_NOT_FOUND);
+    hsmca_ca_result_clear(&root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cached_issuer_follows_changes),
+        cmocka_unit_test(cached_role_follows_changes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
