@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hsmca/jsonfield.h"
 #include "hsmca/role.h"
 
 /* RFC 1035 2.3.4 / RFC 5280 4.2.1.6: a name of at most 253 octets (255 on the
@@ -22,7 +23,7 @@
 /* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF,
  * RFC 3629 3) and no NUL among the len bytes. *chars gets the number of code
  * points when non-NULL. */
-bool policy_utf8_valid(const char *s, size_t len, size_t *chars);
+#define policy_utf8_valid hsmca_utf8_valid /* src/util/jsonfield.c */
 
 /* github.com/ryanuber/go-glob semantics, which OpenBao uses everywhere a role
  * takes globs: '*' matches any run of characters (dots included); nothing

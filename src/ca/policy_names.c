@@ -15,57 +15,6 @@
  * 253-octet name is more than any A-label can come from. */
 #define NAME_INPUT_MAX 1024
 
-bool policy_utf8_valid(const char *s, size_t len, size_t *chars)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, n = 0;
-
-    while (i < len) {
-        unsigned c = p[i];
-        size_t need;
-        uint32_t cp, min;
-
-        if (c == 0)
-            return false;
-        if (c < 0x80) {
-            i++;
-            n++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1;
-            cp = c & 0x1f;
-            min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-            cp = c & 0x0f;
-            min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-            cp = c & 0x07;
-            min = 0x10000;
-        } else {
-            return false; /* continuation byte first, 0xc0/0xc1 overlongs, or > U+10FFFF */
-        }
-        if (len - i <= need)
-            return false;
-        for (size_t k = 1; k <= need; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        /* RFC 3629 3: overlong forms, UTF-16 surrogates and code points
-         * past U+10FFFF are not UTF-8. */
-        if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-            return false;
-        i += need + 1;
-        n++;
-    }
-    if (chars != NULL)
-        *chars = n;
-    return true;
-}
-
 static bool ch_eq(char a, char b, bool nocase)
 {
     if (nocase) {
