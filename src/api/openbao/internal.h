@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private to the OpenBao dialect: the dispatcher's state, the request-field
+ * schemas every endpoint declares, and the helpers handlers share. A
+ * handler translates one request into one core call and its result into
+ * OpenBao's response; it never builds certificates itself. */
+#ifndef HSMCA_SRC_API_OPENBAO_INTERNAL_H
+#define HSMCA_SRC_API_OPENBAO_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <openssl/x509.h>
+
+#include "hsmca/ca.h"
+#include "hsmca/http.h"
+#include "hsmca/openbao.h"
+
+/* ---- request fields ---- */
+
+typedef enum {
+    OBF_STRING,   /* string (numbers refused) */
+    OBF_INT,      /* integer or decimal string */
+    OBF_BOOL,     /* boolean, "true"/"false"/"1"/"0"... */
+    OBF_DURATION, /* seconds: 3600, "1h", "7d" */
+    OBF_LIST,     /* comma-separated string or array of strings */
+    OBF_OBJECT,   /* a JSON object, as is */
+    OBF_ANY       /* any JSON value, as is (the handler checks it) */
+} ob_field_type;
+
+typedef struct {
+    const char *name;
+    ob_field_type type;
+} ob_field;
+
+#define OB_FIELDS_END {NULL, OBF_ANY}
+
+/* Bytes in one string field (a PEM bundle may be long). */
+#define OB_STRING_MAX (256u * 1024u)
+#define OB_ENTRY_MAX 1024u
+
+/* The request's fields, typed per schema: the JSON body for writes, the
+ * query string for reads (GET, LIST, DELETE). Values become canonical JSON
+ * (strings, integers, booleans, arrays of strings; durations as integer
+ * seconds). Fields the schema lacks are dropped with OpenBao's warning
+ * naming them. NULL: resp holds the 400 (the message names the field). */
+json_t *ob_fields(hsmca_http_req *req, hsmca_http_resp *resp, const ob_field *schema);
+
+/* Readers of a normalised object (absent -> default). */
+const char *ob_str(const json_t *in, const char *name, const char *dflt);
+int64_t ob_int(const json_t *in, const char *name, int64_t dflt);
+bool ob_bool(const json_t *in, const char *name, bool dflt);
+bool ob_has(const json_t *in, const char *name);
+/* Appends the list's entries to out. */
+hsmca_rv ob_list(const json_t *in, const char *name, hsmca_strlist *out);
+
+/* ---- dispatcher state ---- */
+
+struct hsmca_openbao {
+    hsmca_openbao_config cfg;
+    hsmca_http_router *pki;  /* routes relative to a pki mount */
+    hsmca_http_router *sys;  /* routes relative to "sys/" */
+    hsmca_http_router *token;/* routes relative to "auth/token/" */
+};
+
+/* The mount a PKI route runs in (set by the dispatcher). */
+const char *ob_mount(const hsmca_http_req *req);
+hsmca_ca *ob_ca(void *arg);
+
+/* ---- responses ---- */
+
+/* The error for a failed core call. */
+void ob_fail(hsmca_http_resp *resp, hsmca_rv rv);
+/* PEM text of a certificate / request / chain; NULL on failure. */
+char *ob_cert_pem(X509 *x);
+char *ob_csr_pem(X509_REQ *r);
+json_t *ob_chain_pem_array(STACK_OF(X509) *chain);
+json_t *ob_strlist_json(const hsmca_strlist *l);
+/* OpenBao's serial text "39:dd:2e:..." of a certificate. */
+void ob_serial_text(X509 *x, char *out, size_t size);
+/* A LIST response: {"keys": [...]} (and key_info when given). */
+void ob_list_response(hsmca_http_resp *resp, json_t *keys, json_t *key_info);
+/* after/limit of a LIST request; false with a 400 in resp. */
+bool ob_list_page(hsmca_http_req *req, hsmca_http_resp *resp, const char **after, size_t *limit);
+
+/* ---- route tables ---- */
+hsmca_rv ob_pki_routes(hsmca_http_router *r, hsmca_openbao *api);
+
+#endif

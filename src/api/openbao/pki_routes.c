@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The PKI mount's route table: each endpoint group keeps its routes in its
+ * own file (pki_<group>.c) and is listed here once. */
+#include "internal.h"
+
+extern const hsmca_http_route ob_roles_routes[];
+extern const size_t ob_roles_routes_n;
+
+hsmca_rv ob_pki_routes(hsmca_http_router *r, hsmca_openbao *api)
+{
+    static const struct {
+        const hsmca_http_route *routes;
+        const size_t *n;
+    } groups[] = {
+        {ob_roles_routes, &ob_roles_routes_n},
+    };
+    hsmca_rv rv = HSMCA_OK;
+
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]) && rv == HSMCA_OK; i++)
+        rv = hsmca_http_router_add(r, groups[i].routes, *groups[i].n, api);
+    return rv;
+}
