@@ -5,6 +5,18 @@
 
 extern const hsmca_http_route ob_roles_routes[];
 extern const size_t ob_roles_routes_n;
+extern const hsmca_http_route ob_issue_routes[];
+extern const size_t ob_issue_routes_n;
+extern const hsmca_http_route ob_generate_routes[];
+extern const size_t ob_generate_routes_n;
+extern const hsmca_http_route ob_issuers_routes[];
+extern const size_t ob_issuers_routes_n;
+extern const hsmca_http_route ob_ca_routes[];
+extern const size_t ob_ca_routes_n;
+extern const hsmca_http_route ob_keys_routes[];
+extern const size_t ob_keys_routes_n;
+extern const hsmca_http_route ob_config_routes[];
+extern const size_t ob_config_routes_n;
 
 hsmca_rv ob_pki_routes(hsmca_http_router *r, hsmca_openbao *api)
 {
@@ -13,6 +25,12 @@ hsmca_rv ob_pki_routes(hsmca_http_router *r, hsmca_openbao *api)
         const size_t *n;
     } groups[] = {
         {ob_roles_routes, &ob_roles_routes_n},
+        {ob_issue_routes, &ob_issue_routes_n},
+        {ob_generate_routes, &ob_generate_routes_n},
+        {ob_issuers_routes, &ob_issuers_routes_n},
+        {ob_ca_routes, &ob_ca_routes_n},
+        {ob_keys_routes, &ob_keys_routes_n},
+        {ob_config_routes, &ob_config_routes_n},
     };
     hsmca_rv rv = HSMCA_OK;
 
