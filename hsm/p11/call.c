@@ -161,6 +161,15 @@ CK_RV p11_C_GenerateKeyPair(p11_module *m, CK_SESSION_HANDLE s, CK_MECHANISM *me
     return crv;
 }
 
+CK_RV p11_C_GenerateKey(p11_module *m, CK_SESSION_HANDLE s, CK_MECHANISM *mech,
+                        CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *key)
+{
+    CK_RV crv = m->fl->C_GenerateKey(s, mech, tmpl, n, key);
+    hsmca_log_debug("pkcs11 C_GenerateKey(session %lu, %s) -> %s", (unsigned long)s,
+                    p11_mech_name(mech->mechanism), p11_ckr_name(crv));
+    return crv;
+}
+
 CK_RV p11_C_SignInit(p11_module *m, CK_SESSION_HANDLE s, CK_MECHANISM *mech, CK_OBJECT_HANDLE key)
 {
     CK_RV crv = m->fl->C_SignInit(s, mech, key);

@@ -102,6 +102,8 @@ CK_RV p11_C_DestroyObject(p11_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o
 CK_RV p11_C_GenerateKeyPair(p11_module *m, CK_SESSION_HANDLE s, CK_MECHANISM *mech,
                             CK_ATTRIBUTE *pub, CK_ULONG npub, CK_ATTRIBUTE *priv, CK_ULONG npriv,
                             CK_OBJECT_HANDLE *hpub, CK_OBJECT_HANDLE *hpriv);
+CK_RV p11_C_GenerateKey(p11_module *m, CK_SESSION_HANDLE s, CK_MECHANISM *mech,
+                        CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *key);
 CK_RV p11_C_SignInit(p11_module *m, CK_SESSION_HANDLE s, CK_MECHANISM *mech, CK_OBJECT_HANDLE key);
 CK_RV p11_C_Sign(p11_module *m, CK_SESSION_HANDLE s, const unsigned char *data, size_t len,
                  unsigned char *sig, CK_ULONG *siglen);

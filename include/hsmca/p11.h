@@ -185,6 +185,38 @@ typedef struct {
 } hsmca_p11_key_attrs;
 hsmca_rv hsmca_p11_key_get_attrs(hsmca_p11_key *key, hsmca_p11_key_attrs *out);
 
+/* ---- in-token HMAC keys (hmac.c; used by the audit log) ----
+ * A CKK_GENERIC_SECRET key made in the token by CKM_GENERIC_SECRET_KEY_GEN
+ * and used only through CKM_SHA256_HMAC (C_SignInit/C_Sign): its value is
+ * never read, by hsmca or anyone (CKA_SENSITIVE, not CKA_EXTRACTABLE). */
+
+typedef struct hsmca_p11_hmac_key hsmca_p11_hmac_key;
+
+#define HSMCA_P11_HMAC_SHA256_LEN 32
+#define HSMCA_P11_HMAC_DATA_MAX (1u << 20) /* bound of one MAC's input */
+
+/* Finds the secret key with CKA_ID id and CKA_LABEL label. If there is none
+ * and create is set, generates it: 32 bytes, CKA_TOKEN, CKA_PRIVATE,
+ * CKA_SENSITIVE = TRUE, CKA_EXTRACTABLE = FALSE, CKA_SIGN/CKA_VERIFY = TRUE
+ * and no other use. An existing key that is extractable, not sensitive,
+ * not a generic secret or cannot sign is refused, as is more than one
+ * match. Without create, a missing key is HSMCA_ERR_NOT_FOUND. */
+hsmca_rv hsmca_p11_hmac_key_open(hsmca_p11_token *tok, const unsigned char *id, size_t id_len,
+                                 const char *label, bool create, hsmca_p11_hmac_key **out);
+void hsmca_p11_hmac_key_free(hsmca_p11_hmac_key *key);
+
+/* HMAC-SHA256 of data[len] (len <= HSMCA_P11_HMAC_DATA_MAX) computed in the
+ * token. Thread-safe; recovers from lost sessions/devices and retries once
+ * (a MAC is deterministic, so a retry is harmless); returns
+ * HSMCA_ERR_HSM_UNAVAILABLE when the token stays away. */
+hsmca_rv hsmca_p11_hmac_sha256(hsmca_p11_hmac_key *key, const unsigned char *data, size_t len,
+                               unsigned char mac[HSMCA_P11_HMAC_SHA256_LEN]);
+
+/* The key's protection attributes as the token reports them. */
+hsmca_rv hsmca_p11_hmac_key_get_attrs(hsmca_p11_hmac_key *key, hsmca_p11_key_attrs *out);
+
+/* ---- end of in-token HMAC keys ---- */
+
 /* Library-wide: called once by programs before threads start (installs the
  * fork handler). Safe to call more than once. */
 void hsmca_p11_global_init(void);
