@@ -13,6 +13,8 @@
 #include "hsmca/log.h"
 #include "hsmca/p11.h"
 
+#include "audit.h"
+
 /* sysexits(3)-style codes, one per hsmca_rv class (CONVENTIONS.md: one
  * table to exit codes in the CLI). */
 static int exit_code(hsmca_rv rv)
@@ -64,6 +66,7 @@ static void usage(FILE *f)
             "  key pubkey REF                  public key as PEM\n"
             "  key rename REF NAME\n"
             "  key delete REF\n"
+            "  audit verify FILE [--prev HEX] check an audit log's HMAC chain (docs/audit.md)\n"
             "\n"
             "REF is a key_id (UUID) or a key name. The module, token and PIN file can\n"
             "also come from HSMCA_PKCS11_MODULE, HSMCA_TOKEN and HSMCA_PIN_FILE (paths\n"
@@ -141,6 +144,8 @@ static int run(hsmca_p11_token *tok, int argc, char **argv)
                h.sessions_max);
         return 0;
     }
+    if (argc >= 1 && strcmp(argv[0], "audit") == 0)
+        return report(hsmca_cli_audit(tok, argc - 1, argv + 1), "audit");
     if (argc < 2 || strcmp(argv[0], "key") != 0) {
         usage(stderr);
         return 64;
