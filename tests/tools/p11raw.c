@@ -3,7 +3,7 @@
  * for raw attribute values of a key object. Tests use it to prove that the
  * private values of hsmca's keys cannot be read (CKR_ATTRIBUTE_SENSITIVE).
  *
- *   p11raw MODULE TOKEN_LABEL PIN_FILE LABEL private|public ATTR...
+ *   p11raw MODULE TOKEN_LABEL PIN_FILE LABEL private|public|secret ATTR...
  *
  * ATTR is a CKA_ name without the prefix (PRIVATE_EXPONENT, VALUE, MODULUS,
  * EC_POINT, ...). For each it prints one line:
@@ -12,8 +12,10 @@
  *
  * size_rv is C_GetAttributeValue with pValue NULL (length query), value_rv
  * the same with a zeroed 16 KiB buffer; written counts the non-zero bytes the
- * module put into that buffer. Exit status 0 when every attribute could be
- * asked about, 1 when the key cannot be found or the token cannot be used. */
+ * module put into that buffer (for a CK_BBOOL attribute: 1 = TRUE). Exit
+ * status 0 when every attribute could be asked about, 1 when the key cannot
+ * be found or the token cannot be used. "secret" looks for a CKO_SECRET_KEY
+ * (the audit log's HMAC key). */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,11 @@ static const struct {
     {"EC_POINT", CKA_EC_POINT},
     {"ID", CKA_ID},
     {"LABEL", CKA_LABEL},
+    {"SENSITIVE", CKA_SENSITIVE},
+    {"EXTRACTABLE", CKA_EXTRACTABLE},
+    {"ALWAYS_SENSITIVE", CKA_ALWAYS_SENSITIVE},
+    {"NEVER_EXTRACTABLE", CKA_NEVER_EXTRACTABLE},
+    {"VALUE_LEN", CKA_VALUE_LEN},
 };
 
 static const struct {
@@ -130,11 +137,14 @@ int main(int argc, char **argv)
     void *dl, *sym;
     unsigned char *buf = NULL;
 
-    if (argc < 7 || (strcmp(argv[5], "private") != 0 && strcmp(argv[5], "public") != 0)) {
-        fprintf(stderr, "usage: p11raw MODULE TOKEN_LABEL PIN_FILE LABEL private|public ATTR...\n");
+    if (argc < 7 || (strcmp(argv[5], "private") != 0 && strcmp(argv[5], "public") != 0 &&
+                     strcmp(argv[5], "secret") != 0)) {
+        fprintf(stderr, "usage: p11raw MODULE TOKEN_LABEL PIN_FILE LABEL private|public|secret ATTR...\n");
         return 2;
     }
-    cls = strcmp(argv[5], "private") == 0 ? CKO_PRIVATE_KEY : CKO_PUBLIC_KEY;
+    cls = strcmp(argv[5], "private") == 0 ? CKO_PRIVATE_KEY
+          : strcmp(argv[5], "secret") == 0 ? CKO_SECRET_KEY
+                                           : CKO_PUBLIC_KEY;
     if (!read_pin(argv[3], pin, sizeof(pin))) {
         fprintf(stderr, "p11raw: cannot read a PIN from %s\n", argv[3]);
         return 1;
