@@ -10,3 +10,9 @@ foreach(t test_auth_token test_auth_acl)
     hsmca_unit_test(${t})
     set_tests_properties(unit.${t} PROPERTIES LABELS auth TIMEOUT 300 ENVIRONMENT "${HSMCA_AUTH_TEST_ENV}")
 endforeach()
+
+# Uses counted exactly across threads, children vs a revoked parent,
+# requests while policies are rewritten.
+hsmca_unit_test(test_auth_concurrency)
+set_tests_properties(unit.test_auth_concurrency PROPERTIES
+    LABELS "auth;concurrency" TIMEOUT 300 ENVIRONMENT "${HSMCA_AUTH_TEST_ENV}")
