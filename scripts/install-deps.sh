@@ -11,10 +11,10 @@ libssl-dev openssl libssl-doc
 libidn2-dev
 p11-kit libp11-kit-dev
 softhsm2 opensc libengine-pkcs11-openssl
-libmicrohttpd-dev libsqlite3-dev sqlite3 libjansson-dev
+libmicrohttpd-dev libgnutls28-dev libsqlite3-dev sqlite3 libjansson-dev
 libcmocka-dev
 gnutls-bin
-curl
+curl jq
 "
 
 missing=""
@@ -23,6 +23,13 @@ for p in $PACKAGES; do
         missing="$missing $p"
     fi
 done
+
+# The API tests drive the daemon with npm Vault clients. A machine that
+# already has Node.js and npm (from Debian or elsewhere) keeps them; one
+# without gets Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 
 if [ -z "$missing" ]; then
     echo "install-deps: all packages present"

@@ -209,3 +209,35 @@ CK_RV p11_load_function_list(void *dl, CK_FUNCTION_LIST **fl)
         crv = CKR_GENERAL_ERROR;
     return crv;
 }
+
+/* ---- token initialisation (hsmca_p11_token_init) ---- */
+
+CK_RV p11_C_InitToken(p11_module *m, CK_SLOT_ID slot, const unsigned char *so_pin, size_t so_pin_len,
+                      const unsigned char label[32])
+{
+    CK_RV crv = m->fl->C_InitToken(slot, (CK_UTF8CHAR_PTR)(uintptr_t)so_pin, (CK_ULONG)so_pin_len,
+                                   (CK_UTF8CHAR_PTR)(uintptr_t)label);
+    hsmca_log_debug("pkcs11 C_InitToken(slot %lu) -> %s", (unsigned long)slot, p11_ckr_name(crv));
+    return crv;
+}
+
+CK_RV p11_C_LoginAs(p11_module *m, CK_SESSION_HANDLE s, CK_USER_TYPE who, const unsigned char *pin, size_t pin_len)
+{
+    CK_RV crv = m->fl->C_Login(s, who, (CK_UTF8CHAR_PTR)(uintptr_t)pin, (CK_ULONG)pin_len);
+    LOG_CALL_S("C_Login", s, crv);
+    return crv;
+}
+
+CK_RV p11_C_InitPIN(p11_module *m, CK_SESSION_HANDLE s, const unsigned char *pin, size_t pin_len)
+{
+    CK_RV crv = m->fl->C_InitPIN(s, (CK_UTF8CHAR_PTR)(uintptr_t)pin, (CK_ULONG)pin_len);
+    LOG_CALL_S("C_InitPIN", s, crv);
+    return crv;
+}
+
+CK_RV p11_C_Logout(p11_module *m, CK_SESSION_HANDLE s)
+{
+    CK_RV crv = m->fl->C_Logout(s);
+    LOG_CALL_S("C_Logout", s, crv);
+    return crv;
+}

@@ -108,6 +108,12 @@ CK_RV p11_C_SignInit(p11_module *m, CK_SESSION_HANDLE s, CK_MECHANISM *mech, CK_
 CK_RV p11_C_Sign(p11_module *m, CK_SESSION_HANDLE s, const unsigned char *data, size_t len,
                  unsigned char *sig, CK_ULONG *siglen);
 CK_RV p11_C_GenerateRandom(p11_module *m, CK_SESSION_HANDLE s, unsigned char *buf, size_t len);
+/* Token initialisation (init.c). */
+CK_RV p11_C_InitToken(p11_module *m, CK_SLOT_ID slot, const unsigned char *so_pin, size_t so_pin_len,
+                      const unsigned char label[32]);
+CK_RV p11_C_LoginAs(p11_module *m, CK_SESSION_HANDLE s, CK_USER_TYPE who, const unsigned char *pin, size_t pin_len);
+CK_RV p11_C_InitPIN(p11_module *m, CK_SESSION_HANDLE s, const unsigned char *pin, size_t pin_len);
+CK_RV p11_C_Logout(p11_module *m, CK_SESSION_HANDLE s);
 
 /* ---- tokens and the session pool (token.c, pool.c) ---- */
 

@@ -166,6 +166,8 @@ void hsmca_http_resp_no_content(hsmca_http_resp *resp);
 /* An extra header (Last-Modified, Retry-After...); copied; at most 8. */
 void hsmca_http_resp_header(hsmca_http_resp *resp, const char *name, const char *value);
 int hsmca_http_resp_status(const hsmca_http_resp *resp);
+/* The first error message set on resp, or NULL. */
+const char *hsmca_http_resp_error_message(const hsmca_http_resp *resp);
 /* Set when nothing was filled in yet. */
 bool hsmca_http_resp_is_empty(const hsmca_http_resp *resp);
 

@@ -221,6 +221,15 @@ hsmca_rv hsmca_p11_hmac_key_get_attrs(hsmca_p11_hmac_key *key, hsmca_p11_key_att
  * fork handler). Safe to call more than once. */
 void hsmca_p11_global_init(void);
 
+/* ---- token initialisation ---- */
+
+/* Initialises the first uninitialised token of the module with this label
+ * (1..32 bytes), SO PIN and user PIN. HSMCA_ERR_EXISTS if a token with the
+ * label exists. For development tokens (SoftHSM2); vendors' HSMs are
+ * initialised with their own tools. */
+hsmca_rv hsmca_p11_token_init(const char *module_path, const char *label, const hsmca_pin *so_pin,
+                              const hsmca_pin *user_pin);
+
 #ifdef __cplusplus
 }
 #endif

@@ -191,6 +191,11 @@ int hsmca_http_resp_status(const hsmca_http_resp *resp)
     return resp->status;
 }
 
+const char *hsmca_http_resp_error_message(const hsmca_http_resp *resp)
+{
+    return resp->kind == RESP_ERRORS ? json_string_value(json_array_get(resp->errors, 0)) : NULL;
+}
+
 bool hsmca_http_resp_is_empty(const hsmca_http_resp *resp)
 {
     return resp->kind == RESP_NONE;

@@ -160,3 +160,29 @@ bool ob_list_page(hsmca_http_req *req, hsmca_http_resp *resp, const char **after
     }
     return true;
 }
+
+ob_reqctx *ob_ctx(const hsmca_http_req *req)
+{
+    return hsmca_http_req_context(req);
+}
+
+void ob_audit_detail(hsmca_http_req *req, const char *key, json_t *value)
+{
+    ob_reqctx *c = ob_ctx(req);
+
+    if (c == NULL || value == NULL) {
+        json_decref(value);
+        return;
+    }
+    if (c->audit == NULL)
+        c->audit = json_object();
+    if (c->audit == NULL || json_object_set_new(c->audit, key, value) != 0)
+        json_decref(value);
+}
+
+void ob_count_issued(void *arg, bool ok)
+{
+    hsmca_openbao *api = arg;
+
+    atomic_fetch_add(ok ? &api->issued : &api->issue_failed, 1);
+}

@@ -6,12 +6,15 @@
 #ifndef HSMCA_SRC_API_OPENBAO_INTERNAL_H
 #define HSMCA_SRC_API_OPENBAO_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <jansson.h>
 #include <openssl/x509.h>
 
+#include "hsmca/auth.h"
 #include "hsmca/ca.h"
 #include "hsmca/http.h"
 #include "hsmca/openbao.h"
@@ -56,12 +59,36 @@ hsmca_rv ob_list(const json_t *in, const char *name, hsmca_strlist *out);
 
 /* ---- dispatcher state ---- */
 
+#define OB_MOUNTS_MAX 256
+
 struct hsmca_openbao {
     hsmca_openbao_config cfg;
     hsmca_http_router *pki;  /* routes relative to a pki mount */
     hsmca_http_router *sys;  /* routes relative to "sys/" */
     hsmca_http_router *token;/* routes relative to "auth/token/" */
+    /* enabled PKI mounts, longest first (a request path is matched against
+     * them in order); changed only by sys/mounts, under mounts_lock */
+    pthread_rwlock_t mounts_lock;
+    char *mounts[OB_MOUNTS_MAX];
+    size_t n_mounts;
+    /* counters for sys/metrics */
+    atomic_uint_fast64_t issued, issue_failed, denied, audit_failures;
 };
+
+/* What the dispatcher attaches to each request (hsmca_http_req_context). */
+typedef struct {
+    bool authenticated;           /* a token was checked (false on unauthenticated routes) */
+    hsmca_auth_token token;       /* the caller, after this request's use */
+    char token_text[HSMCA_AUTH_TOKEN_MAX + 1]; /* as received (lookup-self etc.); cleansed after */
+    json_t *audit;                /* details for the audit entry (non-secret) */
+} ob_reqctx;
+
+ob_reqctx *ob_ctx(const hsmca_http_req *req);
+/* Adds a non-secret detail (serial_number, issuer_id, role...) to the
+ * request's audit entry; value is stolen. */
+void ob_audit_detail(hsmca_http_req *req, const char *key, json_t *value);
+/* A certificate was issued or signed (sys/metrics). */
+void ob_count_issued(void *arg, bool ok);
 
 /* The mount a PKI route runs in (set by the dispatcher). */
 const char *ob_mount(const hsmca_http_req *req);
@@ -85,5 +112,9 @@ bool ob_list_page(hsmca_http_req *req, hsmca_http_resp *resp, const char **after
 
 /* ---- route tables ---- */
 hsmca_rv ob_pki_routes(hsmca_http_router *r, hsmca_openbao *api);
+hsmca_rv ob_sys_routes(hsmca_http_router *r, hsmca_openbao *api);
+hsmca_rv ob_token_routes(hsmca_http_router *r, hsmca_openbao *api);
+/* Reloads the table of enabled PKI mounts from the store. */
+hsmca_rv ob_mounts_reload(hsmca_openbao *api);
 
 #endif

@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* System endpoints (/v1/sys/...): health, mounts (enable and disable PKI
+ * mounts), ACL policies, capabilities-self, and metrics in Prometheus text
+ * format. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hsmca/log.h"
+#include "internal.h"
+
+#define METRICS_MAX (64u * 1024u)
+
+/* ---- health ---- */
+
+/* OpenBao's health: 200 active; 503 sealed. Here "sealed" means the token
+ * that holds every key cannot be used (absent, or the PIN was refused):
+ * load balancers and clients then stop sending work, as they do for a
+ * sealed OpenBao. */
+static void health(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+{
+    hsmca_openbao *api = arg;
+    hsmca_p11_health h;
+    bool usable = true;
+    json_t *data, *hsm;
+    int status;
+
+    memset(&h, 0, sizeof(h));
+    if (api->cfg.token != NULL) {
+        usable = hsmca_p11_token_health(api->cfg.token, &h) == HSMCA_OK && h.present && !h.pin_rejected;
+    }
+    hsmca_err_clear();
+    status = usable ? 200 : 503;
+    {
+        const char *code = hsmca_http_req_query(req, usable ? "activecode" : "sealedcode");
+        long v = code != NULL ? strtol(code, NULL, 10) : 0;
+        if (v >= 200 && v <= 599)
+            status = (int)v;
+    }
+    hsm = json_pack("{s:b,s:b,s:i,s:i}", "present", h.present, "logged_in", h.logged_in, "sessions_in_use",
+                    (int)h.sessions_in_use, "sessions_max", (int)h.sessions_max);
+    data = json_pack("{s:b,s:b,s:b,s:b,s:s,s:s,s:I,s:s,s:s,s:s,s:o*}", "initialized", 1, "sealed", !usable, "standby",
+                     0, "performance_standby", 0, "replication_performance_mode", "disabled",
+                     "replication_dr_mode", "disabled", "server_time_utc", (json_int_t)time(NULL), "version",
+                     api->cfg.version ? api->cfg.version : "", "cluster_name", "hsmca", "cluster_id", "",
+                     "hsm", hsm);
+    if (data == NULL) {
+        hsmca_http_resp_error(resp, 500, "out of memory");
+        return;
+    }
+    if (api->cfg.dev_mode)
+        json_object_set_new(data, "enterprise", json_false());
+    /* sys/health answers with the bare object, not the envelope. */
+    {
+        char *text = json_dumps(data, JSON_COMPACT);
+        json_decref(data);
+        if (text == NULL) {
+            hsmca_http_resp_error(resp, 500, "out of memory");
+            return;
+        }
+        hsmca_http_resp_raw(resp, status, "application/json", text, strlen(text));
+        free(text);
+    }
+    if (hsmca_http_req_method(req) == HSMCA_HTTP_HEAD)
+        hsmca_http_resp_raw(resp, status, "application/json", "", 0);
+}
+
+/* ---- mounts ---- */
+
+static json_t *mount_json(const hsmca_store_mount *m)
+{
+    return json_pack("{s:s,s:s,s:s,s:{s:i,s:i,s:b},s:n,s:b,s:b,s:b}", "type", m->type, "description", "",
+                     "accessor", "", "config", "default_lease_ttl", 0, "max_lease_ttl", 0, "force_no_cache", 0,
+                     "options", "local", 0, "seal_wrap", 0, "external_entropy_access", 0);
+}
+
+static int add_mount(const hsmca_store_mount *m, void *arg)
+{
+    char key[HSMCA_STORE_MOUNT_MAX + 2];
+    json_t *j;
+
+    if (strcmp(m->type, "pki") != 0)
+        return 1;
+    snprintf(key, sizeof(key), "%s/", m->name);
+    j = mount_json(m);
+    if (j == NULL)
+        return 0;
+    json_object_set_new(arg, key, j);
+    return 1;
+}
+
+static void mounts_list(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+{
+    hsmca_openbao *api = arg;
+    json_t *data = json_object();
+    hsmca_rv rv;
+
+    (void)req;
+    if (data == NULL) {
+        hsmca_http_resp_error(resp, 500, "out of memory");
+        return;
+    }
+    rv = hsmca_store_mount_list(api->cfg.store, add_mount, data);
+    if (rv != HSMCA_OK) {
+        json_decref(data);
+        ob_fail(resp, rv);
+        return;
+    }
+    /* The system backends exist in every OpenBao; clients look for them. */
+    json_object_set_new(data, "sys/", json_pack("{s:s,s:s}", "type", "system", "description", "system endpoints"));
+    hsmca_http_resp_data(resp, 200, data);
+}
+
+/* Mount paths the dialect cannot give to a PKI mount: the system
+ * backends' own prefixes. */
+static bool reserved_mount(const char *p)
+{
+    static const char *const r[] = {"sys", "auth", "identity", "cubbyhole", "v1"};
+
+    for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+        size_t n = strlen(r[i]);
+        if (strncmp(p, r[i], n) == 0 && (p[n] == '\0' || p[n] == '/'))
+            return true;
+    }
+    return false;
+}
+
+static const ob_field mount_fields[] = {
+    {"type", OBF_STRING}, {"description", OBF_STRING}, {"config", OBF_OBJECT}, {"options", OBF_OBJECT},
+    {"local", OBF_BOOL},  {"seal_wrap", OBF_BOOL},      {"external_entropy_access", OBF_BOOL},
+    {"plugin_name", OBF_STRING}, {"plugin_version", OBF_STRING},
+    OB_FIELDS_END,
+};
+
+static void mount_enable(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+{
+    hsmca_openbao *api = arg;
+    const char *path = hsmca_http_req_param(req, "path");
+    json_t *in = ob_fields(req, resp, mount_fields), *cfg;
+    const char *type;
+    hsmca_rv rv;
+
+    if (in == NULL)
+        return;
+    type = ob_str(in, "type", "");
+    if (type[0] == '\0')
+        type = ob_str(in, "plugin_name", "");
+    if (strcmp(type, "pki") != 0) {
+        hsmca_http_resp_error(resp, 400, "type: '%s' is not supported: this appliance mounts only the 'pki' engine",
+                              type);
+        goto done;
+    }
+    if (reserved_mount(path)) {
+        hsmca_http_resp_error(resp, 400, "path '%s' is reserved for the system backends", path);
+        goto done;
+    }
+    cfg = json_object_get(in, "config");
+    if (cfg != NULL && json_object_size(cfg) > 0)
+        hsmca_http_resp_warn(resp, "config is ignored: TTL limits are the appliance's (max_ttl in its "
+                                   "configuration), not per mount");
+    rv = hsmca_ca_mount_enable(api->cfg.ca, path);
+    if (rv == HSMCA_ERR_EXISTS) {
+        hsmca_http_resp_error(resp, 400, "path is already in use at %s/", path);
+        goto done;
+    }
+    if (rv != HSMCA_OK) {
+        ob_fail(resp, rv);
+        goto done;
+    }
+    ob_mounts_reload(api);
+    ob_audit_detail(req, "mount_type", json_string("pki"));
+    hsmca_http_resp_no_content(resp);
+done:
+    json_decref(in);
+}
+
+static void mount_disable(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+{
+    hsmca_openbao *api = arg;
+    const char *path = hsmca_http_req_param(req, "path");
+    hsmca_store_mount m;
+    hsmca_rv rv;
+
+    memset(&m, 0, sizeof(m));
+    rv = hsmca_store_mount_get(api->cfg.store, path, &m);
+    if (rv == HSMCA_ERR_NOT_FOUND || (rv == HSMCA_OK && strcmp(m.type, "pki") != 0)) {
+        /* OpenBao: unmounting a path that is not mounted succeeds. */
+        hsmca_store_mount_clear(&m);
+        hsmca_http_resp_no_content(resp);
+        return;
+    }
+    hsmca_store_mount_clear(&m);
+    if (rv == HSMCA_OK)
+        rv = hsmca_ca_mount_disable(api->cfg.ca, path);
+    ob_mounts_reload(api);
+    if (rv != HSMCA_OK) {
+        ob_fail(resp, rv);
+        return;
+    }
+    hsmca_http_resp_no_content(resp);
+}
+
+static void mount_read(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+{
+    hsmca_openbao *api = arg;
+    hsmca_store_mount m;
+    hsmca_rv rv;
+
+    memset(&m, 0, sizeof(m));
+    rv = hsmca_store_mount_get(api->cfg.store, hsmca_http_req_param(req, "path"), &m);
+    if (rv == HSMCA_OK && strcmp(m.type, "pki") != 0)
+        rv = hsmca_err(HSMCA_ERR_NOT_FOUND, "no mount at '%s'", hsmca_http_req_param(req, "path"));
+    if (rv != HSMCA_OK) {
+        hsmca_store_mount_clear(&m);
+        ob_fail(resp, rv);
+        return;
+    }
+    hsmca_http_resp_data(resp, 200, mount_json(&m));
+    hsmca_store_mount_clear(&m);
+}
+
+/* ---- ACL policies ---- */
+
+static int add_name(const char *name, void *arg)
+{
+    return json_array_append_new(arg, json_string(name)) == 0;
+}
+
+static void policies_list(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+{
+    hsmca_openbao *api = arg;
+    json_t *keys = json_array();
+    hsmca_rv rv;
+
+    (void)req;
+    if (keys == NULL) {
+        hsmca_http_resp_error(resp, 500, "out of memory");
+        return;
+    }
+    rv = hsmca_auth_policy_list(api->cfg.auth, add_name, keys);
+    if (rv != HSMCA_OK) {
+        json_decref(keys);
+        ob_fail(resp, rv);
+        return;
+    }
+    {
+        /* OpenBao's sys/policies/acl LIST carries the names under "keys";
+         * sys/policy (GET) under "policies" too. */
+        json_t *data = json_pack("{s:O,s:O}", "keys", keys, "policies", keys);
+        json_decref(keys);
+        hsmca_http_resp_data(resp, 200, data);
+    }
+}
+
+static void policy_read(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+{
+    hsmca_openbao *api = arg;
+    hsmca_auth_policy p;
+    hsmca_rv rv;
+
+    memset(&p, 0, sizeof(p));
+    rv = hsmca_auth_policy_get(api->cfg.auth, hsmca_http_req_param(req, "name"), &p);
+    if (rv != HSMCA_OK) {
+        ob_fail(resp, rv);
+        return;
+    }
+    hsmca_http_resp_data(resp, 200, json_pack("{s:s,s:s,s:I}", "name", p.name, "policy", p.text ? p.text : "",
+                                              "version", (json_int_t)p.version));
+    hsmca_auth_policy_clear(&p);
+}
+
+static const ob_field policy_fields[] = {{"policy", OBF_STRING}, {"cas", OBF_INT}, OB_FIELDS_END};
+
+static void policy_write(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+{
+    hsmca_openbao *api = arg;
+    json_t *in = ob_fields(req, resp, policy_fields);
+    hsmca_rv rv;
+
+    if (in == NULL)
+        return;
+    if (!ob_has(in, "policy")) {
+        hsmca_http_resp_error(resp, 400, "policy: missing the policy document");
+        json_decref(in);
+        return;
+    }
+    rv = hsmca_auth_policy_put(api->cfg.auth, hsmca_http_req_param(req, "name"), ob_str(in, "policy", ""),
+                               ob_has(in, "cas") ? ob_int(in, "cas", -1) : -1);
+    json_decref(in);
+    if (rv != HSMCA_OK) {
+        ob_fail(resp, rv == HSMCA_ERR_EXISTS ? HSMCA_ERR_INVALID_ARG : rv);
+        return;
+    }
+    ob_audit_detail(req, "policy", json_string(hsmca_http_req_param(req, "name")));
+    hsmca_http_resp_no_content(resp);
+}
+
+static void policy_delete(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+{
+    hsmca_openbao *api = arg;
+    hsmca_rv rv = hsmca_auth_policy_delete(api->cfg.auth, hsmca_http_req_param(req, "name"));
+
+    if (rv != HSMCA_OK) {
+        ob_fail(resp, rv);
+        return;
+    }
+    hsmca_http_resp_no_content(resp);
+}
+
+/* ---- capabilities-self ---- */
+
+static const ob_field caps_fields[] = {{"path", OBF_LIST}, {"paths", OBF_LIST}, OB_FIELDS_END};
+
+static void capabilities_self(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+{
+    hsmca_openbao *api = arg;
+    ob_reqctx *ctx = ob_ctx(req);
+    json_t *in = ob_fields(req, resp, caps_fields), *data = NULL, *all = NULL;
+    hsmca_strlist paths = {0};
+    unsigned union_caps = 0;
+
+    if (in == NULL)
+        return;
+    if (ob_list(in, "paths", &paths) != HSMCA_OK || ob_list(in, "path", &paths) != HSMCA_OK) {
+        hsmca_http_resp_error(resp, 500, "out of memory");
+        goto done;
+    }
+    if (paths.n == 0) {
+        hsmca_http_resp_error(resp, 400, "paths: at least one path is required");
+        goto done;
+    }
+    data = json_object();
+    if (data == NULL)
+        goto done;
+    for (size_t i = 0; i < paths.n; i++) {
+        unsigned caps = 0;
+        hsmca_rv rv = hsmca_auth_capabilities(api->cfg.auth, &ctx->token.policies, paths.v[i], &caps);
+        if (rv != HSMCA_OK) {
+            ob_fail(resp, rv);
+            goto done;
+        }
+        union_caps |= caps;
+        json_object_set_new(data, paths.v[i], hsmca_auth_caps_to_json(caps));
+    }
+    all = hsmca_auth_caps_to_json(union_caps);
+    json_object_set_new(data, "capabilities", all);
+    hsmca_http_resp_data(resp, 200, data);
+    data = NULL;
+done:
+    json_decref(data);
+    json_decref(in);
+    hsmca_strlist_clear(&paths);
+}
+
+/* ---- metrics ---- */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} textbuf;
+
+static void emit(textbuf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(textbuf *t, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (t->len >= t->cap)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        t->len = (size_t)n < t->cap - t->len ? t->len + (size_t)n : t->cap;
+}
+
+static void metrics(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+{
+    hsmca_openbao *api = arg;
+    textbuf t = {malloc(METRICS_MAX), 0, METRICS_MAX};
+    hsmca_http_stats hs;
+    hsmca_p11_health h;
+    hsmca_store_stats ss;
+
+    (void)req;
+    if (t.buf == NULL) {
+        hsmca_http_resp_error(resp, 500, "out of memory");
+        return;
+    }
+    memset(&hs, 0, sizeof(hs));
+    if (api->cfg.server != NULL && *api->cfg.server != NULL)
+        hsmca_http_server_stats(*api->cfg.server, &hs);
+    emit(&t, "# HELP hsmca_http_requests_total HTTP responses sent, by status class.\n"
+             "# TYPE hsmca_http_requests_total counter\n");
+    emit(&t, "hsmca_http_requests_total{class=\"2xx\"} %" PRIu64 "\n", hs.status_2xx);
+    emit(&t, "hsmca_http_requests_total{class=\"4xx\"} %" PRIu64 "\n", hs.status_4xx);
+    emit(&t, "hsmca_http_requests_total{class=\"5xx\"} %" PRIu64 "\n", hs.status_5xx);
+    emit(&t, "# HELP hsmca_http_rejected_total Requests refused by a limit before any handler ran.\n"
+             "# TYPE hsmca_http_rejected_total counter\nhsmca_http_rejected_total %" PRIu64 "\n",
+         hs.rejected_limits);
+    emit(&t, "# HELP hsmca_http_in_flight Requests being handled.\n# TYPE hsmca_http_in_flight gauge\n"
+             "hsmca_http_in_flight %" PRIu64 "\n",
+         hs.in_flight);
+    emit(&t, "# HELP hsmca_http_request_duration_seconds Time from dispatch to response.\n"
+             "# TYPE hsmca_http_request_duration_seconds histogram\n");
+    for (size_t i = 0; i < 11; i++)
+        emit(&t, "hsmca_http_request_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+             hsmca_http_latency_bounds_ms[i] / 1000.0, hs.latency_bucket[i]);
+    emit(&t, "hsmca_http_request_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", hs.latency_bucket[11]);
+    emit(&t, "hsmca_http_request_duration_seconds_sum %.6f\n", (double)hs.latency_us_sum / 1e6);
+    emit(&t, "hsmca_http_request_duration_seconds_count %" PRIu64 "\n", hs.latency_bucket[11]);
+    emit(&t, "# HELP hsmca_certificates_issued_total Certificates issued or signed.\n"
+             "# TYPE hsmca_certificates_issued_total counter\n"
+             "hsmca_certificates_issued_total{outcome=\"ok\"} %" PRIu64 "\n"
+             "hsmca_certificates_issued_total{outcome=\"failed\"} %" PRIu64 "\n",
+         (uint64_t)atomic_load(&api->issued), (uint64_t)atomic_load(&api->issue_failed));
+    emit(&t, "# HELP hsmca_auth_denied_total Requests answered 403.\n# TYPE hsmca_auth_denied_total counter\n"
+             "hsmca_auth_denied_total %" PRIu64 "\n",
+         (uint64_t)atomic_load(&api->denied));
+    emit(&t, "# HELP hsmca_audit_failures_total Audit entries that could not be written.\n"
+             "# TYPE hsmca_audit_failures_total counter\nhsmca_audit_failures_total %" PRIu64 "\n",
+         (uint64_t)atomic_load(&api->audit_failures));
+    memset(&h, 0, sizeof(h));
+    if (api->cfg.token != NULL && hsmca_p11_token_health(api->cfg.token, &h) == HSMCA_OK) {
+        emit(&t, "# HELP hsmca_hsm_up Whether the token answers.\n# TYPE hsmca_hsm_up gauge\nhsmca_hsm_up %d\n",
+             h.present ? 1 : 0);
+        emit(&t, "# HELP hsmca_hsm_logged_in Whether the session pool is logged in.\n"
+                 "# TYPE hsmca_hsm_logged_in gauge\nhsmca_hsm_logged_in %d\n",
+             h.logged_in ? 1 : 0);
+        emit(&t, "# HELP hsmca_hsm_sessions Sessions of the pool.\n# TYPE hsmca_hsm_sessions gauge\n"
+                 "hsmca_hsm_sessions{state=\"open\"} %u\nhsmca_hsm_sessions{state=\"in_use\"} %u\n"
+                 "hsmca_hsm_sessions{state=\"max\"} %u\n",
+             h.sessions_open, h.sessions_in_use, h.sessions_max);
+        emit(&t, "# HELP hsmca_hsm_recoveries_total Session resets after token errors.\n"
+                 "# TYPE hsmca_hsm_recoveries_total counter\nhsmca_hsm_recoveries_total %lu\n",
+             h.recoveries);
+        emit(&t, "# HELP hsmca_hsm_bad_signatures_total Token signatures that failed re-verification.\n"
+                 "# TYPE hsmca_hsm_bad_signatures_total counter\nhsmca_hsm_bad_signatures_total %lu\n",
+             h.bad_signatures);
+    }
+    hsmca_err_clear();
+    hsmca_store_get_stats(api->cfg.store, &ss);
+    emit(&t, "# HELP hsmca_store_commits_total Store transactions (one fsync each) and batches they carried.\n"
+             "# TYPE hsmca_store_commits_total counter\nhsmca_store_commits_total{kind=\"transactions\"} %" PRIu64
+             "\nhsmca_store_commits_total{kind=\"batches\"} %" PRIu64 "\nhsmca_store_commits_total{kind=\"failed\"} %"
+             PRIu64 "\n",
+         ss.transactions, ss.batches, ss.failed);
+    hsmca_http_resp_raw(resp, 200, "text/plain; version=0.0.4", t.buf, t.len);
+    free(t.buf);
+}
+
+/* ---- the table ---- */
+
+static const hsmca_http_route sys_routes[] = {
+    {HSMCA_HTTP_GET | HSMCA_HTTP_HEAD, "health", health, HSMCA_HTTP_ROUTE_UNAUTHENTICATED | HSMCA_HTTP_ROUTE_NO_AUDIT},
+    {HSMCA_HTTP_GET, "mounts", mounts_list, HSMCA_HTTP_ROUTE_NO_AUDIT},
+    {HSMCA_HTTP_GET, "mounts/*path", mount_read, HSMCA_HTTP_ROUTE_NO_AUDIT},
+    {HSMCA_HTTP_POST | HSMCA_HTTP_PUT, "mounts/*path", mount_enable, 0},
+    {HSMCA_HTTP_DELETE, "mounts/*path", mount_disable, 0},
+    {HSMCA_HTTP_LIST | HSMCA_HTTP_GET, "policies/acl", policies_list, HSMCA_HTTP_ROUTE_NO_AUDIT},
+    {HSMCA_HTTP_GET, "policies/acl/:name", policy_read, HSMCA_HTTP_ROUTE_NO_AUDIT},
+    {HSMCA_HTTP_POST | HSMCA_HTTP_PUT, "policies/acl/:name", policy_write, 0},
+    {HSMCA_HTTP_DELETE, "policies/acl/:name", policy_delete, 0},
+    {HSMCA_HTTP_GET, "policy", policies_list, HSMCA_HTTP_ROUTE_NO_AUDIT},
+    {HSMCA_HTTP_POST | HSMCA_HTTP_PUT, "capabilities-self", capabilities_self, HSMCA_HTTP_ROUTE_NO_AUDIT},
+    {HSMCA_HTTP_GET, "metrics", metrics, HSMCA_HTTP_ROUTE_NO_AUDIT},
+};
+
+hsmca_rv ob_sys_routes(hsmca_http_router *r, hsmca_openbao *api)
+{
+    return hsmca_http_router_add(r, sys_routes, sizeof(sys_routes) / sizeof(sys_routes[0]), api);
+}
