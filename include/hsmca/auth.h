@@ -115,6 +115,8 @@ typedef struct {
     bool root;                  /* holds the root policy */
 } hsmca_auth_token;
 
+/* Functions that fill a record (`out`) clear it first: pass one that is
+ * zeroed or holds a record. On failure it is left as it was. */
 void hsmca_auth_token_clear(hsmca_auth_token *t);
 /* dst (zeroed or cleared) becomes a deep copy of src. */
 hsmca_rv hsmca_auth_token_copy(hsmca_auth_token *dst, const hsmca_auth_token *src);
@@ -243,8 +245,9 @@ hsmca_rv hsmca_auth_token_revoke(hsmca_auth *a, const char *accessor, hsmca_auth
 hsmca_rv hsmca_auth_token_list_accessors(hsmca_auth *a, int (*cb)(const char *accessor, void *arg), void *arg);
 
 /* auth/token/tidy, and the daemon's periodic job: revokes expired tokens
- * (with their descendants) and removes index entries left by interrupted
- * revocations. At most `limit` tokens per call (0: 10000). */
+ * with their descendants. Expired tokens are refused from the moment they
+ * expire whether or not tidy has run; tidy only reclaims their rows. At
+ * most `limit` expired tokens per call (0: 10000). */
 hsmca_rv hsmca_auth_tidy(hsmca_auth *a, size_t limit, size_t *revoked);
 
 /* The data object of lookup / lookup-self / lookup-accessor, OpenBao's field
