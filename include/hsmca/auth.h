@@ -203,7 +203,9 @@ void hsmca_auth_create_params_clear(hsmca_auth_create_params *p);
  * seconds, booleans as OpenBao's weak decoding takes them, meta an object
  * of strings. Unknown fields (and ones hsmca does not implement: role_name,
  * entity_alias, type other than "service") are ignored with one warning.
- * p must have been initialised; on failure it is unchanged. */
+ * p must have been initialised; path and orphan (which the route decides)
+ * are kept from it, every other field comes from the body. On failure p is
+ * unchanged. */
 hsmca_rv hsmca_auth_create_params_from_json(const json_t *body, hsmca_auth_create_params *p,
                                             hsmca_strlist *warnings);
 

@@ -127,13 +127,13 @@ hsmca_rv auth_acl_build(const auth_policy_rules *sets, size_t n, bool root, auth
 {
     auth_acl *acl = NULL;
     acl_rule *all = NULL;
-    size_t total = 0, m = 0, ne = 0, nw = 0;
+    size_t total = 0, m = 0, ne = 0, nw = 0, w = 0;
     hsmca_rv rv = HSMCA_ERR_NOMEM;
 
     *out = NULL;
     acl = calloc(1, sizeof(*acl));
     if (acl == NULL)
-        goto nomem;
+        goto done;
     atomic_init(&acl->refs, 1);
     acl->root = root;
     if (!root) {
@@ -143,7 +143,7 @@ hsmca_rv auth_acl_build(const auth_policy_rules *sets, size_t n, bool root, auth
     if (total > 0) {
         all = calloc(total, sizeof(*all));
         if (all == NULL)
-            goto nomem;
+            goto done;
         for (size_t i = 0; i < n; i++) {
             for (size_t j = 0; j < sets[i].n; j++) {
                 if ((rv = rule_init(&all[m], sets[i].rules[j].path, sets[i].rules[j].caps)) != HSMCA_OK)
@@ -151,9 +151,9 @@ hsmca_rv auth_acl_build(const auth_policy_rules *sets, size_t n, bool root, auth
                 m++;
             }
         }
+        rv = HSMCA_ERR_NOMEM;
         qsort(all, m, sizeof(*all), rule_order);
         /* Merge equal neighbours in place. */
-        size_t w = 0;
         for (size_t i = 0; i < m; i++) {
             if (w > 0 && rule_order(&all[w - 1], &all[i]) == 0) {
                 all[w - 1].caps = merge_caps(all[w - 1].caps, all[i].caps);
@@ -173,7 +173,7 @@ hsmca_rv auth_acl_build(const auth_policy_rules *sets, size_t n, bool root, auth
         acl->exact = ne ? calloc(ne, sizeof(*acl->exact)) : NULL;
         acl->wild = nw ? calloc(nw, sizeof(*acl->wild)) : NULL;
         if ((ne && acl->exact == NULL) || (nw && acl->wild == NULL))
-            goto nomem;
+            goto done;
         /* Exact rules sort first and stay in key order. */
         for (size_t i = 0; i < m; i++) {
             if (all[i].kind == RULE_EXACT)
@@ -186,10 +186,9 @@ hsmca_rv auth_acl_build(const auth_policy_rules *sets, size_t n, bool root, auth
     *out = acl;
     acl = NULL;
     rv = HSMCA_OK;
-    goto done;
-nomem:
-    rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory compiling policies");
 done:
+    if (rv == HSMCA_ERR_NOMEM)
+        hsmca_err(HSMCA_ERR_NOMEM, "out of memory compiling policies");
     if (all != NULL)
         rules_free(all, m);
     acl_free(acl);

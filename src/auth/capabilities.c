@@ -57,25 +57,23 @@ json_t *hsmca_auth_caps_to_json(unsigned caps)
                  {"patch", HSMCA_CAP_PATCH},   {"read", HSMCA_CAP_READ},     {"sudo", HSMCA_CAP_SUDO},
                  {"update", HSMCA_CAP_UPDATE}};
     json_t *arr = json_array();
+    bool ok = arr != NULL;
 
-    if (arr == NULL)
-        return NULL;
-    if (caps & HSMCA_CAP_ROOT) {
-        if (json_array_append_new(arr, json_string("root")) != 0)
-            goto fail;
-        return arr;
+    if (ok && (caps & HSMCA_CAP_ROOT)) {
+        ok = json_array_append_new(arr, json_string("root")) == 0;
+        goto done;
     }
-    if (!(caps & HSMCA_CAP_DENY)) {
-        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-            if ((caps & names[i].bit) && json_array_append_new(arr, json_string(names[i].name)) != 0)
-                goto fail;
-        }
+    for (size_t i = 0; ok && !(caps & HSMCA_CAP_DENY) && i < sizeof(names) / sizeof(names[0]); i++) {
+        if (caps & names[i].bit)
+            ok = json_array_append_new(arr, json_string(names[i].name)) == 0;
     }
     /* Nothing granted reads as "deny", as in OpenBao. */
-    if (json_array_size(arr) == 0 && json_array_append_new(arr, json_string("deny")) != 0)
-        goto fail;
+    if (ok && json_array_size(arr) == 0)
+        ok = json_array_append_new(arr, json_string("deny")) == 0;
+done:
+    if (!ok) {
+        json_decref(arr);
+        arr = NULL;
+    }
     return arr;
-fail:
-    json_decref(arr);
-    return NULL;
 }

@@ -77,44 +77,44 @@ void auth_policy_rules_clear(auth_policy_rules *r)
 static char *base64_decode(const char *text)
 {
     size_t len = strlen(text), n = 0, pad = 0;
-    char *clean = NULL, *out = NULL;
+    char *clean = NULL, *out = NULL, *result = NULL;
     int got;
 
     clean = malloc(len + 1);
     if (clean == NULL)
-        return NULL;
+        goto done;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
 
         if (c == '\n' || c == '\r')
             continue; /* Go's StdEncoding skips line breaks */
         if (!(isalnum(c) || c == '+' || c == '/' || c == '='))
-            goto fail;
+            goto done;
         clean[n++] = (char)c;
     }
     if (n == 0 || n % 4 != 0)
-        goto fail;
+        goto done;
     if (clean[n - 1] == '=')
         pad++;
     if (clean[n - 2] == '=')
         pad++;
     out = malloc(n / 4 * 3 + 1);
     if (out == NULL)
-        goto fail;
+        goto done;
     got = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)clean, (int)n);
     if (got < 0 || (size_t)got < pad)
-        goto fail;
+        goto done;
     got -= (int)pad;
     out[got] = '\0';
     /* A NUL inside would cut the document short without saying so. */
     if (strlen(out) != (size_t)got)
-        goto fail;
-    free(clean);
-    return out;
-fail:
+        goto done;
+    result = out;
+    out = NULL;
+done:
     free(clean);
     free(out);
-    return NULL;
+    return result;
 }
 
 static hsmca_rv add_caps(const char *key, const char *cap, unsigned *caps, bool *deny)

@@ -183,10 +183,8 @@ hsmca_rv hsmca_auth_authorize(hsmca_auth *a, const char *token, const char *path
     if (!auth_acl_caps_allow(caps, capability, flags)) {
         *decision = HSMCA_AUTH_DENY_POLICY;
         hsmca_err(HSMCA_ERR_NOT_FOUND, "permission denied");
-        goto fill; /* the audit log names who was refused */
-    }
-    /* A use is spent only on an allowed request, as in OpenBao. */
-    if (d.t.num_uses > 0) {
+    } else if (d.t.num_uses > 0) {
+        /* A use is spent only on an allowed request, as in OpenBao. */
         rv = auth_token_consume(a, &d);
         if (rv == HSMCA_ERR_NOT_FOUND) {
             rv = HSMCA_OK; /* the last use went to a concurrent request */
@@ -194,9 +192,11 @@ hsmca_rv hsmca_auth_authorize(hsmca_auth *a, const char *token, const char *path
         }
         if (rv != HSMCA_OK)
             goto done;
+        *decision = HSMCA_AUTH_ALLOW;
+    } else {
+        *decision = HSMCA_AUTH_ALLOW;
     }
-    *decision = HSMCA_AUTH_ALLOW;
-fill:
+    /* Filled on a policy denial too: the audit log names who was refused. */
     if (out != NULL) {
         hsmca_auth_token_clear(out);
         *out = d.t;
