@@ -97,6 +97,27 @@ static bool parse_method(const char *m, hsmca_http_method *out)
     return false;
 }
 
+/* The ?list= switch takes what OpenBao takes (Go's strconv.ParseBool):
+ * node-vault sends "?list=1" when told not to use the LIST verb, and a
+ * value that is no boolean is a 400 there, not a silent GET. */
+static bool parse_query_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcmp(s, yes[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcmp(s, no[i]) == 0) {
+            *out = false;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* ---- statistics ---- */
 
 static double ms_since(const struct timespec *t)
@@ -216,8 +237,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!http_req_set_path(req, url, &why))
             return refuse(srv, c, req, 400, why);
         list = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "list");
-        if (req->method == HSMCA_HTTP_GET && list != NULL && strcmp(list, "true") == 0)
-            req->method = HSMCA_HTTP_LIST;
+        if (req->method == HSMCA_HTTP_GET && list != NULL) {
+            bool as_list = false;
+            if (!parse_query_bool(list, &as_list))
+                return refuse(srv, c, req, 400, "query parameter 'list' is not a boolean (true/false/1/0)");
+            if (as_list)
+                req->method = HSMCA_HTTP_LIST;
+        }
         cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl != NULL) {
             char *end = NULL;
