@@ -28,7 +28,7 @@ chmod 700 "$VAR"
 # The root token is chosen here once (random) and kept in a 0600 file; the
 # daemon stores only its hash.
 if [ ! -f "$VAR/root-token" ]; then
-    (umask 077 && printf 's.%s\n' "$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')" >"$VAR/root-token")
+    (umask 077 && printf '%s\n' "$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')" >"$VAR/root-token")
 fi
 TOKEN=$(cat "$VAR/root-token")
 
@@ -71,12 +71,13 @@ exists() { curl -sf -o /dev/null -H "X-Vault-Token: $TOKEN" "$ADDR/v1/$1"; }
 
 if ! exists pki/issuer/default/json; then
     echo "creating the root CA (EC P-384, key generated in the token)"
+    api POST sys/mounts/pki/tune '{"max_lease_ttl":"87600h"}' >/dev/null
     api POST pki/root/generate/internal \
         '{"common_name":"hsmca development root","issuer_name":"root","key_type":"ec","key_bits":384,"ttl":"87600h"}' \
         >/dev/null
 fi
 if ! exists pki_int/issuer/default/json; then
-    exists sys/mounts/pki_int || api POST sys/mounts/pki_int '{"type":"pki"}' >/dev/null
+    exists sys/mounts/pki_int || api POST sys/mounts/pki_int '{"type":"pki","config":{"max_lease_ttl":"43800h"}}' >/dev/null
     echo "creating the intermediate CA (EC P-256, key generated in the token, signed by the root)"
     api POST pki_int/intermediate/generate/internal \
         '{"common_name":"hsmca development intermediate","key_type":"ec","key_bits":256}' |

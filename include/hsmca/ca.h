@@ -44,6 +44,12 @@ hsmca_rv hsmca_ca_mount_enable(hsmca_ca *ca, const char *mount);
 /* Removes the mount, its documents and certificates, and destroys the token
  * keys that belong to it. */
 hsmca_rv hsmca_ca_mount_disable(hsmca_ca *ca, const char *mount);
+/* sys/mounts/:path/tune: the mount's effective lease TTLs (seconds; the
+ * appliance's when the mount has none of its own). */
+hsmca_rv hsmca_ca_mount_tune_get(hsmca_ca *ca, const char *mount, int64_t *default_ttl, int64_t *max_ttl);
+/* Sets them; a negative value leaves that one unchanged, 0 returns it to
+ * the appliance's. The default may not exceed the maximum. */
+hsmca_rv hsmca_ca_mount_tune_set(hsmca_ca *ca, const char *mount, int64_t default_ttl, int64_t max_ttl);
 
 /* ---- keys (OpenBao keys/...) ---- */
 

@@ -194,7 +194,8 @@ typedef struct {
     const char *names[8];
     const char *values[8];
     size_t n;
-    char buf[1024];
+    char buf[1024];  /* the path's segments */
+    char nbuf[256];  /* the matched pattern's segments (parameter names) */
 } hsmca_http_match;
 
 hsmca_rv hsmca_http_router_new(hsmca_http_router **out);

@@ -61,10 +61,14 @@ static void names_from_params(const hsmca_ca_params *p, ca_names_input *in)
 /* notBefore/notAfter of a CA certificate: not_after wins over ttl; ttl may
  * not exceed the mount maximum; below an issuer, its leaf_not_after_behavior
  * decides what happens past its own notAfter. */
-static hsmca_rv ca_validity(hsmca_ca *ca, const hsmca_ca_params *p, const hsmca_ca_issuer *issuer, int64_t now,
-                            int64_t *nb, int64_t *na)
+static hsmca_rv ca_validity(hsmca_ca *ca, const char *mount, const hsmca_ca_params *p, const hsmca_ca_issuer *issuer,
+                            int64_t now, int64_t *nb, int64_t *na)
 {
+    int64_t def_ttl, max_ttl;
     hsmca_rv rv;
+
+    if ((rv = ca_mount_ttls(ca, mount, &def_ttl, &max_ttl)) != HSMCA_OK)
+        return rv;
 
     if (p->not_before_duration < 0)
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "not_before_duration may not be negative");
@@ -74,14 +78,15 @@ static hsmca_rv ca_validity(hsmca_ca *ca, const hsmca_ca_params *p, const hsmca_
         if (rv != HSMCA_OK)
             return rv;
     } else if (p->ttl > 0) {
-        if (p->ttl > ca->max_ttl)
-            return hsmca_err(HSMCA_ERR_INVALID_ARG, "ttl %llds is larger than the mount's max_ttl %llds",
-                             (long long)p->ttl, (long long)ca->max_ttl);
+        if (p->ttl > max_ttl)
+            return hsmca_err(HSMCA_ERR_INVALID_ARG,
+                             "ttl %llds is larger than the mount's max_lease_ttl %llds (sys/mounts/%s/tune)",
+                             (long long)p->ttl, (long long)max_ttl, mount);
         *na = now + p->ttl;
     } else if (p->ttl < 0) {
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "ttl may not be negative");
     } else {
-        *na = now + ca->max_ttl;
+        *na = now + max_ttl;
     }
     if (*na > NOT_AFTER_MAX)
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "not_after is beyond 9999-12-31T23:59:59Z");
@@ -273,7 +278,7 @@ hsmca_rv hsmca_ca_generate_root(hsmca_ca *ca, const char *mount, const hsmca_ca_
     names_from_params(p, &names);
     if ((rv = ca_names_subject(&names, &subject)) != HSMCA_OK || (rv = ca_names_sans(&names, &sans)) != HSMCA_OK)
         goto done;
-    if ((rv = ca_validity(ca, p, NULL, now, &nb, &na)) != HSMCA_OK)
+    if ((rv = ca_validity(ca, mount, p, NULL, now, &nb, &na)) != HSMCA_OK)
         goto done;
     if ((rv = params_key(ca, mount, p, &key, &generated)) != HSMCA_OK)
         goto done;
@@ -452,7 +457,7 @@ hsmca_rv hsmca_ca_sign_intermediate(hsmca_ca *ca, const char *mount, const char 
     pathlen = p->max_path_length;
     if (parent_pathlen > 0 && (pathlen < 0 || pathlen > parent_pathlen - 1))
         pathlen = parent_pathlen - 1;
-    if ((rv = ca_validity(ca, p, &iss, now, &nb, &na)) != HSMCA_OK)
+    if ((rv = ca_validity(ca, mount, p, &iss, now, &nb, &na)) != HSMCA_OK)
         goto done;
     rv = ca_tbs(ca, mount, p, csr_key, subject, sans, &iss, NULL, nb, na, pathlen, &tbs);
     if (rv != HSMCA_OK)

@@ -19,6 +19,7 @@
 
 #define CA_ISSUER_CACHE_MAX 64
 #define CA_ROLE_CACHE_MAX 64
+#define CA_TUNE_CACHE_MAX 64
 
 /* What every cache entry starts with: the key it was loaded under, the CA
  * generation it was loaded at, and when it was last used. */
@@ -39,6 +40,12 @@ typedef struct {
     hsmca_ca_issuer iss;
     EVP_PKEY *key;
 } ca_issuer_entry;
+
+/* A mount's tuned TTLs (tune.c); 0 = the appliance's. */
+typedef struct {
+    ca_cache_tag tag;
+    int64_t default_ttl, max_ttl;
+} ca_tune_entry;
 
 /* A role as parsed from its document (~50 us of SQLite and JSON per
  * issuance otherwise); kept like the issuers. */
@@ -62,6 +69,8 @@ struct hsmca_ca {
     size_t n_cache;
     ca_role_entry roles[CA_ROLE_CACHE_MAX];
     size_t n_roles;
+    ca_tune_entry tunes[CA_TUNE_CACHE_MAX];
+    size_t n_tunes;
     uint64_t cache_clock;
 };
 
@@ -82,6 +91,9 @@ void ca_invalidate(hsmca_ca *ca);
 /* hsmca_store_batch_commit for writes to issuers, keys, roles and
  * configuration: the cached issuers are dropped whatever the outcome. */
 hsmca_rv ca_commit(hsmca_ca *ca, hsmca_store_batch *b);
+
+/* The mount's effective default and maximum TTL (tune.c). */
+hsmca_rv ca_mount_ttls(hsmca_ca *ca, const char *mount, int64_t *default_ttl, int64_t *max_ttl);
 
 /* ---- JSON documents (docs.c) ---- */
 

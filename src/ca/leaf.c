@@ -200,8 +200,8 @@ static hsmca_rv leaf_run(hsmca_ca *ca, const char *mount, const char *role_name,
     pctx.now = ca_now();
     pctx.issuer_not_after = ca_asn1_time_to_unix(X509_get0_notAfter(iss.certificate));
     pctx.leaf_not_after_behavior = iss.leaf_not_after_behavior;
-    pctx.default_ttl = ca->default_ttl;
-    pctx.max_ttl = ca->max_ttl;
+    if ((rv = ca_mount_ttls(ca, mount, &pctx.default_ttl, &pctx.max_ttl)) != HSMCA_OK)
+        goto done;
     if ((rv = hsmca_policy_evaluate(&role, &req, &pctx, &t)) != HSMCA_OK)
         goto done;
     if ((rv = leaf_tbs(ca, mount, &iss, &t, pub, csr ? X509_REQ_get_X509_PUBKEY(csr) : NULL, &tbs)) != HSMCA_OK)

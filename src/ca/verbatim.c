@@ -101,7 +101,7 @@ hsmca_rv hsmca_ca_sign_verbatim(hsmca_ca *ca, const char *mount, const char *iss
     X509 *tbs = NULL, *cert = NULL;
     ca_sign_job job;
     unsigned char *der = NULL;
-    int64_t now = ca_now(), nb, na = 0, ttl, max_ttl;
+    int64_t now = ca_now(), nb, na = 0, ttl, max_ttl, mount_def, mount_max;
     bool have_role = p->role != NULL && p->role[0] != '\0', bc;
     hsmca_rv rv;
     int n;
@@ -127,8 +127,10 @@ hsmca_rv hsmca_ca_sign_verbatim(hsmca_ca *ca, const char *mount, const char *iss
         }
     }
     /* validity: request, else role, else mount; never past max_ttl */
-    max_ttl = have_role && role.max_ttl > 0 ? role.max_ttl : ca->max_ttl;
-    ttl = p->ttl > 0 ? p->ttl : have_role && role.ttl > 0 ? role.ttl : ca->default_ttl;
+    if ((rv = ca_mount_ttls(ca, mount, &mount_def, &mount_max)) != HSMCA_OK)
+        goto done;
+    max_ttl = have_role && role.max_ttl > 0 ? role.max_ttl : mount_max;
+    ttl = p->ttl > 0 ? p->ttl : have_role && role.ttl > 0 ? role.ttl : mount_def;
     if (ttl > max_ttl)
         ttl = max_ttl;
     nb = now - (have_role ? role.not_before_duration : 30);

@@ -143,10 +143,6 @@ hsmca_rv hsmca_http_router_match(const hsmca_http_router *r, const char *path, h
         lit = match_one(rt->pattern, pseg, np, seg, ns, path, &trial);
         if (lit < 0)
             continue;
-        /* Parameter names point into pbuf: re-point them at the route's
-         * own (static) pattern text, which outlives this call. */
-        for (size_t k = 0; k < trial.n; k++)
-            trial.names[k] = rt->pattern + (trial.names[k] - pbuf);
         any = true;
         if (allowed != NULL)
             *allowed |= rt->methods;
@@ -156,6 +152,11 @@ hsmca_rv hsmca_http_router_match(const hsmca_http_router *r, const char *path, h
             best = lit;
             trial.route = rt;
             trial.arg = r->e[i].arg;
+            /* Parameter names point into pbuf (its segments NUL-ended):
+             * keep that text with the match. */
+            memcpy(out->nbuf, pbuf, sizeof(out->nbuf) < sizeof(pbuf) ? sizeof(out->nbuf) : sizeof(pbuf));
+            for (size_t k = 0; k < trial.n; k++)
+                trial.names[k] = out->nbuf + (trial.names[k] - pbuf);
             memcpy(out->names, trial.names, sizeof(trial.names));
             memcpy(out->values, trial.values, sizeof(trial.values));
             out->n = trial.n;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hsmca/jsonfield.h"
 #include "hsmca/log.h"
 #include "internal.h"
 
@@ -69,25 +70,36 @@ static void health(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 
 /* ---- mounts ---- */
 
-static json_t *mount_json(const hsmca_store_mount *m)
+static json_t *mount_json(hsmca_openbao *api, const hsmca_store_mount *m)
 {
-    return json_pack("{s:s,s:s,s:s,s:{s:i,s:i,s:b},s:n,s:b,s:b,s:b}", "type", m->type, "description", "",
-                     "accessor", "", "config", "default_lease_ttl", 0, "max_lease_ttl", 0, "force_no_cache", 0,
-                     "options", "local", 0, "seal_wrap", 0, "external_entropy_access", 0);
+    int64_t def = 0, max = 0;
+
+    if (hsmca_ca_mount_tune_get(api->cfg.ca, m->name, &def, &max) != HSMCA_OK)
+        hsmca_err_clear(); /* listed with zeros: the mount is being removed */
+    return json_pack("{s:s,s:s,s:s,s:{s:I,s:I,s:b},s:{},s:b,s:b,s:b}", "type", m->type, "description", "",
+                     "accessor", "", "config", "default_lease_ttl", (json_int_t)def, "max_lease_ttl",
+                     (json_int_t)max, "force_no_cache", 0, "options", "local", 0, "seal_wrap", 0,
+                     "external_entropy_access", 0);
 }
+
+struct mount_walk {
+    hsmca_openbao *api;
+    json_t *out;
+};
 
 static int add_mount(const hsmca_store_mount *m, void *arg)
 {
+    struct mount_walk *w = arg;
     char key[HSMCA_STORE_MOUNT_MAX + 2];
     json_t *j;
 
     if (strcmp(m->type, "pki") != 0)
         return 1;
     snprintf(key, sizeof(key), "%s/", m->name);
-    j = mount_json(m);
+    j = mount_json(w->api, m);
     if (j == NULL)
         return 0;
-    json_object_set_new(arg, key, j);
+    json_object_set_new(w->out, key, j);
     return 1;
 }
 
@@ -102,7 +114,10 @@ static void mounts_list(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         hsmca_http_resp_error(resp, 500, "out of memory");
         return;
     }
-    rv = hsmca_store_mount_list(api->cfg.store, add_mount, data);
+    {
+        struct mount_walk w = {api, data};
+        rv = hsmca_store_mount_list(api->cfg.store, add_mount, &w);
+    }
     if (rv != HSMCA_OK) {
         json_decref(data);
         ob_fail(resp, rv);
@@ -127,6 +142,31 @@ static bool reserved_mount(const char *p)
     return false;
 }
 
+/* default_lease_ttl / max_lease_ttl of a tune or mount config: a
+ * duration, "system" or "" (the appliance's: 0); -1 when absent. */
+static bool tune_values(const json_t *obj, hsmca_http_resp *resp, int64_t *def, int64_t *max)
+{
+    static const char *const names[2] = {"default_lease_ttl", "max_lease_ttl"};
+    int64_t *out[2] = {def, max};
+
+    *def = *max = -1;
+    for (int i = 0; i < 2; i++) {
+        const json_t *v = json_object_get(obj, names[i]);
+        const char *s = json_string_value(v);
+        if (v == NULL)
+            continue;
+        if (s != NULL && (s[0] == '\0' || strcmp(s, "system") == 0)) {
+            *out[i] = 0;
+            continue;
+        }
+        if (hsmca_jf_duration(v, names[i], out[i]) != HSMCA_OK) {
+            hsmca_http_resp_error(resp, 400, "%s", hsmca_err_message());
+            return false;
+        }
+    }
+    return true;
+}
+
 static const ob_field mount_fields[] = {
     {"type", OBF_STRING}, {"description", OBF_STRING}, {"config", OBF_OBJECT}, {"options", OBF_OBJECT},
     {"local", OBF_BOOL},  {"seal_wrap", OBF_BOOL},      {"external_entropy_access", OBF_BOOL},
@@ -140,6 +180,7 @@ static void mount_enable(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
     const char *path = hsmca_http_req_param(req, "path");
     json_t *in = ob_fields(req, resp, mount_fields), *cfg;
     const char *type;
+    int64_t def = -1, max = -1;
     hsmca_rv rv;
 
     if (in == NULL)
@@ -157,9 +198,8 @@ static void mount_enable(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         goto done;
     }
     cfg = json_object_get(in, "config");
-    if (cfg != NULL && json_object_size(cfg) > 0)
-        hsmca_http_resp_warn(resp, "config is ignored: TTL limits are the appliance's (max_ttl in its "
-                                   "configuration), not per mount");
+    if (!tune_values(cfg, resp, &def, &max))
+        goto done;
     rv = hsmca_ca_mount_enable(api->cfg.ca, path);
     if (rv == HSMCA_ERR_EXISTS) {
         hsmca_http_resp_error(resp, 400, "path is already in use at %s/", path);
@@ -170,9 +210,58 @@ static void mount_enable(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         goto done;
     }
     ob_mounts_reload(api);
+    if ((def >= 0 || max >= 0) && (rv = hsmca_ca_mount_tune_set(api->cfg.ca, path, def, max)) != HSMCA_OK) {
+        ob_fail(resp, rv);
+        goto done;
+    }
     ob_audit_detail(req, "mount_type", json_string("pki"));
     hsmca_http_resp_no_content(resp);
 done:
+    json_decref(in);
+}
+
+/* GET sys/mounts/:path/tune */
+static void tune_read(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+{
+    hsmca_openbao *api = arg;
+    int64_t def = 0, max = 0;
+    hsmca_rv rv = hsmca_ca_mount_tune_get(api->cfg.ca, hsmca_http_req_param(req, "path"), &def, &max);
+
+    if (rv != HSMCA_OK) {
+        ob_fail(resp, rv == HSMCA_ERR_NOT_FOUND ? HSMCA_ERR_INVALID_ARG : rv);
+        return;
+    }
+    hsmca_http_resp_data(resp, 200,
+                         json_pack("{s:s,s:I,s:I,s:b}", "description", "", "default_lease_ttl", (json_int_t)def,
+                                   "max_lease_ttl", (json_int_t)max, "force_no_cache", 0));
+}
+
+static const ob_field tune_fields[] = {
+    {"default_lease_ttl", OBF_ANY}, {"max_lease_ttl", OBF_ANY}, {"description", OBF_STRING},
+    {"audit_non_hmac_request_keys", OBF_LIST}, {"audit_non_hmac_response_keys", OBF_LIST},
+    {"listing_visibility", OBF_STRING}, {"passthrough_request_headers", OBF_LIST},
+    {"allowed_response_headers", OBF_LIST}, {"options", OBF_OBJECT},
+    OB_FIELDS_END,
+};
+
+/* POST sys/mounts/:path/tune: the lease TTLs ("system" or "" = the
+ * appliance's). The other tunables of OpenBao have no effect here. */
+static void tune_write(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+{
+    hsmca_openbao *api = arg;
+    json_t *in = ob_fields(req, resp, tune_fields);
+    int64_t def = -1, max = -1;
+    hsmca_rv rv;
+
+    if (in == NULL)
+        return;
+    if (tune_values(in, resp, &def, &max)) {
+        rv = hsmca_ca_mount_tune_set(api->cfg.ca, hsmca_http_req_param(req, "path"), def, max);
+        if (rv != HSMCA_OK)
+            ob_fail(resp, rv);
+        else
+            hsmca_http_resp_no_content(resp);
+    }
     json_decref(in);
 }
 
@@ -217,7 +306,7 @@ static void mount_read(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         ob_fail(resp, rv);
         return;
     }
-    hsmca_http_resp_data(resp, 200, mount_json(&m));
+    hsmca_http_resp_data(resp, 200, mount_json(api, &m));
     hsmca_store_mount_clear(&m);
 }
 
@@ -459,6 +548,8 @@ static const hsmca_http_route sys_routes[] = {
     {HSMCA_HTTP_GET, "mounts/*path", mount_read, HSMCA_HTTP_ROUTE_NO_AUDIT},
     {HSMCA_HTTP_POST | HSMCA_HTTP_PUT, "mounts/*path", mount_enable, 0},
     {HSMCA_HTTP_DELETE, "mounts/*path", mount_disable, 0},
+    {HSMCA_HTTP_GET, "mounts/:path/tune", tune_read, HSMCA_HTTP_ROUTE_NO_AUDIT},
+    {HSMCA_HTTP_POST | HSMCA_HTTP_PUT, "mounts/:path/tune", tune_write, 0},
     {HSMCA_HTTP_LIST | HSMCA_HTTP_GET, "policies/acl", policies_list, HSMCA_HTTP_ROUTE_NO_AUDIT},
     {HSMCA_HTTP_GET, "policies/acl/:name", policy_read, HSMCA_HTTP_ROUTE_NO_AUDIT},
     {HSMCA_HTTP_POST | HSMCA_HTTP_PUT, "policies/acl/:name", policy_write, 0},
