@@ -179,6 +179,7 @@ typedef void (*hsmca_http_handler_fn)(hsmca_http_req *req, hsmca_http_resp *resp
 #define HSMCA_HTTP_ROUTE_UNAUTHENTICATED 0x1u /* OpenBao documents it as unauthenticated */
 #define HSMCA_HTTP_ROUTE_SUDO 0x2u            /* needs the sudo capability as well */
 #define HSMCA_HTTP_ROUTE_NO_AUDIT 0x4u        /* reads that change nothing (denials are still audited) */
+#define HSMCA_HTTP_ROUTE_EXISTENCE 0x8u       /* a write to a new object needs "create" (OpenBao's existence check) */
 
 typedef struct {
     unsigned methods;            /* hsmca_http_method bits */

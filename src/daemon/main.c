@@ -362,8 +362,18 @@ int main(int argc, char **argv)
     }
     hsmca_log(HSMCA_LOG_NOTICE, "hsmcad %s serving (%s, port %u)", HSMCA_VERSION, c.tls ? "TLS" : "plain HTTP",
               (unsigned)hsmca_http_server_port(p.srv, 0));
-    while (!stop_requested) {
-        pause();
+    /* One loop on the main thread: signals (sleep returns early on them)
+     * and the hourly removal of expired tokens (expired ones are refused
+     * without it; this only reclaims their rows). */
+    for (unsigned long tick = 1; !stop_requested; tick++) {
+        sleep(1);
+        if (tick % 3600 == 0) {
+            size_t n = 0;
+            if (hsmca_auth_tidy(p.auth, 0, &n) != HSMCA_OK)
+                hsmca_log(HSMCA_LOG_WARNING, "token tidy failed: %s", hsmca_err_message());
+            else if (n > 0)
+                hsmca_log(HSMCA_LOG_INFO, "token tidy: %zu expired tokens removed", n);
+        }
         if (reopen_requested) {
             reopen_requested = 0;
             if (hsmca_audit_reopen(p.audit) != HSMCA_OK)

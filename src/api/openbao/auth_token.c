@@ -71,6 +71,11 @@ static void token_create(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         p.orphan = true;
     p.path = hsmca_http_req_path(req) + 3;
     rv = hsmca_auth_token_create(auth_of(arg), &ctx->token, &p, &secret, &made, &warnings);
+    if (rv == HSMCA_ERR_NOT_FOUND) {
+        /* the caller was revoked while this request ran */
+        hsmca_http_resp_error(resp, 403, "permission denied");
+        goto done;
+    }
     if (rv != HSMCA_OK) {
         ob_fail(resp, rv);
         goto done;
@@ -131,9 +136,9 @@ static bool target_accessor(hsmca_http_req *req, hsmca_http_resp *resp, void *ar
         rv = hsmca_auth_token_lookup(auth_of(arg), tok, 0, &t);
     }
     json_decref(in);
-    if (rv == HSMCA_ERR_NOT_FOUND) {
-        /* OpenBao: an unknown token or accessor is a 400 "bad token". */
-        hsmca_http_resp_error(resp, 400, "bad token");
+    if (rv == HSMCA_ERR_NOT_FOUND || (by_accessor && rv == HSMCA_ERR_INVALID_ARG)) {
+        /* OpenBao: an unknown token or accessor is a 400. */
+        hsmca_http_resp_error(resp, 400, by_accessor ? "invalid accessor" : "bad token");
         return false;
     }
     if (rv != HSMCA_OK) {
@@ -310,7 +315,7 @@ static const hsmca_http_route token_routes[] = {
     {HSMCA_HTTP_POST | HSMCA_HTTP_PUT, "revoke-accessor", revoke, 0},
     {HSMCA_HTTP_POST | HSMCA_HTTP_PUT, "revoke-orphan", revoke, HSMCA_HTTP_ROUTE_SUDO},
     {HSMCA_HTTP_LIST, "accessors", accessors, HSMCA_HTTP_ROUTE_SUDO | HSMCA_HTTP_ROUTE_NO_AUDIT},
-    {HSMCA_HTTP_POST | HSMCA_HTTP_PUT, "tidy", tidy, 0},
+    {HSMCA_HTTP_POST | HSMCA_HTTP_PUT, "tidy", tidy, HSMCA_HTTP_ROUTE_SUDO},
 };
 
 hsmca_rv ob_token_routes(hsmca_http_router *r, hsmca_openbao *api)

@@ -154,9 +154,34 @@ static void deny(call *c, const char *why_for_log)
               why_for_log);
 }
 
+/* OpenBao's existence check for the routes flagged with it: a role or
+ * policy that does not exist yet is created (capability "create"), one that
+ * does is changed ("update"). */
+static bool target_exists(call *c, const hsmca_http_route *route)
+{
+    const char *name = hsmca_http_req_param(c->req, "name");
+    bool yes = true;
+
+    if (name == NULL)
+        return true;
+    if (strcmp(route->pattern, "roles/:name") == 0) {
+        hsmca_role role;
+        yes = hsmca_ca_role_get(c->api->cfg.ca, c->mount, name, &role) == HSMCA_OK;
+        hsmca_role_clear(&role);
+    } else if (strcmp(route->pattern, "policies/acl/:name") == 0) {
+        hsmca_auth_policy p;
+        memset(&p, 0, sizeof(p));
+        yes = hsmca_auth_policy_get(c->api->cfg.auth, name, &p) == HSMCA_OK;
+        hsmca_auth_policy_clear(&p);
+    }
+    hsmca_err_clear();
+    return yes;
+}
+
 /* The token check; true when the handler may run. */
 static bool authorize(call *c, const hsmca_http_route *route)
 {
+    unsigned cap;
     const char *token = NULL;
     size_t len = 0;
     char acl_path[ACL_PATH_MAX];
@@ -176,7 +201,10 @@ static bool authorize(call *c, const hsmca_http_route *route)
     c->ctx->token_text[len] = '\0';
     /* OpenBao routes LIST on the path with a trailing '/'. */
     snprintf(acl_path, sizeof(acl_path), "%s%s", c->rel, m == HSMCA_HTTP_LIST ? "/" : "");
-    rv = hsmca_auth_authorize(c->api->cfg.auth, c->ctx->token_text, acl_path, capability_of(m),
+    cap = capability_of(m);
+    if (cap == HSMCA_CAP_UPDATE && (route->flags & HSMCA_HTTP_ROUTE_EXISTENCE) && !target_exists(c, route))
+        cap = HSMCA_CAP_CREATE;
+    rv = hsmca_auth_authorize(c->api->cfg.auth, c->ctx->token_text, acl_path, cap,
                               (route->flags & HSMCA_HTTP_ROUTE_SUDO) ? HSMCA_AUTH_NEED_SUDO : 0, &d,
                               &c->ctx->token);
     if (rv != HSMCA_OK) {

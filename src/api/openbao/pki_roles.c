@@ -103,7 +103,7 @@ static void role_delete(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 const hsmca_http_route ob_roles_routes[] = {
     {HSMCA_HTTP_LIST, "roles", roles_list, HSMCA_HTTP_ROUTE_NO_AUDIT},
     {HSMCA_HTTP_GET, "roles/:name", role_read, HSMCA_HTTP_ROUTE_NO_AUDIT},
-    {HSMCA_HTTP_POST | HSMCA_HTTP_PUT | HSMCA_HTTP_PATCH, "roles/:name", role_write, 0},
+    {HSMCA_HTTP_POST | HSMCA_HTTP_PUT | HSMCA_HTTP_PATCH, "roles/:name", role_write, HSMCA_HTTP_ROUTE_EXISTENCE},
     {HSMCA_HTTP_DELETE, "roles/:name", role_delete, 0},
 };
 const size_t ob_roles_routes_n = sizeof(ob_roles_routes) / sizeof(ob_roles_routes[0]);

@@ -552,7 +552,7 @@ static const hsmca_http_route sys_routes[] = {
     {HSMCA_HTTP_POST | HSMCA_HTTP_PUT, "mounts/:path/tune", tune_write, 0},
     {HSMCA_HTTP_LIST | HSMCA_HTTP_GET, "policies/acl", policies_list, HSMCA_HTTP_ROUTE_NO_AUDIT},
     {HSMCA_HTTP_GET, "policies/acl/:name", policy_read, HSMCA_HTTP_ROUTE_NO_AUDIT},
-    {HSMCA_HTTP_POST | HSMCA_HTTP_PUT, "policies/acl/:name", policy_write, 0},
+    {HSMCA_HTTP_POST | HSMCA_HTTP_PUT, "policies/acl/:name", policy_write, HSMCA_HTTP_ROUTE_EXISTENCE},
     {HSMCA_HTTP_DELETE, "policies/acl/:name", policy_delete, 0},
     {HSMCA_HTTP_GET, "policy", policies_list, HSMCA_HTTP_ROUTE_NO_AUDIT},
     {HSMCA_HTTP_POST | HSMCA_HTTP_PUT, "capabilities-self", capabilities_self, HSMCA_HTTP_ROUTE_NO_AUDIT},
