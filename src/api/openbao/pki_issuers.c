@@ -580,12 +580,14 @@ static void issuer_write(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         rv = hsmca_ca_issuer_get(ob_ca(arg), ob_mount(req), cur.issuer_id, &after);
 done:
     if (rv == HSMCA_OK) {
+        ob_audit_detail(req, "issuer_id", json_string(cur.issuer_id));
         if (!patch && cur.issuer_name[0] != '\0' && after.issuer_name[0] == '\0')
             hsmca_http_resp_warn(resp, "issuer_name was not given and is now empty: refer to this issuer by its "
                                        "id %s", cur.issuer_id);
         issuer_respond(resp, &after);
-    } else if (rv == HSMCA_ERR_EXISTS) {
-        /* OpenBao answers a name in use with 400. */
+    } else if (rv == HSMCA_ERR_EXISTS || rv == HSMCA_ERR_NOT_FOUND) {
+        /* The issuer itself was found above: a name in use or a manual_chain
+         * entry that names no issuer is bad input (OpenBao: 400). */
         hsmca_http_resp_error(resp, 400, "%s", hsmca_err_message());
     } else {
         ob_fail(resp, rv);
@@ -613,6 +615,7 @@ static void issuer_delete(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         return;
     }
     default_issuer_id(arg, ob_mount(req), default_id);
+    ob_audit_detail(req, "issuer_id", json_string(cur.issuer_id));
     rv = hsmca_ca_issuer_delete(ob_ca(arg), ob_mount(req), cur.issuer_id);
     if (rv == HSMCA_ERR_NOT_FOUND) {
         rv = HSMCA_OK; /* deleted meanwhile */

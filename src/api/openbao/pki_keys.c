@@ -147,6 +147,7 @@ static void key_generate(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         key_fail(resp, rv);
         return;
     }
+    ob_audit_detail(req, "key_id", json_string(k.key_id));
     key_respond(resp, &k);
 }
 
@@ -193,6 +194,7 @@ static void key_import(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         key_fail(resp, rv);
         return;
     }
+    ob_audit_detail(req, "key_id", json_string(k.key_id));
     key_respond(resp, &k);
 }
 
@@ -238,6 +240,7 @@ static void key_update(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         key_fail(resp, rv);
         return;
     }
+    ob_audit_detail(req, "key_id", json_string(k.key_id));
     if (k.key_name[0] == '\0')
         hsmca_http_resp_warn(resp, "Name successfully deleted, you will now need to reference this key by its Id: %s",
                              k.key_id);
@@ -272,6 +275,7 @@ static void key_delete(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         key_fail(resp, rv);
         return;
     }
+    ob_audit_detail(req, "key_id", json_string(k.key_id));
     if (strcmp(default_id, k.key_id) == 0) {
         hsmca_http_resp_warn(resp,
                              "Deleted key %s (via key_ref %s); this was configured as the default key. Operations "
