@@ -6,6 +6,7 @@
  * OpenBao's (shared/reference/openbao-pki-api.txt); each handler is one CA
  * core call. */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "hsmca/duration.h"
 #include "hsmca/uuid.h"
 #include "internal.h"
 
@@ -73,6 +75,19 @@ static void fail_request(hsmca_http_resp *resp, hsmca_rv rv)
         return;
     }
     ob_fail(resp, rv);
+}
+
+/* not_after must be RFC 3339 (the core's parser says how, the field name
+ * is added here); false with the 400 in resp. */
+static bool not_after_ok(const json_t *in, hsmca_http_resp *resp)
+{
+    const char *na = ob_str(in, "not_after", "");
+    int64_t t;
+
+    if (na[0] == '\0' || hsmca_time_parse_rfc3339(na, &t) == HSMCA_OK)
+        return true;
+    hsmca_http_resp_error(resp, 400, "not_after: %s", hsmca_err_message());
+    return false;
 }
 
 /* Base64 (no line breaks) of len bytes into a buffer from alloc. */
@@ -236,6 +251,34 @@ done:
     return rv;
 }
 
+/* The :issuer_ref of the issuer/:issuer_ref/... routes; NULL on the
+ * others (the role's or the default issuer then). The router as of 33eb7fd
+ * names a parameter that is not the last segment by the rest of its pattern
+ * ("issuer_ref/sign/:role"), so hsmca_http_req_param() misses it; the value
+ * is then read from the request path itself. A per-issuer request must
+ * never fall back to the default issuer. buf holds the copy. */
+static const char *issuer_ref_of(const hsmca_http_req *req, char *buf, size_t size)
+{
+    const char *v = hsmca_http_req_param(req, "issuer_ref");
+    const char *path = hsmca_http_req_path(req), *mount = ob_mount(req), *rel, *end;
+    size_t ml = strlen(mount);
+
+    if (v != NULL)
+        return v;
+    if (strncmp(path, "v1/", 3) != 0 || ml == 0 || strncmp(path + 3, mount, ml) != 0 || path[3 + ml] != '/')
+        return NULL;
+    rel = path + 3 + ml + 1;
+    if (strncmp(rel, "issuer/", 7) != 0)
+        return NULL;
+    rel += 7;
+    end = strchr(rel, '/');
+    if (end == NULL || end == rel || (size_t)(end - rel) >= size)
+        return NULL;
+    memcpy(buf, rel, (size_t)(end - rel));
+    buf[end - rel] = '\0';
+    return buf;
+}
+
 /* OpenBao's lease for a role with generate_lease: "<path>/<uuid>",
  * lasting until the certificate expires, not renewable. */
 static void set_cert_lease(hsmca_http_req *req, hsmca_http_resp *resp, int64_t expiration)
@@ -381,7 +424,8 @@ static void leaf(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, bool sig
 {
     const char *mount = ob_mount(req);
     const char *role_name = hsmca_http_req_param(req, "role");
-    const char *issuer_ref = hsmca_http_req_param(req, "issuer_ref"); /* NULL: the role's */
+    char ref_buf[HSMCA_ROLE_REF_MAX + 1];
+    const char *issuer_ref = issuer_ref_of(req, ref_buf, sizeof(ref_buf)); /* NULL: the role's */
     hsmca_ca *ca = ob_ca(arg);
     hsmca_issue_request r;
     hsmca_ca_result res;
@@ -397,7 +441,7 @@ static void leaf(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, bool sig
     in = ob_fields(req, resp, sign ? sign_fields : issue_fields);
     if (in == NULL)
         return;
-    if (!read_out_opts(in, resp, &o))
+    if (!read_out_opts(in, resp, &o) || !not_after_ok(in, resp))
         goto done;
     if (sign) {
         csr = ob_str(in, "csr", "");
@@ -480,7 +524,8 @@ static void sign_verbatim(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 {
     const char *mount = ob_mount(req);
     const char *role_name = hsmca_http_req_param(req, "role");
-    const char *issuer_ref = hsmca_http_req_param(req, "issuer_ref");
+    char ref_buf[HSMCA_ROLE_REF_MAX + 1];
+    const char *issuer_ref = issuer_ref_of(req, ref_buf, sizeof(ref_buf));
     hsmca_ca *ca = ob_ca(arg);
     hsmca_verbatim_params p;
     hsmca_ca_result res;
@@ -497,7 +542,8 @@ static void sign_verbatim(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
     in = ob_fields(req, resp, verbatim_fields);
     if (in == NULL)
         return;
-    if (!read_out_opts(in, resp, &o) || !signature_bits_ok(resp, ob_int(in, "signature_bits", 0)))
+    if (!read_out_opts(in, resp, &o) || !signature_bits_ok(resp, ob_int(in, "signature_bits", 0)) ||
+        !not_after_ok(in, resp))
         goto done;
     csr = ob_str(in, "csr", "");
     if (csr[0] == '\0') {
@@ -527,6 +573,30 @@ static void sign_verbatim(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         (rv = ob_list(in, "user_ids", &p.user_ids)) != HSMCA_OK) {
         ob_fail(resp, rv);
         goto done;
+    }
+    /* The usage names are checked here so each error names its field
+     * (and an unknown key usage never reaches the core's builder). */
+    for (size_t i = 0; i < p.key_usage.n; i++) {
+        if (hsmca_role_key_usage_bit(p.key_usage.v[i]) == 0) {
+            hsmca_http_resp_error(resp, 400, "key_usage '%s' is not a key usage name (Go's x509.KeyUsage names "
+                                             "without the prefix, e.g. DigitalSignature)", p.key_usage.v[i]);
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < p.ext_key_usage.n; i++) {
+        if (hsmca_role_ext_key_usage_oid(p.ext_key_usage.v[i]) == NULL) {
+            hsmca_http_resp_error(resp, 400, "ext_key_usage '%s' is not an extended key usage name (Go's "
+                                             "x509.ExtKeyUsage names without the prefix, e.g. ServerAuth)",
+                                  p.ext_key_usage.v[i]);
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < p.ext_key_usage_oids.n; i++) {
+        if (!hsmca_role_oid_valid(p.ext_key_usage_oids.v[i])) {
+            hsmca_http_resp_error(resp, 400, "ext_key_usage_oids '%s' is not a dotted-decimal OID",
+                                  p.ext_key_usage_oids.v[i]);
+            goto done;
+        }
     }
     if (have_role)
         ob_audit_detail(req, "role", json_string(role_name));
@@ -678,7 +748,8 @@ static void ca_cert_warnings(hsmca_http_resp *resp, X509 *cert)
 static void sign_intermediate(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 {
     const char *mount = ob_mount(req);
-    const char *issuer_ref = hsmca_http_req_param(req, "issuer_ref");
+    char ref_buf[HSMCA_ROLE_REF_MAX + 1];
+    const char *issuer_ref = issuer_ref_of(req, ref_buf, sizeof(ref_buf));
     hsmca_ca *ca = ob_ca(arg);
     hsmca_ca_params p;
     hsmca_ca_result res;
@@ -696,7 +767,7 @@ static void sign_intermediate(hsmca_http_req *req, hsmca_http_resp *resp, void *
     if (in == NULL)
         return;
     if (!read_out_opts(in, resp, &o) || !signature_bits_ok(resp, ob_int(in, "signature_bits", 0)) ||
-        !max_path_length_read(in, resp, &p.max_path_length))
+        !max_path_length_read(in, resp, &p.max_path_length) || !not_after_ok(in, resp))
         goto done;
     csr = ob_str(in, "csr", "");
     if (csr[0] == '\0') {
@@ -776,7 +847,8 @@ static const ob_field self_issued_fields[] = {
 
 static void sign_self_issued(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 {
-    const char *issuer_ref = hsmca_http_req_param(req, "issuer_ref");
+    char ref_buf[HSMCA_ROLE_REF_MAX + 1];
+    const char *issuer_ref = issuer_ref_of(req, ref_buf, sizeof(ref_buf));
     hsmca_ca_result res;
     json_t *in, *data = NULL;
     const char *cert_pem;
