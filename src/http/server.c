@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -117,6 +118,41 @@ static bool parse_query_bool(const char *s, bool *out)
         }
     }
     return false;
+}
+
+/* Framing and header rules libmicrohttpd 0.9.75 lets through (RFC 9112
+ * 6.1, 6.3). Two Content-Length headers, or Content-Length beside
+ * Transfer-Encoding, frame the body two ways: a proxy in front may pick the
+ * other one (request smuggling). (A NUL inside a header value cannot be
+ * seen here: libmicrohttpd 0.9.75 reports the value cut at the NUL.) */
+struct header_scan {
+    unsigned content_length;
+    bool transfer_encoding;
+};
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct header_scan *h = cls;
+
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        h->content_length++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        h->transfer_encoding = true;
+    return MHD_YES;
+}
+
+static const char *header_problem(struct MHD_Connection *c)
+{
+    struct header_scan h = {0, false};
+
+    MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &h);
+    if (h.content_length > 1)
+        return "more than one Content-Length header";
+    if (h.content_length == 1 && h.transfer_encoding)
+        return "Content-Length and Transfer-Encoding together";
+    return NULL;
 }
 
 /* ---- statistics ---- */
@@ -235,6 +271,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return refuse(srv, c, req, 414, "request URL is longer than the server's limit");
         if (bad_escape)
             return refuse(srv, c, req, 400, "request URL has a malformed or NUL (%00) percent-escape");
+        if ((why = header_problem(c)) != NULL)
+            return refuse(srv, c, req, 400, why);
         if (!http_req_set_path(req, url, &why))
             return refuse(srv, c, req, 400, why);
         list = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "list");
