@@ -92,7 +92,8 @@ hsmca_rv hsmca_audit_open(hsmca_p11_token *tok, const hsmca_audit_config *cfg, h
  * entry whose prev is the last HMAC written to the previous file; a
  * non-empty file is continued as hsmca_audit_open() does. If the path still
  * names the open file, nothing changes. On failure the old file stays in
- * use. Safe while other threads log. */
+ * use. Safe while other threads log; call it from a thread, not from the
+ * signal handler (it takes locks and asks the token for a MAC). */
 hsmca_rv hsmca_audit_reopen(hsmca_audit *log);
 
 /* Syncs and closes. No other thread may be inside a call on log. NULL-safe. */

@@ -161,7 +161,7 @@ hsmca_rv audit_json_string(hsmca_p11_hmac_key *key, const char *s, size_t max, j
         return hmac_string(key, s, len, out);
     buf = malloc(max + sizeof(cut));
     if (buf == NULL)
-        goto nomem;
+        goto done;
     /* Bounded by len: every turn consumes at least one input byte. */
     while (i < len) {
         size_t n = utf8_len(p + i, len - i);
@@ -178,12 +178,11 @@ hsmca_rv audit_json_string(hsmca_p11_hmac_key *key, const char *s, size_t max, j
     }
     *out = json_stringn(buf, o);
     if (*out == NULL)
-        goto nomem;
+        goto done;
     rv = HSMCA_OK;
-    goto done;
-nomem:
-    rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
 done:
+    if (rv == HSMCA_ERR_NOMEM)
+        hsmca_err(rv, "out of memory");
     free(buf);
     return rv;
 }
@@ -226,40 +225,37 @@ static hsmca_rv redact_copy(hsmca_p11_hmac_key *key, const json_t *in, int depth
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "audit details are nested deeper than %d levels",
                          DETAILS_DEPTH_MAX);
     if (json_is_object(in)) {
-        const char *name;
         /* jansson's iteration API takes a non-const object; it reads only. */
         json_t *src = (json_t *)(uintptr_t)in;
-        void *it;
 
         copy = json_object();
         if (copy == NULL)
-            goto nomem;
-        for (it = json_object_iter(src); it != NULL; it = json_object_iter_next(src, it)) {
+            goto done;
+        for (void *it = json_object_iter(src); it != NULL; it = json_object_iter_next(src, it)) {
             const json_t *v = json_object_iter_value(it);
-            name = json_object_iter_key(it);
+            const char *name = json_object_iter_key(it);
             rv = hsmca_audit_is_secret_name(name) ? secret_replacement(key, v, &child)
                                                   : redact_copy(key, v, depth + 1, nodes, &child);
             if (rv != HSMCA_OK)
                 goto done;
-            if (json_object_set_new(copy, name, child) != 0) {
-                child = NULL;
-                goto nomem;
-            }
+            /* set_new takes child even when it fails. */
+            rv = json_object_set_new(copy, name, child) == 0 ? HSMCA_OK : HSMCA_ERR_NOMEM;
             child = NULL;
+            if (rv != HSMCA_OK)
+                goto done;
         }
     } else if (json_is_array(in)) {
         copy = json_array();
         if (copy == NULL)
-            goto nomem;
+            goto done;
         for (size_t i = 0; i < json_array_size(in); i++) {
             rv = redact_copy(key, json_array_get(in, i), depth + 1, nodes, &child);
             if (rv != HSMCA_OK)
                 goto done;
-            if (json_array_append_new(copy, child) != 0) {
-                child = NULL;
-                goto nomem;
-            }
+            rv = json_array_append_new(copy, child) == 0 ? HSMCA_OK : HSMCA_ERR_NOMEM;
             child = NULL;
+            if (rv != HSMCA_OK)
+                goto done;
         }
     } else if (json_is_string(in) && holds_private_key(json_string_value(in), json_string_length(in))) {
         /* Defence in depth: a private key under an innocent name. */
@@ -269,15 +265,14 @@ static hsmca_rv redact_copy(hsmca_p11_hmac_key *key, const json_t *in, int depth
     } else {
         copy = json_deep_copy(in);
         if (copy == NULL)
-            goto nomem;
+            goto done;
     }
     *out = copy;
     copy = NULL;
     rv = HSMCA_OK;
-    goto done;
-nomem:
-    rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory copying audit details");
 done:
+    if (rv == HSMCA_ERR_NOMEM)
+        hsmca_err(rv, "out of memory copying audit details");
     json_decref(child);
     json_decref(copy);
     return rv;

@@ -569,17 +569,52 @@ static const char *outcome_name(hsmca_audit_outcome o)
     }
 }
 
+/* json_object_set_new() as an hsmca_rv. Takes v in every case (jansson
+ * drops it on failure; a NULL v is an allocation that failed). */
+static hsmca_rv set_member(json_t *obj, const char *name, json_t *v)
+{
+    if (json_object_set_new(obj, name, v) != 0)
+        return hsmca_err(HSMCA_ERR_NOMEM, "out of memory building an audit entry");
+    return HSMCA_OK;
+}
+
 /* Adds name: the cleaned string s (see audit_json_string). */
 static hsmca_rv add_string(hsmca_audit *a, json_t *obj, const char *name, const char *s, size_t max)
 {
     json_t *v = NULL;
     hsmca_rv rv = audit_json_string(a->key, s, max, &v);
 
-    if (rv != HSMCA_OK)
-        return rv;
-    if (json_object_set_new(obj, name, v) != 0)
-        return hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
-    return HSMCA_OK;
+    return rv != HSMCA_OK ? rv : set_member(obj, name, v);
+}
+
+static hsmca_rv policies_array(hsmca_audit *a, const hsmca_audit_entry *e, json_t **out)
+{
+    json_t *pol = json_array();
+    hsmca_rv rv = HSMCA_ERR_NOMEM;
+
+    *out = NULL;
+    if (pol == NULL)
+        goto done;
+    for (size_t i = 0; e->policies != NULL && i < e->n_policies && i <= POLICIES_MAX; i++) {
+        json_t *v = NULL;
+        /* Past the bound, a marker keeps the cut visible. */
+        if (i == POLICIES_MAX)
+            v = json_string("...");
+        else if ((rv = audit_json_string(a->key, e->policies[i], SHORT_MAX, &v)) != HSMCA_OK)
+            goto done;
+        /* append_new takes v, even a NULL one, in every case. */
+        rv = json_array_append_new(pol, v) == 0 ? HSMCA_OK : HSMCA_ERR_NOMEM;
+        if (rv != HSMCA_OK)
+            goto done;
+    }
+    *out = pol;
+    pol = NULL;
+    rv = HSMCA_OK;
+done:
+    if (rv == HSMCA_ERR_NOMEM)
+        hsmca_err(rv, "out of memory building an audit entry");
+    json_decref(pol);
+    return rv;
 }
 
 /* The entry's members after "time", as compact JSON text "{...}". Done
@@ -590,62 +625,39 @@ static hsmca_rv build_body(hsmca_audit *a, const hsmca_audit_entry *e, char **ou
     hsmca_rv rv = HSMCA_ERR_NOMEM;
 
     *out = NULL;
-    if (obj == NULL || json_object_set_new(obj, "type", json_string("request")) != 0)
-        goto nomem;
-    if ((rv = add_string(a, obj, "request_id", e->request_id, SHORT_MAX)) != HSMCA_OK ||
+    if (obj == NULL) {
+        rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory building an audit entry");
+        goto done;
+    }
+    if ((rv = set_member(obj, "type", json_string("request"))) != HSMCA_OK ||
+        (rv = add_string(a, obj, "request_id", e->request_id, SHORT_MAX)) != HSMCA_OK ||
         (rv = add_string(a, obj, "remote_address", e->remote_address, SHORT_MAX)) != HSMCA_OK ||
-        (rv = add_string(a, obj, "accessor", e->accessor, SHORT_MAX)) != HSMCA_OK)
+        (rv = add_string(a, obj, "accessor", e->accessor, SHORT_MAX)) != HSMCA_OK ||
+        (rv = policies_array(a, e, &pol)) != HSMCA_OK)
         goto done;
-    pol = json_array();
-    if (pol == NULL)
-        goto nomem;
-    for (size_t i = 0; e->policies != NULL && i < e->n_policies; i++) {
-        json_t *v = NULL;
-        if (i == POLICIES_MAX) {
-            /* A marker keeps the cut visible. */
-            if (json_array_append_new(pol, json_string("...")) != 0)
-                goto nomem;
-            break;
-        }
-        rv = audit_json_string(a->key, e->policies[i], SHORT_MAX, &v);
-        if (rv != HSMCA_OK)
-            goto done;
-        if (json_array_append_new(pol, v) != 0)
-            goto nomem;
-    }
-    if (json_object_set_new(obj, "policies", pol) != 0) {
-        pol = NULL;
-        goto nomem;
-    }
+    rv = set_member(obj, "policies", pol);
     pol = NULL;
-    if ((rv = add_string(a, obj, "operation", e->operation, OPERATION_MAX)) != HSMCA_OK ||
+    if (rv != HSMCA_OK || (rv = add_string(a, obj, "operation", e->operation, OPERATION_MAX)) != HSMCA_OK ||
         (rv = add_string(a, obj, "mount", e->mount, MOUNT_MAX)) != HSMCA_OK ||
-        (rv = add_string(a, obj, "path", e->path, TEXT_MAX)) != HSMCA_OK)
+        (rv = add_string(a, obj, "path", e->path, TEXT_MAX)) != HSMCA_OK ||
+        (rv = set_member(obj, "status", json_integer(e->status))) != HSMCA_OK ||
+        (rv = set_member(obj, "outcome", json_string(outcome_name(e->outcome)))) != HSMCA_OK)
         goto done;
-    if (json_object_set_new(obj, "status", json_integer(e->status)) != 0 ||
-        json_object_set_new(obj, "outcome", json_string(outcome_name(e->outcome))) != 0)
-        goto nomem;
     if (e->error != NULL && (rv = add_string(a, obj, "error", e->error, TEXT_MAX)) != HSMCA_OK)
         goto done;
     if (e->details != NULL) {
         rv = audit_redact(a->key, e->details, &details);
         if (rv != HSMCA_OK)
             goto done;
-        if (json_object_set_new(obj, "details", details) != 0) {
-            details = NULL;
-            goto nomem;
-        }
+        rv = set_member(obj, "details", details);
         details = NULL;
+        if (rv != HSMCA_OK)
+            goto done;
     }
     /* ENSURE_ASCII: the file is plain ASCII, one line per entry (jansson
      * escapes every control character, so no raw newline can appear). */
     *out = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
-    if (*out == NULL)
-        goto nomem;
-    rv = HSMCA_OK;
-    goto done;
-nomem:
-    rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory building an audit entry");
+    rv = *out != NULL ? HSMCA_OK : hsmca_err(HSMCA_ERR_NOMEM, "out of memory building an audit entry");
 done:
     json_decref(details);
     json_decref(pol);
