@@ -127,6 +127,13 @@ head -c -1 "$W/a.log" >"$W/t.log"
 verify_broken "$W/t.log" 21 "final newline removed"
 awk 'NR == 10 { printf "%s", $0; next } { print }' "$W/a.log" >"$W/t.log"
 verify_broken "$W/t.log" 10 "lines 10 and 11 joined"
+# A line of another log made with the same key and with the same seq: only
+# the prev link tells it apart.
+"$T" write "$W/c.log" 20 >/dev/null 2>"$W/write.err" || { show "$W/write.err"; die "writing a second log failed"; }
+awk 'NR == FNR { if (FNR == 7) other = $0; next } FNR == 7 { print other; next } { print }' \
+    "$W/c.log" "$W/a.log" >"$W/t.log"
+verify_broken "$W/t.log" 7 "line 7 replaced by line 7 of another log with the same key"
+expect_grep "$W/v.out" "prev does not match" "a line of another log"
 : >"$W/t.log"
 verify_broken "$W/t.log" 1 "empty file"
 # The untampered original still verifies (nothing above changed it).

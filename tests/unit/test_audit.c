@@ -598,6 +598,7 @@ static void test_bad_input_writes_nothing(void **state)
 static void test_strings_cleaned(void **state)
 {
     char path[600], longpath[5001];
+    const char *pols[70];
     hsmca_audit *log;
     json_t *o;
     char *file, *last;
@@ -607,9 +608,11 @@ static void test_strings_cleaned(void **state)
     log = open_log(path, true);
     memset(longpath, 'p', sizeof(longpath) - 1);
     longpath[sizeof(longpath) - 1] = '\0';
+    for (int i = 0; i < 70; i++)
+        pols[i] = "policy";
     {
         hsmca_audit_entry e = {.path = longpath, .error = "bad \xff\xfe byte\nnewline", .status = 400,
-                               .outcome = HSMCA_AUDIT_ERROR};
+                               .outcome = HSMCA_AUDIT_ERROR, .policies = pols, .n_policies = 70};
         assert_rv(hsmca_audit_log(log, &e), HSMCA_OK);
     }
     hsmca_audit_free(log);
@@ -623,6 +626,9 @@ static void test_strings_cleaned(void **state)
     assert_string_equal(p + 2048, "...");
     assert_string_equal(json_string_value(json_object_get(o, "error")), "bad \xef\xbf\xbd\xef\xbf\xbd byte\nnewline");
     assert_string_equal(json_string_value(json_object_get(o, "outcome")), "error");
+    /* At most 64 policies, then a marker. */
+    assert_int_equal(json_array_size(json_object_get(o, "policies")), 65);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(o, "policies"), 64)), "...");
     json_decref(o);
     /* One entry per line, plain ASCII. */
     assert_int_equal(count(file, "\n"), 2);
