@@ -58,7 +58,9 @@ done
 verified root-a.pem web.pem "issued certificate"
 api GET "pki/cert/$serial"
 expect 200 "the issued certificate is stored"
-grep -q "$serial" "$STATE/audit.log" || die "issue: the serial is not in the audit log"
+jq -e --arg s "$serial" 'select(.path == "pki/issue/web" and .details.serial_number == $s) |
+    .details | .role == "web" and .common_name == "www.example.com" and (.issuer_id | length) == 36' \
+    "$STATE/audit.log" >/dev/null || die "issue: no audit entry with serial, role, common_name and issuer_id"
 grep -q "$(sed -n 2p web.key)" "$STATE/audit.log" && die "issue: the private key is in the audit log"
 pass "issue/web: RSA key (PKCS#1) matches, chain verified, stored, audited by serial"
 
