@@ -21,12 +21,15 @@ api_start() {
     STATE=$DAEMON_DIR
     SOFTHSM2_CONF=$STATE/softhsm2.conf
     export SOFTHSM2_CONF
+    # The daemon dies with the test, also when a signal ends it (sh runs no
+    # EXIT trap then).
     trap 'kill "$DAEMON_PID" 2>/dev/null || true' EXIT
+    trap 'kill "$DAEMON_PID" 2>/dev/null; exit 1' HUP INT PIPE TERM
 }
 
 # api_finish: the daemon must stop cleanly (exit 0, no sanitizer report).
 api_finish() {
-    trap - EXIT
+    trap - EXIT HUP INT PIPE TERM
     daemon_stop
 }
 
