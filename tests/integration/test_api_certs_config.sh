@@ -17,6 +17,8 @@ need_tool curl jq openssl certtool
 
 W=$(workdir api_certs_config)
 daemon_start_dev "$W/dev"
+# A failing check exits at once: the daemon must not outlive the test.
+trap '[ -z "${DAEMON_PID:-}" ] || kill "$DAEMON_PID" 2>/dev/null || true' EXIT
 
 expect() {
     [ "$STATUS" = "$1" ] || { show "$RESP"; die "$2: status $STATUS, expected $1"; }
@@ -331,4 +333,5 @@ api GET pki/config/keys
 pass "config/issuers (ids, follows-latest, key-less warning, 400s) and config/keys (by name, 400s)"
 
 daemon_stop
+DAEMON_PID=
 pass "test_api_certs_config"

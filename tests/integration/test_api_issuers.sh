@@ -16,6 +16,8 @@ need_tool curl jq openssl certtool
 
 W=$(workdir api_issuers)
 daemon_start_dev "$W/dev"
+# A failing check exits at once: the daemon must not outlive the test.
+trap '[ -z "${DAEMON_PID:-}" ] || kill "$DAEMON_PID" 2>/dev/null || true' EXIT
 
 expect() {
     [ "$STATUS" = "$1" ] || { show "$RESP"; die "$2: status $STATUS, expected $1"; }
@@ -283,4 +285,5 @@ expect 404 "issuer/default/der with no default"
 pass "DELETE: 204, again 204, key kept, default deleted with a warning and config/issuers cleared"
 
 daemon_stop
+DAEMON_PID=
 pass "test_api_issuers"

@@ -18,6 +18,8 @@ need_tool curl jq openssl pkcs11-tool od
 
 W=$(workdir api_keys)
 daemon_start_dev "$W/dev"
+# A failing check exits at once: the daemon must not outlive the test.
+trap '[ -z "${DAEMON_PID:-}" ] || kill "$DAEMON_PID" 2>/dev/null || true' EXIT
 SOFTHSM2_CONF=$DAEMON_DIR/softhsm2.conf
 HSMCA_TEST_TOKEN=hsmca-dev
 HSMCA_TEST_PIN_FILE=$DAEMON_DIR/pin
@@ -251,4 +253,5 @@ expect 403 "DELETE without a token"
 pass "key delete: 400 while in use (nothing removed), then 204 and the token object is gone; default warning"
 
 daemon_stop
+DAEMON_PID=
 pass "test_api_keys"
