@@ -12,7 +12,7 @@ function(hsmca_api_test name timeout)
         ENVIRONMENT "HSMCAD=$<TARGET_FILE:hsmcad>;HSMCA_CLI=$<TARGET_FILE:hsmca-cli>;HSMCA_P11RAW=$<TARGET_FILE:hsmca-p11raw>;HSMCA_TEST_WORKDIR=${HSMCA_TEST_WORK}/${name};${HSMCA_TEST_SAN_ENV}")
 endfunction()
 
-foreach(script test_api_server test_api_auth test_api_sys)
+foreach(script test_api_server test_api_auth test_api_audit)
     if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/integration/${script}.sh)
         hsmca_api_test(${script} 300)
     endif()
