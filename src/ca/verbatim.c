@@ -51,8 +51,10 @@ static hsmca_rv add_default_usages(X509 *x, const STACK_OF(X509_EXTENSION) *csr_
         for (size_t i = 0; i < n; i++) {
             const char *name = p->key_usage_set ? p->key_usage.v[i] : default_ku[i];
             int b = hsmca_role_key_usage_bit(name);
-            if (b == 0)
+            if (b == 0) {
+                ASN1_BIT_STRING_free(ku);
                 return hsmca_err(HSMCA_ERR_INVALID_ARG, "key_usage '%s' is not a key usage name", name);
+            }
             bits |= b;
         }
         /* keyCertSign would make a CA key; sign-verbatim never issues CAs. */

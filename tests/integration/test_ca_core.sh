@@ -58,6 +58,11 @@ refused() {
     set -e
     [ "$rc" -ne 0 ] || die "$what: accepted"
     [ "$rc" -lt 128 ] || { show "$W/err"; die "$what: crashed (exit $rc)"; }
+    # a leak or UB on the refusal path also exits non-zero: not a clean refusal
+    if grep -Eq "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W/err"; then
+        show "$W/err"
+        die "$what: sanitizer report on the refusal path"
+    fi
     grep -qi -- "$pattern" "$W/err" || { show "$W/err"; die "$what: message does not say '$pattern'"; }
     [ "$(rows)" = "$before" ] || die "$what: the database changed ($before -> $(rows))"
     pass "$what refused: $(grep -o 'ca-testtool: .*' "$W/err" | head -1 | cut -c1-150)"
@@ -184,6 +189,10 @@ openssl verify -partial_chain -CAfile "$W/root-b.pem" "$W/v.pem" >/dev/null 2>&1
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/vca.key" -subj "/CN=sneaky CA" \
     -addext "basicConstraints=critical,CA:TRUE" -out "$W/vca.csr" 2>/dev/null
 refused "sign-verbatim of a CA request" "CA certificate" verbatim pki "$W/vca.csr" "$W/x.pem"
+# regression: an unknown key usage name once leaked the keyUsage bit string
+# (the ASan build's leak check fails this refusal if it comes back)
+refused "sign-verbatim with an unknown key usage" "not a key usage name" verbatim pki "$W/v.csr" "$W/x.pem" \
+    key_usage=NotAUsage
 pass "sign-verbatim: subject and extensions from the CSR, CA requests refused"
 run self-issued pki root "$W/root-b.pem" "$W/rb-by-root.pem"
 openssl verify -CAfile "$W/root.pem" "$W/rb-by-root.pem" >"$W/v" 2>&1 || { show "$W/v"; die "self-issued re-sign does not verify under the signing root"; }

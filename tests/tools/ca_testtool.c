@@ -364,7 +364,7 @@ int main(int argc, char **argv)
             hsmca_ca_issuer_clear(&attrs);
         }
     } else if (strcmp(argv[1], "verbatim") == 0 && argc >= 5) {
-        /* verbatim MOUNT CSR OUT.pem [role=NAME] [ext_key_usage=...] */
+        /* verbatim MOUNT CSR OUT.pem [role=NAME] [ext_key_usage=...] [key_usage=...] */
         hsmca_verbatim_params vp;
         size_t len;
         char *csr = read_file(argv[3], &len);
@@ -374,7 +374,10 @@ int main(int argc, char **argv)
                 vp.role = argv[i] + 5;
             else if (strncmp(argv[i], "ext_key_usage=", 14) == 0)
                 hsmca_strlist_add_csv(&vp.ext_key_usage, argv[i] + 14);
-            else
+            else if (strncmp(argv[i], "key_usage=", 10) == 0) {
+                hsmca_strlist_add_csv(&vp.key_usage, argv[i] + 10);
+                vp.key_usage_set = true;
+            } else
                 return usage();
         }
         if (csr == NULL || hsmca_ca_sign_verbatim(ca, argv[2], NULL, csr, &vp, &r) != HSMCA_OK)
