@@ -161,6 +161,9 @@ void hsmca_http_resp_error_rv(hsmca_http_resp *resp, hsmca_rv rv);
 int hsmca_http_status_for_rv(hsmca_rv rv);
 /* A body as is (DER, PEM) with its content type; copied. */
 void hsmca_http_resp_raw(hsmca_http_resp *resp, int status, const char *content_type, const void *body, size_t len);
+/* The response carries a secret (a leaf private key): every copy of its
+ * body the server makes is cleansed before it is freed. */
+void hsmca_http_resp_set_sensitive(hsmca_http_resp *resp);
 /* 204, no body. */
 void hsmca_http_resp_no_content(hsmca_http_resp *resp);
 /* An extra header (Last-Modified, Retry-After...); copied; at most 8. */

@@ -43,6 +43,11 @@ hsmca_rv hsmca_jf_string_ref(const json_t *v, const char *field, size_t max, con
  * entries of entry_max bytes each; replaces *out on success. */
 hsmca_rv hsmca_jf_list(const json_t *v, const char *field, size_t entry_max, hsmca_strlist *out);
 
+/* Overwrites every string value inside j with zeros (jansson frees its
+ * string buffers without cleansing): for JSON that held a secret. Keys are
+ * left as they are. */
+void hsmca_jf_cleanse(json_t *j);
+
 #ifdef __cplusplus
 }
 #endif

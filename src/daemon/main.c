@@ -140,6 +140,9 @@ static void harden(void)
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     umask(077);
     signal(SIGPIPE, SIG_IGN);
+    /* a file-size limit must fail a write (the audit log refuses the
+     * request), not kill the daemon */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 /* The root token of a first start: shown once on a terminal, else written

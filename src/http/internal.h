@@ -39,6 +39,7 @@ struct hsmca_http_resp {
     int64_t lease_duration;
     bool renewable;
     char mount_type[32];
+    bool sensitive;          /* cleanse every copy of the body */
     char content_type[64];
     unsigned char *raw;
     size_t raw_len;
@@ -100,6 +101,7 @@ void http_req_append(hsmca_http_req *req, const char *data, size_t len);
 bool http_req_set_path(hsmca_http_req *req, const char *url, const char **why);
 
 /* ---- response.c ---- */
+
 void http_resp_clear(hsmca_http_resp *resp);
 /* The MHD response for resp (security headers included); NULL on memory
  * failure. */

@@ -8,8 +8,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "hsmca/jsonfield.h"
 #include "hsmca/uuid.h"
 #include "internal.h"
 
@@ -58,8 +60,14 @@ void http_req_free(hsmca_http_req *req)
         free(req->param_value[i]);
     }
     http_resp_clear(&req->resp);
+    /* A body may carry a private key (keys/import, import/bundle): its raw
+     * bytes and the parsed strings are cleansed, for every request alike
+     * (bounded by max_body, cheap beside the request itself). */
+    hsmca_jf_cleanse(req->json);
     json_decref(req->json);
     free(req->client_cert);
+    if (req->body != NULL)
+        OPENSSL_cleanse(req->body, req->body_cap);
     free(req->body);
     free(req->path);
     free(req);
@@ -81,10 +89,17 @@ void http_req_append(hsmca_http_req *req, const char *data, size_t len)
             cap *= 2;
         if (cap > max + 1)
             cap = max + 1;
-        nb = realloc(req->body, cap);
+        /* not realloc: the old buffer may hold part of a private key and
+         * is cleansed before it goes */
+        nb = malloc(cap);
         if (nb == NULL) {
             req->body_too_large = true; /* answered as 413: the body is not kept */
             return;
+        }
+        if (req->body != NULL) {
+            memcpy(nb, req->body, req->body_len);
+            OPENSSL_cleanse(req->body, req->body_cap);
+            free(req->body);
         }
         req->body = nb;
         req->body_cap = cap;
@@ -237,6 +252,46 @@ static size_t json_depth(json_t *j, size_t depth)
     return max;
 }
 
+/* Where jansson stopped inside a value (bad UTF-8, "\u0000", a number out
+ * of range) its message names the byte, not the field; the field is what
+ * the client needs. This finds the member whose value holds byte pos: the
+ * last string before pos that is followed by ':' (a key). *in_key is set
+ * when pos lies inside a key itself. Everything before pos was accepted by
+ * jansson, so the keys copied are well-formed (and bounded to size-1). */
+static void json_key_at(const unsigned char *b, size_t len, size_t pos, char *out, size_t size, bool *in_key)
+{
+    size_t i = 0;
+
+    out[0] = '\0';
+    *in_key = false;
+    while (i < pos && i < len) {
+        size_t start, end, j;
+        if (b[i] != '"') {
+            i++;
+            continue;
+        }
+        start = ++i;
+        while (i < len && b[i] != '"')
+            i += (b[i] == '\\' && i + 1 < len) ? 2 : 1;
+        end = i++; /* the closing quote, or len */
+        j = i;
+        while (j < len && (b[j] == ' ' || b[j] == '\t' || b[j] == '\r' || b[j] == '\n'))
+            j++;
+        if (j >= len || b[j] != ':')
+            continue; /* a value, not a key */
+        if (end >= pos) {
+            /* pos is inside this key */
+            out[0] = '\0';
+            *in_key = true;
+            return;
+        }
+        if (end - start >= size)
+            end = start + size - 1;
+        memcpy(out, b + start, end - start);
+        out[end - start] = '\0';
+    }
+}
+
 /* jansson refuses invalid UTF-8 and, without JSON_ALLOW_NUL, "\u0000";
  * JSON_REJECT_DUPLICATES refuses repeated keys (which value would win is
  * exactly the kind of ambiguity a policy check must not depend on). The
@@ -263,8 +318,33 @@ json_t *hsmca_http_req_json(hsmca_http_req *req)
     }
     req->json = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
     if (req->json == NULL) {
-        hsmca_err(HSMCA_ERR_INVALID_ARG, "failed to parse JSON input: %s (line %d, column %d)", err.text, err.line,
-                  err.column);
+        enum json_error_code code = json_error_code(&err);
+        /* jansson's own wording for the two string rules, without its
+         * flag names */
+        const char *what = code == json_error_null_character ? "a NUL character (\\u0000) is not allowed"
+                           : code == json_error_invalid_utf8 ? "invalid UTF-8"
+                                                             : err.text;
+        bool in_value = code == json_error_invalid_utf8 || code == json_error_null_character ||
+                        code == json_error_numeric_overflow || strncmp(err.text, "invalid Unicode", 15) == 0;
+        char key[65];
+        bool in_key = false;
+
+        key[0] = '\0';
+        if (in_value && err.position >= 0)
+            json_key_at(req->body, req->body_len, (size_t)err.position, key, sizeof(key), &in_key);
+        /* jansson's text (which byte, near what) stays, after ours */
+        const char *detail = what == err.text ? "" : err.text, *sep = what == err.text ? "" : "; ";
+
+        if (in_key)
+            hsmca_err(HSMCA_ERR_INVALID_ARG, "failed to parse JSON input: %s in an object key (%s%sline %d, column %d)",
+                      what, detail, sep, err.line, err.column);
+        else if (key[0] != '\0')
+            hsmca_err(HSMCA_ERR_INVALID_ARG,
+                      "failed to parse JSON input: %s in the value of field '%s' (%s%sline %d, column %d)", what, key,
+                      detail, sep, err.line, err.column);
+        else
+            hsmca_err(HSMCA_ERR_INVALID_ARG, "failed to parse JSON input: %s (line %d, column %d)", err.text,
+                      err.line, err.column);
         return NULL;
     }
     if (!json_is_object(req->json)) {

@@ -3,16 +3,25 @@
  * table from hsmca_rv to HTTP status, and the security headers every
  * response carries. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
+#include "hsmca/jsonfield.h"
 #include "internal.h"
 
 #define MESSAGE_MAX 2048
 
 void http_resp_clear(hsmca_http_resp *resp)
 {
+    if (resp->sensitive) {
+        hsmca_jf_cleanse(resp->data);
+        if (resp->raw != NULL)
+            OPENSSL_cleanse(resp->raw, resp->raw_len);
+    }
     json_decref(resp->data);
     json_decref(resp->auth);
     json_decref(resp->warnings);
@@ -29,6 +38,11 @@ void http_resp_clear(hsmca_http_resp *resp)
 /* Drops a previous body (not warnings or headers): the last fill wins. */
 static void reset_body(hsmca_http_resp *resp)
 {
+    if (resp->sensitive) {
+        hsmca_jf_cleanse(resp->data);
+        if (resp->raw != NULL)
+            OPENSSL_cleanse(resp->raw, resp->raw_len);
+    }
     json_decref(resp->data);
     json_decref(resp->errors);
     free(resp->raw);
@@ -165,6 +179,11 @@ void hsmca_http_resp_raw(hsmca_http_resp *resp, int status, const char *content_
     resp->raw_len = len;
 }
 
+void hsmca_http_resp_set_sensitive(hsmca_http_resp *resp)
+{
+    resp->sensitive = true;
+}
+
 void hsmca_http_resp_no_content(hsmca_http_resp *resp)
 {
     reset_body(resp);
@@ -215,10 +234,14 @@ static void security_headers(struct MHD_Response *r, bool tls)
         MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
 }
 
-static char *envelope_text(const hsmca_http_req *req, hsmca_http_resp *resp)
+/* The envelope as JSON text ending in '\n' (OpenBao ends its bodies with
+ * one), in one exact allocation: a growing buffer would leave copies of a
+ * sensitive body behind in freed memory. */
+static char *envelope_text(const hsmca_http_req *req, hsmca_http_resp *resp, size_t *len)
 {
     json_t *env = json_object();
     char *text = NULL;
+    size_t n;
 
     if (env == NULL)
         return NULL;
@@ -238,9 +261,31 @@ static char *envelope_text(const hsmca_http_req *req, hsmca_http_resp *resp)
         if (resp->mount_type[0] != '\0')
             json_object_set_new(env, "mount_type", json_string(resp->mount_type));
     }
-    text = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    n = json_dumpb(env, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    text = n > 0 ? malloc(n + 2) : NULL;
+    if (text != NULL && json_dumpb(env, text, n, JSON_COMPACT | JSON_PRESERVE_ORDER) == n) {
+        text[n] = '\n';
+        text[n + 1] = '\0'; /* JSON text holds no NUL: strlen() finds the end again */
+        *len = n + 1;
+    } else {
+        free(text);
+        text = NULL;
+    }
     json_decref(env);
     return text;
+}
+
+/* libmicrohttpd's free callback for sensitive bodies (NUL-terminated
+ * envelope text). */
+static void cleanse_free(void *p)
+{
+    OPENSSL_cleanse(p, strlen(p));
+    free(p);
+}
+
+static struct MHD_Response *sensitive_buffer(char *text, size_t n)
+{
+    return MHD_create_response_from_buffer_with_free_callback(n, text, cleanse_free);
 }
 
 struct MHD_Response *http_resp_build(const hsmca_http_req *req, hsmca_http_resp *resp)
@@ -256,27 +301,20 @@ struct MHD_Response *http_resp_build(const hsmca_http_req *req, hsmca_http_resp 
     } else if (resp->kind == RESP_EMPTY) {
         r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     } else {
-        char *text = envelope_text(req, resp);
-        size_t n;
+        size_t n = 0;
+        char *text = envelope_text(req, resp, &n);
         if (text == NULL)
             return http_resp_simple_error(500, "out of memory", req->tls);
-        n = strlen(text);
-        /* OpenBao ends its JSON bodies with a newline. */
-        {
-            char *t2 = realloc(text, n + 2);
-            if (t2 == NULL) {
-                free(text);
-                return http_resp_simple_error(500, "out of memory", req->tls);
-            }
-            text = t2;
-            text[n] = '\n';
-            text[n + 1] = '\0';
-        }
-        r = MHD_create_response_from_buffer(n + 1, text, MHD_RESPMEM_MUST_FREE);
-        if (r == NULL)
-            free(text);
+        if (resp->sensitive)
+            r = sensitive_buffer(text, n);
         else
+            r = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
+        if (r == NULL) {
+            OPENSSL_cleanse(text, n);
+            free(text);
+        } else {
             MHD_add_response_header(r, "Content-Type", "application/json");
+        }
     }
     if (r == NULL)
         return NULL;

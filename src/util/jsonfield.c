@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "hsmca/duration.h"
 #include "hsmca/jsonfield.h"
 
@@ -350,4 +352,24 @@ hsmca_rv hsmca_jf_string_ref(const json_t *v, const char *field, size_t max, con
     if (!json_is_string(v))
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: expected a string, got %s", field, hsmca_jf_kind(v));
     return text_of(v, field, max, out, &len);
+}
+
+void hsmca_jf_cleanse(json_t *j)
+{
+    const char *k;
+    json_t *v;
+    size_t i;
+
+    if (json_is_string(j)) {
+        /* the string's bytes are jansson's own heap copy, writable */
+        OPENSSL_cleanse((void *)(uintptr_t)json_string_value(j), json_string_length(j));
+    } else if (json_is_object(j)) {
+        json_object_foreach(j, k, v) {
+            hsmca_jf_cleanse(v);
+        }
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v) {
+            hsmca_jf_cleanse(v);
+        }
+    }
 }

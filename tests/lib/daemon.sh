@@ -18,6 +18,8 @@ daemon_start_dev() {
     "$HSMCAD" -dev -dev-state-dir="$DAEMON_DIR" -dev-root-token-id="$ROOT_TOKEN" \
         -dev-listen-address=127.0.0.1:0 "$@" >"$DAEMON_LOG" 2>&1 &
     DAEMON_PID=$!
+    # a failing check (die -> exit) must not leave the daemon running
+    trap 'kill -KILL "$DAEMON_PID" 2>/dev/null || true' EXIT
     _i=0
     ADDR=
     while [ $_i -lt 300 ]; do
@@ -54,6 +56,7 @@ daemon_stop() {
     wait "$DAEMON_PID"
     _rc=$?
     set -e
+    trap - EXIT
     if grep -Eq "ERROR: (Address|Leak|Thread)Sanitizer|runtime error:" "$DAEMON_LOG"; then
         show "$DAEMON_LOG"
         die "sanitizer report from hsmcad"

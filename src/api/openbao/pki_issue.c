@@ -22,6 +22,7 @@
 
 #include "hsmca/duration.h"
 #include "hsmca/uuid.h"
+#include "hsmca/jsonfield.h"
 #include "internal.h"
 
 /* ---- output formats (OpenBao's format / private_key_format) ---- */
@@ -372,10 +373,16 @@ static void leaf_respond(hsmca_http_resp *resp, const hsmca_ca_result *res, cons
     if (json_object_set_new(data, "serial_number", json_string(res->serial_number)) != 0 ||
         json_object_set_new(data, "expiration", json_integer(res->expiration)) != 0)
         goto done;
+    /* the key's copies in the response (JSON value, envelope text) are
+     * cleansed when the server frees them */
+    if (key != NULL)
+        hsmca_http_resp_set_sensitive(resp);
     hsmca_http_resp_data(resp, 200, data);
     data = NULL;
     rv = HSMCA_OK;
 done:
+    if (key != NULL)
+        hsmca_jf_cleanse(data); /* a failure after the key went in */
     /* Our copies of the key go now; the JSON text holds the only one. */
     if (key != NULL)
         OPENSSL_secure_clear_free(key, key_len + 1);
