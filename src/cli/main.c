@@ -12,6 +12,7 @@
 #include "hsmca/keyslot.h"
 #include "hsmca/log.h"
 #include "hsmca/p11.h"
+#include "init.h"
 
 #include "audit.h"
 
@@ -67,6 +68,7 @@ static void usage(FILE *f)
             "  key rename REF NAME\n"
             "  key delete REF\n"
             "  audit verify FILE [--prev HEX] check an audit log's HMAC chain (docs/audit.md)\n"
+            "  init --db PATH                  make a new database's root token, print it once (no token needed)\n"
             "\n"
             "REF is a key_id (UUID) or a key name. The module, token and PIN file can\n"
             "also come from HSMCA_PKCS11_MODULE, HSMCA_TOKEN and HSMCA_PIN_FILE (paths\n"
@@ -244,6 +246,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 64;
     }
+    if (strcmp(argv[optind], "init") == 0)
+        return report(hsmca_cli_init(argc - optind, argv + optind), "init");
     if (cfg.module_path == NULL) {
         fprintf(stderr, "hsmca: no PKCS#11 module: give --module PATH or set HSMCA_PKCS11_MODULE\n");
         return 64;

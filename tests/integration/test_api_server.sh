@@ -207,3 +207,27 @@ pass "slowloris: $(cat "$W/slow"), server healthy"
 kill -TERM $pid
 wait $pid || { show "$W/cfg.out"; die "configured hsmcad did not exit cleanly"; }
 pass "configured hsmcad: clean exit"
+
+# hsmca init: the root token of a new database, once; the daemon then makes none
+expect_fail "$W/init0" "$HSMCA_CLI" init --db "$W/cfg.db"
+grep -q "never made twice" "$W/init0" || { show "$W/init0"; die "init on an initialised database"; }
+"$HSMCA_CLI" init --db "$W/new.db" >"$W/init1" 2>&1 || { show "$W/init1"; die "hsmca init"; }
+it=$(sed -n 's/^Root Token: //p' "$W/init1")
+[ -n "$it" ] || { show "$W/init1"; die "hsmca init printed no root token"; }
+expect_fail "$W/init2" "$HSMCA_CLI" init --db "$W/new.db"
+sed "s|$W/cfg.db|$W/new.db|; s|$W/cfg-audit.log|$W/new-audit.log|" "$W/hsmcad.json" >"$W/new.json"
+"$HSMCAD" -config "$W/new.json" >"$W/new.out" 2>&1 &
+pid=$!
+i=0
+until curl -s --cacert "$W/ca.pem" -o /dev/null "https://127.0.0.1:$port/v1/sys/health"; do
+    i=$((i + 1))
+    [ $i -lt 100 ] && kill -0 $pid 2>/dev/null || { show "$W/new.out"; die "hsmcad on the init'ed database"; }
+    sleep 0.1
+done
+[ ! -e "$W/new.db.root-token" ] || die "the daemon made a second root token after hsmca init"
+STATUS=$(curl -s --cacert "$W/ca.pem" -o "$RESP" -w '%{http_code}' -H "X-Vault-Token: $it" \
+    "https://127.0.0.1:$port/v1/sys/mounts")
+[ "$STATUS" = 200 ] || { show "$RESP"; die "the token from hsmca init is refused ($STATUS)"; }
+kill -TERM $pid
+wait $pid || die "hsmcad did not exit cleanly"
+pass "hsmca init: root token printed once, second init refused, the daemon makes none and accepts it"
