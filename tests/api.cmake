@@ -17,6 +17,14 @@ foreach(script test_api_server test_api_auth test_api_audit)
         hsmca_api_test(${script} 300)
     endif()
 endforeach()
+# The daemon is threads all the way down (I/O pool, workers, store writer,
+# audit syncer): its server and authorisation tests also run in the
+# ThreadSanitizer stage of scripts/test.sh.
+foreach(script test_api_server test_api_auth)
+    if(TEST integration.${script})
+        set_property(TEST integration.${script} APPEND PROPERTY LABELS concurrency)
+    endif()
+endforeach()
 
 # Endpoint groups' own fragments (owned with their handlers).
 foreach(fragment api_pki_issue api_pki_manage api_clients api_bad_input)

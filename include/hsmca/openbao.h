@@ -26,13 +26,15 @@ typedef struct {
     hsmca_auth *auth;
     hsmca_audit *audit;          /* NULL: no audit log (refused by the daemon outside tests) */
     hsmca_p11_token *token;      /* for health and metrics */
-    hsmca_http_server *const *server; /* for metrics; filled in once the server runs */
     const char *version;
     bool dev_mode;               /* sys/health reports it */
 } hsmca_openbao_config;
 
 hsmca_rv hsmca_openbao_new(const hsmca_openbao_config *cfg, hsmca_openbao **out);
 void hsmca_openbao_free(hsmca_openbao *api);
+/* The server whose counters sys/metrics reports, once it runs (requests
+ * may arrive before: they see zeros). */
+void hsmca_openbao_set_server(hsmca_openbao *api, hsmca_http_server *srv);
 /* hsmca_http_dispatch_fn: arg is the hsmca_openbao. */
 void hsmca_openbao_dispatch(hsmca_http_req *req, hsmca_http_resp *resp, void *arg);
 

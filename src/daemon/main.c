@@ -281,7 +281,6 @@ static hsmca_rv assemble(daemon_config *c, parts *p)
     oc.auth = p->auth;
     oc.audit = p->audit;
     oc.token = p->tok;
-    oc.server = &p->srv;
     oc.version = HSMCA_VERSION;
     oc.dev_mode = c->dev;
     if ((rv = hsmca_openbao_new(&oc, &p->api)) != HSMCA_OK)
@@ -308,7 +307,10 @@ static hsmca_rv assemble(daemon_config *c, parts *p)
     hc.limits = c->limits;
     hc.dispatch = hsmca_openbao_dispatch;
     hc.dispatch_arg = p->api;
-    return hsmca_http_server_start(&hc, &p->srv);
+    if ((rv = hsmca_http_server_start(&hc, &p->srv)) != HSMCA_OK)
+        return rv;
+    hsmca_openbao_set_server(p->api, p->srv);
+    return HSMCA_OK;
 }
 
 int main(int argc, char **argv)

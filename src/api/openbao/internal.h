@@ -71,6 +71,7 @@ struct hsmca_openbao {
     pthread_rwlock_t mounts_lock;
     char *mounts[OB_MOUNTS_MAX];
     size_t n_mounts;
+    _Atomic(hsmca_http_server *) server; /* for sys/metrics */
     /* counters for sys/metrics */
     atomic_uint_fast64_t issued, issue_failed, denied, audit_failures;
 };

@@ -85,3 +85,8 @@ void hsmca_openbao_free(hsmca_openbao *api)
     pthread_rwlock_destroy(&api->mounts_lock);
     free(api);
 }
+
+void hsmca_openbao_set_server(hsmca_openbao *api, hsmca_http_server *srv)
+{
+    atomic_store(&api->server, srv);
+}

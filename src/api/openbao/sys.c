@@ -479,8 +479,11 @@ static void metrics(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         return;
     }
     memset(&hs, 0, sizeof(hs));
-    if (api->cfg.server != NULL && *api->cfg.server != NULL)
-        hsmca_http_server_stats(*api->cfg.server, &hs);
+    {
+        hsmca_http_server *srv = atomic_load(&api->server);
+        if (srv != NULL)
+            hsmca_http_server_stats(srv, &hs);
+    }
     emit(&t, "# HELP hsmca_http_requests_total HTTP responses sent, by status class.\n"
              "# TYPE hsmca_http_requests_total counter\n");
     emit(&t, "hsmca_http_requests_total{class=\"2xx\"} %" PRIu64 "\n", hs.status_2xx);
