@@ -143,40 +143,17 @@ hsmca_rv hsmca_jf_bool(const json_t *v, const char *field, bool *out)
     return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: expected a boolean, got %s", field, hsmca_jf_kind(v));
 }
 
-/* TypeInt through parseutil.SafeParseInt: integers or decimal strings. */
+/* TypeInt through parseutil.SafeParseInt: integers or decimal strings
+ * (hsmca_jf_int64), within int. */
 hsmca_rv hsmca_jf_int(const json_t *v, const char *field, int *out)
 {
-    long long x = 0;
+    int64_t x = 0;
+    hsmca_rv rv = hsmca_jf_int64(v, field, &x);
 
-    if (json_is_null(v)) {
-        *out = 0;
-        return HSMCA_OK;
-    }
-    if (json_is_integer(v)) {
-        x = json_integer_value(v);
-    } else if (json_is_string(v)) {
-        const char *s;
-        size_t len;
-        char *end = NULL;
-        hsmca_rv rv = text_of(v, field, 24, &s, &len);
-
-        if (rv != HSMCA_OK)
-            return rv;
-        if (len == 0) {
-            *out = 0;
-            return HSMCA_OK;
-        }
-        /* strtoll would skip leading white space; strconv.ParseInt does not. */
-        if (!(s[0] == '+' || s[0] == '-' || (s[0] >= '0' && s[0] <= '9')))
-            return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: '%s' is not an integer", field, s);
-        x = strtoll(s, &end, 10);
-        if (end == s || *end != '\0')
-            return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: '%s' is not an integer", field, s);
-    } else {
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: expected an integer, got %s", field, hsmca_jf_kind(v));
-    }
+    if (rv != HSMCA_OK)
+        return rv;
     if (x < INT_MIN || x > INT_MAX)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: %lld is out of range", field, x);
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: %lld is out of range", field, (long long)x);
     *out = (int)x;
     return HSMCA_OK;
 }
@@ -329,6 +306,7 @@ hsmca_rv hsmca_jf_int64(const json_t *v, const char *field, int64_t *out)
             *out = 0;
             return HSMCA_OK;
         }
+        /* strtoll would skip leading white space; strconv.ParseInt does not. */
         if (!(s[0] == '+' || s[0] == '-' || (s[0] >= '0' && s[0] <= '9')))
             return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: '%s' is not an integer", field, s);
         errno = 0;
