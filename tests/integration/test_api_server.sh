@@ -186,6 +186,27 @@ STATUS=$(curl -s --cacert "$W/ca.pem" -o "$RESP" -w '%{http_code}' -H "X-Vault-T
 [ "$STATUS" = 200 ] || { show "$RESP"; die "configured hsmcad: sys/mounts $STATUS"; }
 pass "configuration mode: TLS with the listener key in the token (verified by curl), root token file 0600"
 
+# per-client connection limit (8 here): a ninth connection from the same
+# address is refused while eight are open, and served once they close
+holders=""
+i=0
+while [ $i -lt 8 ]; do
+    sleep 30 2>/dev/null </dev/null | openssl s_client -quiet -connect "127.0.0.1:$port" >/dev/null 2>&1 &
+    holders="$holders $!"
+    i=$((i + 1))
+done
+sleep 2
+if curl -s --max-time 5 --cacert "$W/ca.pem" -o /dev/null "https://127.0.0.1:$port/v1/sys/health"; then
+    die "a ninth connection from one client was served (max_per_client is 8)"
+fi
+# shellcheck disable=SC2086
+kill $holders 2>/dev/null || true
+pkill -f "openssl s_client -quiet -connect 127.0.0.1:$port" 2>/dev/null || true
+sleep 1
+curl -sf --cacert "$W/ca.pem" -o /dev/null "https://127.0.0.1:$port/v1/sys/health" ||
+    die "not served again after the held connections closed"
+pass "per-client connection limit: the ninth connection refused, served again afterwards"
+
 # slowloris: a request whose headers trickle in (one line a second, never
 # finished) is cut after request_timeout (3 s), not held for the 20 s it asks
 start=$(date +%s)
