@@ -123,11 +123,17 @@ static bool parse_query_bool(const char *s, bool *out)
 /* Framing and header rules libmicrohttpd 0.9.75 lets through (RFC 9112
  * 6.1, 6.3). Two Content-Length headers, or Content-Length beside
  * Transfer-Encoding, frame the body two ways: a proxy in front may pick the
- * other one (request smuggling). (A NUL inside a header value cannot be
- * seen here: libmicrohttpd 0.9.75 reports the value cut at the NUL.) */
+ * other one (request smuggling). Transfer-Encoding must be exactly one
+ * "chunked": libmicrohttpd read "chunked" followed by a second
+ * "Transfer-Encoding: identity" as chunked (where chunked is not the final
+ * coding, RFC 9112 6.1 requires a 400), and held a request with any other
+ * coding ("identity", "gzip, chunked") until the idle timeout without an
+ * answer. (A NUL inside a header value cannot be seen here: libmicrohttpd
+ * 0.9.75 reports the value cut at the NUL.) */
 struct header_scan {
     unsigned content_length;
-    bool transfer_encoding;
+    unsigned transfer_encoding;
+    bool te_not_chunked;
 };
 
 static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -135,23 +141,27 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
     struct header_scan *h = cls;
 
     (void)kind;
-    (void)value;
-    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
         h->content_length++;
-    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
-        h->transfer_encoding = true;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        h->transfer_encoding++;
+        if (value == NULL || strcasecmp(value, "chunked") != 0)
+            h->te_not_chunked = true;
+    }
     return MHD_YES;
 }
 
 static const char *header_problem(struct MHD_Connection *c)
 {
-    struct header_scan h = {0, false};
+    struct header_scan h = {0, 0, false};
 
     MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &h);
     if (h.content_length > 1)
         return "more than one Content-Length header";
-    if (h.content_length == 1 && h.transfer_encoding)
+    if (h.content_length == 1 && h.transfer_encoding > 0)
         return "Content-Length and Transfer-Encoding together";
+    if (h.transfer_encoding > 1 || h.te_not_chunked)
+        return "Transfer-Encoding must be exactly 'chunked'";
     return NULL;
 }
 
