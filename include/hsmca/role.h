@@ -99,8 +99,12 @@ hsmca_rv hsmca_role_init_defaults(hsmca_role *r);
 void hsmca_role_clear(hsmca_role *r);
 /* dst (zeroed or cleared) becomes a deep copy of src. */
 hsmca_rv hsmca_role_copy(hsmca_role *dst, const hsmca_role *src);
-/* OpenBao's role name rule (framework.GenericNameRegex): word characters,
- * '-' and '.', starting and ending with a word character. */
+/* OpenBao's object name rule (framework.GenericNameRegex), for role,
+ * issuer and key names: 1..max bytes of word characters, '-' and '.',
+ * starting and ending with a word character. field names the parameter in
+ * the error ("role name", "issuer_name", "key_name"). */
+hsmca_rv hsmca_name_check(const char *field, const char *name, size_t max);
+/* hsmca_name_check("role name", name, HSMCA_ROLE_NAME_MAX), then set. */
 hsmca_rv hsmca_role_set_name(hsmca_role *r, const char *name);
 
 /* The checks OpenBao makes when a role is written, plus hsmca's (each one

@@ -134,8 +134,9 @@ static hsmca_rv check_issuer_name(hsmca_ca *ca, const char *mount, const char *n
         return HSMCA_OK;
     if (strcmp(name, "default") == 0)
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "issuer_name 'default' is reserved");
-    if (strlen(name) > HSMCA_STORE_ID_MAX)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "issuer_name is longer than %d bytes", HSMCA_STORE_ID_MAX);
+    rv = hsmca_name_check("issuer_name", name, HSMCA_STORE_ID_MAX);
+    if (rv != HSMCA_OK)
+        return rv;
     memset(&doc, 0, sizeof(doc));
     rv = hsmca_store_doc_get(ca->store, mount, HSMCA_DOC_ISSUER, name, &doc);
     hsmca_store_doc_clear(&doc);

@@ -108,8 +108,8 @@ static hsmca_rv check_key_name(hsmca_ca *ca, const char *mount, const char *name
 
     if (name == NULL || name[0] == '\0')
         return HSMCA_OK;
-    rv = hsmca_keyslot_check_name(name);
-    if (rv != HSMCA_OK)
+    if ((rv = hsmca_name_check("key_name", name, HSMCA_KEY_NAME_MAX)) != HSMCA_OK ||
+        (rv = hsmca_keyslot_check_name(name)) != HSMCA_OK)
         return rv;
     memset(&doc, 0, sizeof(doc));
     rv = hsmca_store_doc_get(ca->store, mount, HSMCA_DOC_KEY, name, &doc);

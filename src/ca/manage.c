@@ -63,6 +63,11 @@ hsmca_rv hsmca_ca_issuer_update(hsmca_ca *ca, const char *mount, const char *ref
         rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "issuer_name 'default' is reserved");
         goto done;
     }
+    /* A name kept as it was is not checked again: one stored before this
+     * rule existed stays usable. */
+    if (attrs->issuer_name[0] != '\0' && strcmp(attrs->issuer_name, cur.issuer_name) != 0 &&
+        (rv = hsmca_name_check("issuer_name", attrs->issuer_name, HSMCA_STORE_ID_MAX)) != HSMCA_OK)
+        goto done;
     if ((attrs->usage & HSMCA_USAGE_CRL) && !(X509_get_key_usage(cur.certificate) & KU_CRL_SIGN)) {
         rv = hsmca_err(HSMCA_ERR_INVALID_ARG,
                        "usage crl-signing needs the cRLSign key usage in issuer '%s''s certificate", cur.issuer_id);

@@ -322,15 +322,14 @@ static bool word_char(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-hsmca_rv hsmca_role_set_name(hsmca_role *r, const char *name)
+hsmca_rv hsmca_name_check(const char *field, const char *name, size_t max)
 {
     size_t len;
 
-    hsmca_return_val_if_fail(r != NULL && name != NULL, HSMCA_ERR_INVALID_ARG);
-    len = strnlen(name, HSMCA_ROLE_NAME_MAX + 1);
-    if (len == 0 || len > HSMCA_ROLE_NAME_MAX)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "role name must have 1 to %d characters",
-                         HSMCA_ROLE_NAME_MAX);
+    hsmca_return_val_if_fail(field != NULL && name != NULL, HSMCA_ERR_INVALID_ARG);
+    len = strnlen(name, max + 1);
+    if (len == 0 || len > max)
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s must have 1 to %zu characters", field, max);
     /* framework.GenericNameRegex: \w(([\w-.]+)?\w)? */
     for (size_t i = 0; i < len; i++) {
         bool edge = i == 0 || i == len - 1;
@@ -340,13 +339,23 @@ hsmca_rv hsmca_role_set_name(hsmca_role *r, const char *name)
 
             policy_quote(name, q, sizeof(q));
             return hsmca_err(HSMCA_ERR_INVALID_ARG,
-                             "role name '%s' is not valid: letters, digits, '_', '-' and '.', starting and "
+                             "%s '%s' is not valid: letters, digits, '_', '-' and '.', starting and "
                              "ending with a letter, digit or '_'",
-                             q);
+                             field, q);
         }
     }
-    memcpy(r->name, name, len);
-    r->name[len] = '\0';
+    return HSMCA_OK;
+}
+
+hsmca_rv hsmca_role_set_name(hsmca_role *r, const char *name)
+{
+    hsmca_rv rv;
+
+    hsmca_return_val_if_fail(r != NULL && name != NULL, HSMCA_ERR_INVALID_ARG);
+    rv = hsmca_name_check("role name", name, HSMCA_ROLE_NAME_MAX);
+    if (rv != HSMCA_OK)
+        return rv;
+    snprintf(r->name, sizeof(r->name), "%s", name);
     return HSMCA_OK;
 }
 

@@ -424,12 +424,6 @@ static hsmca_rv apply_fields(const json_t *in, const hsmca_ca_issuer *cur, hsmca
         if (strlen(name) >= sizeof(attrs->issuer_name))
             return hsmca_err(HSMCA_ERR_INVALID_ARG, "issuer_name is longer than %zu bytes",
                              sizeof(attrs->issuer_name) - 1);
-        for (const char *c = name; *c; c++) {
-            /* A name is used in paths (issuer/:issuer_ref): one segment. */
-            if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '/')
-                return hsmca_err(HSMCA_ERR_INVALID_ARG,
-                                 "issuer_name may not contain control characters or '/'");
-        }
         snprintf(attrs->issuer_name, sizeof(attrs->issuer_name), "%s", name);
     }
     if (ob_has(in, "leaf_not_after_behavior")) {
