@@ -792,3 +792,54 @@ int bench_opts_check(const bench_opts *o, int argc, int first_unparsed)
     }
     return 1;
 }
+
+int bench_count_add(const char *option, unsigned *counts, unsigned *n, unsigned max, unsigned c)
+{
+    unsigned i;
+
+    for (i = 0; i < *n; i++) {
+        if (counts[i] == c)
+            return 1;
+    }
+    if (*n == max) {
+        fprintf(stderr, "%s: %s: at most %u different counts\n", bench_name(), option, max);
+        return 0;
+    }
+    for (i = *n; i > 0 && counts[i - 1] > c; i--)
+        counts[i] = counts[i - 1];
+    counts[i] = c;
+    (*n)++;
+    return 1;
+}
+
+int bench_parse_counts(const char *option, const char *list, unsigned value_max, unsigned *counts,
+                       unsigned *n, unsigned max)
+{
+    char item[16];
+    const char *p = list;
+
+    *n = 0;
+    /* Bounded: each turn consumes one item of the list. */
+    while (*p != '\0') {
+        size_t len = strcspn(p, ",");
+        unsigned long v;
+
+        if (len == 0 || len >= sizeof(item)) {
+            fprintf(stderr, "%s: %s '%s': a comma-separated list of counts\n", bench_name(), option, list);
+            return 0;
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (!bench_parse_uint(option, item, 1, value_max, &v) ||
+            !bench_count_add(option, counts, n, max, (unsigned)v))
+            return 0;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    if (*n == 0) {
+        fprintf(stderr, "%s: %s gives no count\n", bench_name(), option);
+        return 0;
+    }
+    return 1;
+}

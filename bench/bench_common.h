@@ -216,6 +216,15 @@ int bench_select_names(const char *option, const char *list, const char *const *
 /* A whole number in [min, max] for option `name`. 1 or 0 (reported). */
 int bench_parse_uint(const char *name, const char *arg, unsigned long min, unsigned long max,
                      unsigned long *out);
+/* A set of counts kept ascending without repeats: adds c unless it is there
+ * already. counts has room for max; a count past that is reported against
+ * option. 1, or 0 (reported). */
+int bench_count_add(const char *option, unsigned *counts, unsigned *n, unsigned max, unsigned c);
+/* counts (room for max) become the comma-separated list's numbers, each in
+ * [1, value_max], ascending, repeats dropped; at least one. 1 or 0
+ * (reported). */
+int bench_parse_counts(const char *option, const char *list, unsigned value_max, unsigned *counts,
+                       unsigned *n, unsigned max);
 
 /* What every bench does before its first token call: warnings-only
  * logging, the PKCS#11 layer's process-wide setup, msg_len random bytes to

@@ -1325,56 +1325,6 @@ static void print_tables(const bench_issuer *iss, const http_opts *o, double ela
 
 /* ---- options ---- */
 
-static int add_count(unsigned *v, unsigned *n, unsigned max, unsigned c)
-{
-    unsigned i;
-
-    for (i = 0; i < *n; i++) {
-        if (v[i] == c)
-            return 1;
-    }
-    if (*n == max) {
-        fprintf(stderr, "hsmca-bench-http: --threads: at most %d different counts\n", MAX_COUNTS);
-        return 0;
-    }
-    for (i = *n; i > 0 && v[i - 1] > c; i--)
-        v[i] = v[i - 1];
-    v[i] = c;
-    (*n)++;
-    return 1;
-}
-
-static int parse_counts(http_opts *o, const char *list)
-{
-    char item[16];
-    const char *p = list;
-
-    o->n_counts = 0;
-    /* Bounded: each turn consumes one item of the list. */
-    while (*p != '\0') {
-        size_t n = strcspn(p, ",");
-        unsigned long v;
-
-        if (n == 0 || n >= sizeof(item)) {
-            fprintf(stderr, "hsmca-bench-http: --threads '%s': a comma-separated list of counts\n", list);
-            return 0;
-        }
-        memcpy(item, p, n);
-        item[n] = '\0';
-        if (!bench_parse_uint("--threads", item, 1, CLIENTS_MAX, &v) ||
-            !add_count(o->counts, &o->n_counts, MAX_COUNTS, (unsigned)v))
-            return 0;
-        p += n;
-        if (*p == ',')
-            p++;
-    }
-    if (o->n_counts == 0) {
-        fprintf(stderr, "hsmca-bench-http: --threads gives no count\n");
-        return 0;
-    }
-    return 1;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -1448,14 +1398,14 @@ static int parse_opts(int argc, char **argv, http_opts *o)
         }
     }
     if (counts != NULL) {
-        if (!parse_counts(o, counts))
+        if (!bench_parse_counts("--threads", counts, CLIENTS_MAX, o->counts, &o->n_counts, MAX_COUNTS))
             return 0;
     } else {
-        add_count(o->counts, &o->n_counts, MAX_COUNTS, CLIENTS_DEFAULT);
+        bench_count_add("--threads", o->counts, &o->n_counts, MAX_COUNTS, CLIENTS_DEFAULT);
     }
-    add_count(o->raw_counts, &o->n_raw, MAX_COUNTS + 1, 1);
+    bench_count_add("--threads", o->raw_counts, &o->n_raw, MAX_COUNTS + 1, 1);
     for (unsigned i = 0; i < o->n_counts; i++)
-        add_count(o->raw_counts, &o->n_raw, MAX_COUNTS + 1, o->counts[i]);
+        bench_count_add("--threads", o->raw_counts, &o->n_raw, MAX_COUNTS + 1, o->counts[i]);
     if (o->addr == NULL || o->token_file == NULL) {
         fprintf(stderr, "hsmca-bench-http: --addr and --vault-token-file are required (see --help)\n");
         return 0;

@@ -699,57 +699,6 @@ static void print_tables(const bench_issuer *iss, const issue_opts *o, double el
 
 /* ---- options ---- */
 
-/* Adds n to the thread counts unless it is there already, keeping them
- * ascending. */
-static int add_count(issue_opts *o, unsigned n)
-{
-    unsigned i;
-
-    for (i = 0; i < o->n_counts; i++) {
-        if (o->counts[i] == n)
-            return 1;
-    }
-    if (o->n_counts == MAX_COUNTS) {
-        fprintf(stderr, "hsmca-bench-issue: --threads: at most %d different counts\n", MAX_COUNTS);
-        return 0;
-    }
-    for (i = o->n_counts; i > 0 && o->counts[i - 1] > n; i--)
-        o->counts[i] = o->counts[i - 1];
-    o->counts[i] = n;
-    o->n_counts++;
-    return 1;
-}
-
-static int parse_counts(issue_opts *o, const char *list)
-{
-    char item[16];
-    const char *p = list;
-
-    o->n_counts = 0;
-    /* Bounded: each turn consumes one item of the list. */
-    while (*p != '\0') {
-        size_t n = strcspn(p, ",");
-        unsigned long v;
-
-        if (n == 0 || n >= sizeof(item)) {
-            fprintf(stderr, "hsmca-bench-issue: --threads '%s': a comma-separated list of counts\n", list);
-            return 0;
-        }
-        memcpy(item, p, n);
-        item[n] = '\0';
-        if (!bench_parse_uint("--threads", item, 1, BENCH_THREADS_MAX, &v) || !add_count(o, (unsigned)v))
-            return 0;
-        p += n;
-        if (*p == ',')
-            p++;
-    }
-    if (o->n_counts == 0) {
-        fprintf(stderr, "hsmca-bench-issue: --threads gives no count\n");
-        return 0;
-    }
-    return 1;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -812,7 +761,7 @@ static int parse_opts(int argc, char **argv, issue_opts *o)
         }
     }
     if (counts != NULL) {
-        if (!parse_counts(o, counts))
+        if (!bench_parse_counts("--threads", counts, BENCH_THREADS_MAX, o->counts, &o->n_counts, MAX_COUNTS))
             return 0;
     } else {
         /* 1 thread; 2 x cores, enough to keep every CPU busy while others
@@ -821,9 +770,9 @@ static int parse_opts(int argc, char **argv, issue_opts *o)
         unsigned twice = ncpu > 0 ? (unsigned)(2 * ncpu) : 2;
         if (twice > BENCH_THREADS_MAX)
             twice = BENCH_THREADS_MAX;
-        add_count(o, 1);
-        add_count(o, twice);
-        add_count(o, FIXED_THREADS);
+        bench_count_add("--threads", o->counts, &o->n_counts, MAX_COUNTS, 1);
+        bench_count_add("--threads", o->counts, &o->n_counts, MAX_COUNTS, twice);
+        bench_count_add("--threads", o->counts, &o->n_counts, MAX_COUNTS, FIXED_THREADS);
     }
     if (strlen(o->dir) > DIR_MAX - 64) {
         fprintf(stderr, "hsmca-bench-issue: --dir is longer than %d bytes\n", DIR_MAX - 64);
