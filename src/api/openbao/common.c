@@ -7,8 +7,11 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
+#include "hsmca/duration.h"
 #include "hsmca/serial.h"
 #include "internal.h"
 
@@ -69,6 +72,95 @@ char *ob_csr_pem(X509_REQ *r)
         s = bio_text(b);
     BIO_free(b);
     return s;
+}
+
+bool ob_format_read(const json_t *in, hsmca_http_resp *resp, ob_format *format, bool *pkcs8)
+{
+    const char *f = ob_str(in, "format", "pem");
+    const char *k = ob_str(in, "private_key_format", "der");
+
+    if (strcmp(f, "pem") == 0) {
+        *format = OB_FMT_PEM;
+    } else if (strcmp(f, "der") == 0) {
+        *format = OB_FMT_DER;
+    } else if (strcmp(f, "pem_bundle") == 0) {
+        *format = OB_FMT_PEM_BUNDLE;
+    } else {
+        hsmca_http_resp_error(resp, 400, "format '%s' is not one of pem, der, pem_bundle", f);
+        return false;
+    }
+    /* OpenBao: "" and "pem" mean the default (der: PKCS#1/SEC1, as PEM or
+     * base64 as format says). */
+    if (k[0] != '\0' && strcmp(k, "der") != 0 && strcmp(k, "pem") != 0 && strcmp(k, "pkcs8") != 0) {
+        hsmca_http_resp_error(resp, 400, "private_key_format '%s' is not one of der, pem, pkcs8", k);
+        return false;
+    }
+    if (pkcs8 != NULL)
+        *pkcs8 = strcmp(k, "pkcs8") == 0;
+    return true;
+}
+
+char *ob_base64(const unsigned char *data, size_t len, bool secure)
+{
+    size_t n = 4 * ((len + 2) / 3) + 1;
+    char *out;
+
+    if (len > INT32_MAX)
+        return NULL;
+    out = secure ? OPENSSL_secure_malloc(n) : malloc(n);
+    if (out != NULL)
+        EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+    return out;
+}
+
+char *ob_cert_text(X509 *x, ob_format f)
+{
+    unsigned char *der = NULL;
+    int n;
+    char *s;
+
+    if (f != OB_FMT_DER)
+        return ob_cert_pem(x);
+    n = i2d_X509(x, &der);
+    s = n > 0 ? ob_base64(der, (size_t)n, false) : NULL;
+    OPENSSL_free(der);
+    return s;
+}
+
+char *ob_csr_text(X509_REQ *r, ob_format f)
+{
+    unsigned char *der = NULL;
+    int n;
+    char *s;
+
+    if (f != OB_FMT_DER)
+        return ob_csr_pem(r);
+    n = i2d_X509_REQ(r, &der);
+    s = n > 0 ? ob_base64(der, (size_t)n, false) : NULL;
+    OPENSSL_free(der);
+    return s;
+}
+
+void ob_fail_write(hsmca_http_resp *resp, hsmca_rv rv)
+{
+    if (rv == HSMCA_ERR_NOT_FOUND) {
+        const char *m = hsmca_err_message();
+        hsmca_http_resp_error(resp, 400, "%s", m[0] ? m : "not found");
+        return;
+    }
+    ob_fail(resp, rv);
+}
+
+bool ob_not_after_ok(const json_t *in, hsmca_http_resp *resp)
+{
+    const char *na = ob_str(in, "not_after", "");
+    int64_t t;
+
+    if (na[0] == '\0' || hsmca_time_parse_rfc3339(na, &t) == HSMCA_OK)
+        return true;
+    /* The core's parser says how it is wrong; the field name is added here. */
+    hsmca_http_resp_error(resp, 400, "not_after: %s", hsmca_err_message());
+    return false;
 }
 
 json_t *ob_chain_pem_array(STACK_OF(X509) *chain)
@@ -185,4 +277,26 @@ void ob_count_issued(void *arg, bool ok)
     hsmca_openbao *api = arg;
 
     atomic_fetch_add(ok ? &api->issued : &api->issue_failed, 1);
+}
+
+bool ob_signature_bits_ok(const json_t *in, hsmca_http_resp *resp)
+{
+    int64_t bits = ob_int(in, "signature_bits", 0);
+
+    if (bits == 0 || bits == 256 || bits == 384 || bits == 512)
+        return true;
+    hsmca_http_resp_error(resp, 400, "signature_bits %lld is not one of 0, 256, 384, 512", (long long)bits);
+    return false;
+}
+
+bool ob_max_path_length_read(const json_t *in, hsmca_http_resp *resp, int *out)
+{
+    int64_t v = ob_int(in, "max_path_length", -1);
+
+    if (v < -1 || v > 255) {
+        hsmca_http_resp_error(resp, 400, "max_path_length %lld is not -1 (no limit) or 0..255", (long long)v);
+        return false;
+    }
+    *out = (int)v;
+    return true;
 }

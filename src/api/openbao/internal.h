@@ -99,6 +99,32 @@ hsmca_ca *ob_ca(void *arg);
 
 /* The error for a failed core call. */
 void ob_fail(hsmca_http_resp *resp, hsmca_rv rv);
+/* ob_fail for a write whose request names a role, issuer or key: OpenBao
+ * answers one that does not exist with 400 (a logical.ErrorResponse), not
+ * 404, and clients such as hvac raise different exceptions for the two. */
+void ob_fail_write(hsmca_http_resp *resp, hsmca_rv rv);
+/* not_after, when given, is RFC 3339; false with the 400 in resp. */
+bool ob_not_after_ok(const json_t *in, hsmca_http_resp *resp);
+/* signature_bits is 0 (the key's default), 256, 384 or 512; false with the
+ * 400 in resp. */
+bool ob_signature_bits_ok(const json_t *in, hsmca_http_resp *resp);
+/* max_path_length (-1: no limit, else 0..255) into *out; false with the 400
+ * in resp. */
+bool ob_max_path_length_read(const json_t *in, hsmca_http_resp *resp, int *out);
+
+/* OpenBao's `format` of certificates and CSRs in write responses. */
+typedef enum { OB_FMT_PEM, OB_FMT_DER, OB_FMT_PEM_BUNDLE } ob_format;
+/* format (pem, der, pem_bundle) and private_key_format ("", der, pem:
+ * PKCS#1/SEC1; pkcs8) of the request; pkcs8 may be NULL. False with the 400
+ * in resp. */
+bool ob_format_read(const json_t *in, hsmca_http_resp *resp, ob_format *format, bool *pkcs8);
+/* Base64 without line breaks, from malloc or (secure) the secure heap;
+ * NULL on failure. */
+char *ob_base64(const unsigned char *data, size_t len, bool secure);
+/* A certificate or CSR as OpenBao returns it: PEM without the trailing
+ * newline, or base64 DER for OB_FMT_DER. malloc'd; NULL on failure. */
+char *ob_cert_text(X509 *x, ob_format f);
+char *ob_csr_text(X509_REQ *r, ob_format f);
 /* PEM text of a certificate / request / chain; NULL on failure. */
 char *ob_cert_pem(X509 *x);
 char *ob_csr_pem(X509_REQ *r);

@@ -19,106 +19,6 @@
 #include "hsmca/duration.h"
 #include "internal.h"
 
-/* ---- shared with pki_issue.c in kind (candidates for common.c) ---- */
-
-typedef enum { FMT_PEM, FMT_DER, FMT_PEM_BUNDLE } out_format;
-
-/* format (and a valid private_key_format, which nothing here uses: no
- * private key is ever returned); false with the 400 in resp. */
-static bool read_format(const json_t *in, hsmca_http_resp *resp, out_format *out)
-{
-    const char *f = ob_str(in, "format", "pem");
-    const char *k = ob_str(in, "private_key_format", "der");
-
-    if (strcmp(f, "pem") == 0) {
-        *out = FMT_PEM;
-    } else if (strcmp(f, "der") == 0) {
-        *out = FMT_DER;
-    } else if (strcmp(f, "pem_bundle") == 0) {
-        *out = FMT_PEM_BUNDLE;
-    } else {
-        hsmca_http_resp_error(resp, 400, "format '%s' is not one of pem, der, pem_bundle", f);
-        return false;
-    }
-    if (k[0] != '\0' && strcmp(k, "der") != 0 && strcmp(k, "pem") != 0 && strcmp(k, "pkcs8") != 0) {
-        hsmca_http_resp_error(resp, 400, "private_key_format '%s' is not one of der, pem, pkcs8", k);
-        return false;
-    }
-    return true;
-}
-
-/* OpenBao answers a write that names a key or issuer that does not exist
- * with 400 (logical.ErrorResponse), not 404. */
-static void fail_request(hsmca_http_resp *resp, hsmca_rv rv)
-{
-    if (rv == HSMCA_ERR_NOT_FOUND) {
-        const char *m = hsmca_err_message();
-        hsmca_http_resp_error(resp, 400, "%s", m[0] ? m : "not found");
-        return;
-    }
-    ob_fail(resp, rv);
-}
-
-/* not_after must be RFC 3339 (the core's parser says how, the field name
- * is added here); false with the 400 in resp. */
-static bool not_after_ok(const json_t *in, hsmca_http_resp *resp)
-{
-    const char *na = ob_str(in, "not_after", "");
-    int64_t t;
-
-    if (na[0] == '\0' || hsmca_time_parse_rfc3339(na, &t) == HSMCA_OK)
-        return true;
-    hsmca_http_resp_error(resp, 400, "not_after: %s", hsmca_err_message());
-    return false;
-}
-
-static char *base64_of(const unsigned char *data, size_t len)
-{
-    size_t n = 4 * ((len + 2) / 3) + 1;
-    char *out = len <= INT32_MAX ? malloc(n) : NULL;
-
-    if (out != NULL)
-        EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-    return out;
-}
-
-/* PEM without the trailing newline (OpenBao's), or base64 DER. */
-static char *cert_text(X509 *x, out_format f)
-{
-    unsigned char *der = NULL;
-    int n;
-    char *s;
-
-    if (f != FMT_DER)
-        return ob_cert_pem(x);
-    n = i2d_X509(x, &der);
-    s = n > 0 ? base64_of(der, (size_t)n) : NULL;
-    OPENSSL_free(der);
-    return s;
-}
-
-static char *csr_text(X509_REQ *r, out_format f)
-{
-    unsigned char *der = NULL;
-    int n;
-    char *s;
-
-    if (f != FMT_DER)
-        return ob_csr_pem(r);
-    n = i2d_X509_REQ(r, &der);
-    s = n > 0 ? base64_of(der, (size_t)n) : NULL;
-    OPENSSL_free(der);
-    return s;
-}
-
-static bool signature_bits_ok(hsmca_http_resp *resp, int64_t bits)
-{
-    if (bits == 0 || bits == 256 || bits == 384 || bits == 512)
-        return true;
-    hsmca_http_resp_error(resp, 400, "signature_bits %lld is not one of 0, 256, 384, 512", (long long)bits);
-    return false;
-}
-
 #define AIA_WARNING                                                                                                \
     "This mount hasn't configured any authority information access (AIA) fields; this may make it harder for "    \
     "systems to find missing certificates in the chain or to validate revocation status of certificates. "       \
@@ -257,16 +157,6 @@ static bool key_source_ok(hsmca_http_req *req, hsmca_http_resp *resp, void *arg,
     return false;
 }
 
-static int64_t max_path_length_of(const json_t *in, hsmca_http_resp *resp, bool *ok)
-{
-    int64_t v = ob_int(in, "max_path_length", -1);
-
-    *ok = v >= -1 && v <= 255;
-    if (!*ok)
-        hsmca_http_resp_error(resp, 400, "max_path_length %lld is not -1 (no limit) or 0..255", (long long)v);
-    return v;
-}
-
 /* ---- root/generate/:type, issuers/generate/root/:type, root/rotate/:type ---- */
 
 static void root_generate_common(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, bool rotate)
@@ -276,10 +166,9 @@ static void root_generate_common(hsmca_http_req *req, hsmca_http_resp *resp, voi
     hsmca_ca *ca = ob_ca(arg);
     hsmca_ca_params p;
     hsmca_ca_result res;
-    out_format f;
+    ob_format f;
     json_t *in, *data = NULL;
     char *cert = NULL;
-    bool ok;
     hsmca_rv rv;
 
     hsmca_ca_params_init(&p);
@@ -289,11 +178,10 @@ static void root_generate_common(hsmca_http_req *req, hsmca_http_resp *resp, voi
     in = ob_fields(req, resp, root_fields);
     if (in == NULL)
         return;
-    if (!read_format(in, resp, &f) || !signature_bits_ok(resp, ob_int(in, "signature_bits", 0)) ||
-        !not_after_ok(in, resp))
+    if (!ob_format_read(in, resp, &f, NULL) || !ob_signature_bits_ok(in, resp) ||
+        !ob_not_after_ok(in, resp))
         goto done;
-    p.max_path_length = (int)max_path_length_of(in, resp, &ok);
-    if (!ok)
+    if (!ob_max_path_length_read(in, resp, &p.max_path_length))
         goto done;
     if ((rv = ca_params_read(in, &p)) != HSMCA_OK) {
         ob_fail(resp, rv);
@@ -317,7 +205,7 @@ static void root_generate_common(hsmca_http_req *req, hsmca_http_resp *resp, voi
     ob_audit_detail(req, "common_name", json_string(p.common_name));
     rv = hsmca_ca_generate_root(ca, mount, &p, &res);
     if (rv != HSMCA_OK) {
-        fail_request(resp, rv);
+        ob_fail_write(resp, rv);
         goto done;
     }
     ob_audit_detail(req, "issuer_id", json_string(res.issuer_id));
@@ -333,7 +221,7 @@ static void root_generate_common(hsmca_http_req *req, hsmca_http_resp *resp, voi
                                    "cannot be used to issue intermediate CA certificates.");
     /* pem_bundle would prepend the private key when exported; hsmca never
      * exports one, so it is the certificate alone, as OpenBao's internal. */
-    cert = cert_text(res.certificate, f == FMT_DER ? FMT_DER : FMT_PEM);
+    cert = ob_cert_text(res.certificate, f == OB_FMT_DER ? OB_FMT_DER : OB_FMT_PEM);
     data = json_object();
     if (cert == NULL || data == NULL || json_object_set_new(data, "expiration", json_integer(res.expiration)) ||
         json_object_set_new(data, "certificate", json_string(cert)) ||
@@ -375,7 +263,7 @@ static void intermediate_generate_common(hsmca_http_req *req, hsmca_http_resp *r
     hsmca_ca *ca = ob_ca(arg);
     hsmca_ca_params p;
     hsmca_ca_result res;
-    out_format f;
+    ob_format f;
     json_t *in, *data = NULL;
     char *csr = NULL;
     hsmca_rv rv;
@@ -387,7 +275,7 @@ static void intermediate_generate_common(hsmca_http_req *req, hsmca_http_resp *r
     in = ob_fields(req, resp, intermediate_fields);
     if (in == NULL)
         return;
-    if (!read_format(in, resp, &f) || !signature_bits_ok(resp, ob_int(in, "signature_bits", 0)))
+    if (!ob_format_read(in, resp, &f, NULL) || !ob_signature_bits_ok(in, resp))
         goto done;
     if ((rv = ca_params_read(in, &p)) != HSMCA_OK) {
         ob_fail(resp, rv);
@@ -397,7 +285,7 @@ static void intermediate_generate_common(hsmca_http_req *req, hsmca_http_resp *r
     ob_audit_detail(req, "common_name", json_string(p.common_name));
     rv = hsmca_ca_generate_intermediate(ca, mount, &p, &res);
     if (rv != HSMCA_OK) {
-        fail_request(resp, rv);
+        ob_fail_write(resp, rv);
         goto done;
     }
     ob_audit_detail(req, "key_id", json_string(res.key_id));
@@ -408,7 +296,7 @@ static void intermediate_generate_common(hsmca_http_req *req, hsmca_http_resp *r
                                                "regenerate this certificate after fixing this problem for the root "
                                                "mount.");
     /* pem_bundle would prepend an exported key; there never is one. */
-    csr = csr_text(res.csr, f == FMT_DER ? FMT_DER : FMT_PEM);
+    csr = ob_csr_text(res.csr, f == OB_FMT_DER ? OB_FMT_DER : OB_FMT_PEM);
     data = json_object();
     if (csr == NULL || data == NULL || json_object_set_new(data, "csr", json_string(csr)) ||
         json_object_set_new(data, "key_id", json_string(res.key_id))) {
@@ -529,7 +417,7 @@ static void import_common(hsmca_http_req *req, hsmca_http_resp *resp, void *arg,
             hsmca_http_resp_error(resp, 400, "%s: private keys found in the PEM bundle but not allowed by the "
                                              "path; use /issuers/import/bundle", field);
         else
-            fail_request(resp, rv);
+            ob_fail_write(resp, rv);
         goto done;
     }
     mapping = issuer_key_mapping(ca, mount, &res, &keyless, &with_key);
@@ -623,7 +511,7 @@ static void root_replace(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         goto done;
     }
     if ((rv = hsmca_ca_issuer_get(ca, mount, ref, &iss)) != HSMCA_OK) {
-        fail_request(resp, rv);
+        ob_fail_write(resp, rv);
         goto done;
     }
     if ((rv = hsmca_ca_config_get(ca, mount, "issuers", &text)) != HSMCA_OK) {
@@ -639,7 +527,7 @@ static void root_replace(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         goto done;
     }
     if ((rv = hsmca_ca_config_set(ca, mount, "issuers", text)) != HSMCA_OK) {
-        fail_request(resp, rv);
+        ob_fail_write(resp, rv);
         goto done;
     }
     ob_audit_detail(req, "issuer_id", json_string(iss.issuer_id));

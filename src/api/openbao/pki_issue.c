@@ -27,10 +27,8 @@
 
 /* ---- output formats (OpenBao's format / private_key_format) ---- */
 
-typedef enum { FMT_PEM, FMT_DER, FMT_PEM_BUNDLE } out_format;
-
 typedef struct {
-    out_format format;
+    ob_format format;
     bool pkcs8;        /* private_key_format pkcs8 */
     bool remove_roots; /* remove_roots_from_chain */
 } out_opts;
@@ -38,90 +36,11 @@ typedef struct {
 /* format and private_key_format; false with the 400 in resp. */
 static bool read_out_opts(const json_t *in, hsmca_http_resp *resp, out_opts *o)
 {
-    const char *f = ob_str(in, "format", "pem");
-    const char *k = ob_str(in, "private_key_format", "der");
-
     memset(o, 0, sizeof(*o));
-    if (strcmp(f, "pem") == 0) {
-        o->format = FMT_PEM;
-    } else if (strcmp(f, "der") == 0) {
-        o->format = FMT_DER;
-    } else if (strcmp(f, "pem_bundle") == 0) {
-        o->format = FMT_PEM_BUNDLE;
-    } else {
-        hsmca_http_resp_error(resp, 400, "format '%s' is not one of pem, der, pem_bundle", f);
+    if (!ob_format_read(in, resp, &o->format, &o->pkcs8))
         return false;
-    }
-    /* OpenBao: "" and "pem" mean the default (der: PKCS#1/SEC1, as PEM or
-     * base64 as format says). */
-    if (strcmp(k, "pkcs8") == 0) {
-        o->pkcs8 = true;
-    } else if (k[0] != '\0' && strcmp(k, "der") != 0 && strcmp(k, "pem") != 0) {
-        hsmca_http_resp_error(resp, 400, "private_key_format '%s' is not one of der, pem, pkcs8", k);
-        return false;
-    }
     o->remove_roots = ob_bool(in, "remove_roots_from_chain", false);
     return true;
-}
-
-/* OpenBao answers a request that names a role, issuer or key that does not
- * exist with 400 (a logical.ErrorResponse), not 404; clients such as hvac
- * raise different exceptions for the two. Shared with pki_generate.c in
- * spirit: it should move to common.c. */
-static void fail_request(hsmca_http_resp *resp, hsmca_rv rv)
-{
-    if (rv == HSMCA_ERR_NOT_FOUND) {
-        const char *m = hsmca_err_message();
-        hsmca_http_resp_error(resp, 400, "%s", m[0] ? m : "not found");
-        return;
-    }
-    ob_fail(resp, rv);
-}
-
-/* not_after must be RFC 3339 (the core's parser says how, the field name
- * is added here); false with the 400 in resp. */
-static bool not_after_ok(const json_t *in, hsmca_http_resp *resp)
-{
-    const char *na = ob_str(in, "not_after", "");
-    int64_t t;
-
-    if (na[0] == '\0' || hsmca_time_parse_rfc3339(na, &t) == HSMCA_OK)
-        return true;
-    hsmca_http_resp_error(resp, 400, "not_after: %s", hsmca_err_message());
-    return false;
-}
-
-/* Base64 (no line breaks) of len bytes into a buffer from alloc. */
-static char *base64_of(const unsigned char *data, size_t len, bool secure)
-{
-    size_t n = 4 * ((len + 2) / 3) + 1;
-    char *out = secure ? OPENSSL_secure_malloc(n) : malloc(n);
-
-    if (out == NULL || len > INT32_MAX) {
-        if (secure)
-            OPENSSL_secure_free(out);
-        else
-            free(out);
-        return NULL;
-    }
-    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-    return out;
-}
-
-/* A certificate as OpenBao returns it: PEM without the trailing newline, or
- * base64 DER. malloc'd. */
-static char *cert_text(X509 *x, out_format f)
-{
-    unsigned char *der = NULL;
-    int n;
-    char *s;
-
-    if (f != FMT_DER)
-        return ob_cert_pem(x);
-    n = i2d_X509(x, &der);
-    s = n > 0 ? base64_of(der, (size_t)n, false) : NULL;
-    OPENSSL_free(der);
-    return s;
 }
 
 /* OpenBao's self-signed test for remove_roots_from_chain: issuer = subject
@@ -135,7 +54,7 @@ static bool is_self_signed(X509 *x)
 }
 
 /* ca_chain: optionally `first`, then the chain, roots dropped on request. */
-static json_t *chain_json(X509 *first, STACK_OF(X509) *chain, out_format f, bool remove_roots)
+static json_t *chain_json(X509 *first, STACK_OF(X509) *chain, ob_format f, bool remove_roots)
 {
     json_t *a = json_array();
     int n = sk_X509_num(chain);
@@ -145,7 +64,7 @@ static json_t *chain_json(X509 *first, STACK_OF(X509) *chain, out_format f, bool
         char *s;
         if (x == NULL || (remove_roots && is_self_signed(x)))
             continue;
-        s = cert_text(x, f);
+        s = ob_cert_text(x, f);
         if (s == NULL || json_array_append_new(a, json_string(s)) != 0) {
             free(s);
             json_decref(a);
@@ -222,7 +141,7 @@ static hsmca_rv key_text(EVP_PKEY *k, const out_opts *o, char **out, size_t *len
     *len = 0;
     if (b == NULL)
         return hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
-    if (o->format == FMT_DER)
+    if (o->format == OB_FMT_DER)
         ok = pkcs8 ? i2d_PKCS8PrivateKey_bio(b, k, NULL, NULL, 0, NULL, NULL) : i2d_PrivateKey_bio(b, k);
     else
         ok = pkcs8 ? PEM_write_bio_PKCS8PrivateKey(b, k, NULL, NULL, 0, NULL, NULL)
@@ -232,8 +151,8 @@ static hsmca_rv key_text(EVP_PKEY *k, const out_opts *o, char **out, size_t *len
         rv = hsmca_err(HSMCA_ERR_CRYPTO, "encoding the leaf private key failed");
         goto done;
     }
-    if (o->format == FMT_DER) {
-        *out = base64_of((const unsigned char *)bm->data, bm->length, true);
+    if (o->format == OB_FMT_DER) {
+        *out = ob_base64((const unsigned char *)bm->data, bm->length, true);
         *len = *out ? strlen(*out) : 0;
     } else {
         size_t n = bm->length;
@@ -331,7 +250,7 @@ static void leaf_respond(hsmca_http_resp *resp, const hsmca_ca_result *res, cons
     if (res->private_key != NULL && (rv = key_text(res->private_key, o, &key, &key_len)) != HSMCA_OK)
         goto done;
     rv = HSMCA_ERR_NOMEM;
-    if (o->format == FMT_PEM_BUNDLE) {
+    if (o->format == OB_FMT_PEM_BUNDLE) {
         /* The bundle's key is always PEM, whatever private_key_format says
          * (OpenBao: "this does not apply to the private key within the
          * certificate field"). */
@@ -349,11 +268,11 @@ static void leaf_respond(hsmca_http_resp *resp, const hsmca_ca_result *res, cons
         if (rv != HSMCA_OK)
             goto done;
         rv = HSMCA_ERR_NOMEM;
-    } else if ((cert = cert_text(res->certificate, o->format)) == NULL) {
+    } else if ((cert = ob_cert_text(res->certificate, o->format)) == NULL) {
         goto done;
     }
-    ca = cert_text(issuing, o->format == FMT_DER ? FMT_DER : FMT_PEM);
-    chain = chain_json(NULL, res->ca_chain, o->format == FMT_DER ? FMT_DER : FMT_PEM, o->remove_roots);
+    ca = ob_cert_text(issuing, o->format == OB_FMT_DER ? OB_FMT_DER : OB_FMT_PEM);
+    chain = chain_json(NULL, res->ca_chain, o->format == OB_FMT_DER ? OB_FMT_DER : OB_FMT_PEM, o->remove_roots);
     if (ca == NULL || chain == NULL)
         goto done;
     if (json_object_set_new(data, "certificate", bundle ? json_stringn(bundle, bundle_len) : json_string(cert)) != 0 ||
@@ -448,7 +367,7 @@ static void leaf(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, bool sig
     in = ob_fields(req, resp, sign ? sign_fields : issue_fields);
     if (in == NULL)
         return;
-    if (!read_out_opts(in, resp, &o) || !not_after_ok(in, resp))
+    if (!read_out_opts(in, resp, &o) || !ob_not_after_ok(in, resp))
         goto done;
     if (sign) {
         csr = ob_str(in, "csr", "");
@@ -460,7 +379,7 @@ static void leaf(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, bool sig
     /* The role decides the lease (generate_lease), and for issue whether
      * key_type/key_bits are meaningful; the core reads it again (cached). */
     if ((rv = hsmca_ca_role_get(ca, mount, role_name, &role)) != HSMCA_OK) {
-        fail_request(resp, rv);
+        ob_fail_write(resp, rv);
         goto done;
     }
     if (!sign && role.key_type != HSMCA_ROLE_KEY_ANY && (ob_has(in, "key_type") || ob_has(in, "key_bits")))
@@ -476,7 +395,7 @@ static void leaf(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, bool sig
               : hsmca_ca_issue(ca, mount, role_name, issuer_ref, &r, &res);
     ob_count_issued(arg, rv == HSMCA_OK);
     if (rv != HSMCA_OK) {
-        fail_request(resp, rv);
+        ob_fail_write(resp, rv);
         goto done;
     }
     audit_result(req, &res);
@@ -519,14 +438,6 @@ static const ob_field verbatim_fields[] = {
     {"basic_constraints_valid_for_non_ca", OBF_BOOL},
     OB_FIELDS_END};
 
-static bool signature_bits_ok(hsmca_http_resp *resp, int64_t bits)
-{
-    if (bits == 0 || bits == 256 || bits == 384 || bits == 512)
-        return true;
-    hsmca_http_resp_error(resp, 400, "signature_bits %lld is not one of 0, 256, 384, 512", (long long)bits);
-    return false;
-}
-
 static void sign_verbatim(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 {
     const char *mount = ob_mount(req);
@@ -549,8 +460,8 @@ static void sign_verbatim(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
     in = ob_fields(req, resp, verbatim_fields);
     if (in == NULL)
         return;
-    if (!read_out_opts(in, resp, &o) || !signature_bits_ok(resp, ob_int(in, "signature_bits", 0)) ||
-        !not_after_ok(in, resp))
+    if (!read_out_opts(in, resp, &o) || !ob_signature_bits_ok(in, resp) ||
+        !ob_not_after_ok(in, resp))
         goto done;
     csr = ob_str(in, "csr", "");
     if (csr[0] == '\0') {
@@ -558,7 +469,7 @@ static void sign_verbatim(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         goto done;
     }
     if (have_role && (rv = hsmca_ca_role_get(ca, mount, role_name, &role)) != HSMCA_OK) {
-        fail_request(resp, rv);
+        ob_fail_write(resp, rv);
         goto done;
     }
     /* OpenBao: sign-verbatim/:role signs with the role's issuer, plain
@@ -610,7 +521,7 @@ static void sign_verbatim(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
     rv = hsmca_ca_sign_verbatim(ca, mount, issuer_ref, csr, &p, &res);
     ob_count_issued(arg, rv == HSMCA_OK);
     if (rv != HSMCA_OK) {
-        fail_request(resp, rv);
+        ob_fail_write(resp, rv);
         goto done;
     }
     audit_result(req, &res);
@@ -726,18 +637,6 @@ static hsmca_rv ca_params_read(const json_t *in, hsmca_ca_params *p)
 }
 
 /* max_path_length: -1 (none) or a length; false with the 400 in resp. */
-static bool max_path_length_read(const json_t *in, hsmca_http_resp *resp, int *out)
-{
-    int64_t v = ob_int(in, "max_path_length", -1);
-
-    if (v < -1 || v > 255) {
-        hsmca_http_resp_error(resp, 400, "max_path_length %lld is not -1 (no limit) or 0..255", (long long)v);
-        return false;
-    }
-    *out = (int)v;
-    return true;
-}
-
 /* The MaxPathLen-zero and AIA warnings OpenBao gives on CA certificates. */
 static void ca_cert_warnings(hsmca_http_resp *resp, X509 *cert)
 {
@@ -773,8 +672,8 @@ static void sign_intermediate(hsmca_http_req *req, hsmca_http_resp *resp, void *
     in = ob_fields(req, resp, sign_intermediate_fields);
     if (in == NULL)
         return;
-    if (!read_out_opts(in, resp, &o) || !signature_bits_ok(resp, ob_int(in, "signature_bits", 0)) ||
-        !max_path_length_read(in, resp, &p.max_path_length) || !not_after_ok(in, resp))
+    if (!read_out_opts(in, resp, &o) || !ob_signature_bits_ok(in, resp) ||
+        !ob_max_path_length_read(in, resp, &p.max_path_length) || !ob_not_after_ok(in, resp))
         goto done;
     csr = ob_str(in, "csr", "");
     if (csr[0] == '\0') {
@@ -795,7 +694,7 @@ static void sign_intermediate(hsmca_http_req *req, hsmca_http_resp *resp, void *
     rv = hsmca_ca_sign_intermediate(ca, mount, issuer_ref ? issuer_ref : "default", csr, &p, &res);
     ob_count_issued(arg, rv == HSMCA_OK);
     if (rv != HSMCA_OK) {
-        fail_request(resp, rv);
+        ob_fail_write(resp, rv);
         goto done;
     }
     audit_result(req, &res);
@@ -811,14 +710,14 @@ static void sign_intermediate(hsmca_http_req *req, hsmca_http_resp *resp, void *
     ca_cert_warnings(resp, res.certificate);
     /* OpenBao: ca_chain is the new certificate followed by its issuer's
      * chain; pem_bundle puts the same into certificate. */
-    if (o.format == FMT_PEM_BUNDLE) {
+    if (o.format == OB_FMT_PEM_BUNDLE) {
         if (pem_bundle_text(NULL, 0, res.certificate, res.ca_chain, &bundle, &bundle_len) != HSMCA_OK)
             goto fail;
-    } else if ((cert = cert_text(res.certificate, o.format)) == NULL) {
+    } else if ((cert = ob_cert_text(res.certificate, o.format)) == NULL) {
         goto fail;
     }
-    ca_text = issuing ? cert_text(issuing, o.format == FMT_DER ? FMT_DER : FMT_PEM) : NULL;
-    chain = chain_json(res.certificate, res.ca_chain, o.format == FMT_DER ? FMT_DER : FMT_PEM, false);
+    ca_text = issuing ? ob_cert_text(issuing, o.format == OB_FMT_DER ? OB_FMT_DER : OB_FMT_PEM) : NULL;
+    chain = chain_json(res.certificate, res.ca_chain, o.format == OB_FMT_DER ? OB_FMT_DER : OB_FMT_PEM, false);
     data = json_object();
     if (ca_text == NULL || chain == NULL || data == NULL ||
         json_object_set_new(data, "certificate", bundle ? json_stringn(bundle, bundle_len) : json_string(cert)) ||
@@ -875,7 +774,7 @@ static void sign_self_issued(hsmca_http_req *req, hsmca_http_resp *resp, void *a
                                    ob_bool(in, "require_matching_certificate_algorithms", false), &res);
     ob_count_issued(arg, rv == HSMCA_OK);
     if (rv != HSMCA_OK) {
-        fail_request(resp, rv);
+        ob_fail_write(resp, rv);
         goto done;
     }
     audit_result(req, &res);
