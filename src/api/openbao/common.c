@@ -2,6 +2,7 @@
 /* Helpers every OpenBao handler shares: PEM text of certificates and
  * requests, serial numbers as OpenBao writes them, LIST pages, and errors
  * from core results. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,4 +300,41 @@ bool ob_max_path_length_read(const json_t *in, hsmca_http_resp *resp, int *out)
     }
     *out = (int)v;
     return true;
+}
+
+hsmca_rv ob_ca_subject_read(const json_t *in, hsmca_ca_params *p)
+{
+    static const struct {
+        const char *field;
+        size_t offset;
+    } lists[] = {
+        {"alt_names", offsetof(hsmca_ca_params, alt_names)},
+        {"ip_sans", offsetof(hsmca_ca_params, ip_sans)},
+        {"uri_sans", offsetof(hsmca_ca_params, uri_sans)},
+        {"other_sans", offsetof(hsmca_ca_params, other_sans)},
+        {"ou", offsetof(hsmca_ca_params, ou)},
+        {"organization", offsetof(hsmca_ca_params, organization)},
+        {"country", offsetof(hsmca_ca_params, country)},
+        {"locality", offsetof(hsmca_ca_params, locality)},
+        {"province", offsetof(hsmca_ca_params, province)},
+        {"street_address", offsetof(hsmca_ca_params, street_address)},
+        {"postal_code", offsetof(hsmca_ca_params, postal_code)},
+        {"permitted_dns_domains", offsetof(hsmca_ca_params, permitted_dns_domains)},
+    };
+    const char *na = ob_str(in, "not_after", ""), *sn = ob_str(in, "serial_number", "");
+    hsmca_rv rv;
+
+    p->common_name = ob_str(in, "common_name", "");
+    p->serial_number = sn[0] ? sn : NULL;
+    p->ttl = ob_int(in, "ttl", 0);
+    p->not_after = na[0] ? na : NULL;
+    p->not_before_duration = ob_int(in, "not_before_duration", 30);
+    p->exclude_cn_from_sans = ob_bool(in, "exclude_cn_from_sans", false);
+    p->signature_bits = (int)ob_int(in, "signature_bits", 0);
+    p->use_pss = ob_bool(in, "use_pss", false);
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        if ((rv = ob_list(in, lists[i].field, (hsmca_strlist *)((char *)p + lists[i].offset))) != HSMCA_OK)
+            return rv;
+    }
+    return HSMCA_OK;
 }

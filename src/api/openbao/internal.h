@@ -105,6 +105,9 @@ void ob_fail(hsmca_http_resp *resp, hsmca_rv rv);
 void ob_fail_write(hsmca_http_resp *resp, hsmca_rv rv);
 /* not_after, when given, is RFC 3339; false with the 400 in resp. */
 bool ob_not_after_ok(const json_t *in, hsmca_http_resp *resp);
+/* The subject, name and validity fields of a CA certificate request
+ * (generate, sign-intermediate) into p; strings borrowed from in. */
+hsmca_rv ob_ca_subject_read(const json_t *in, hsmca_ca_params *p);
 /* signature_bits is 0 (the key's default), 256, 384 or 512; false with the
  * 400 in resp. */
 bool ob_signature_bits_ok(const json_t *in, hsmca_http_resp *resp);

@@ -80,30 +80,12 @@ static const ob_field intermediate_fields[] = {
     {"add_basic_constraints", OBF_BOOL},
     OB_FIELDS_END};
 
-/* The fields of hsmca_ca_params a request gives (strings borrowed from in).
- * Should move to common.c with its twin in pki_issue.c. */
+/* The fields of hsmca_ca_params a generate request gives: the subject and
+ * validity ones sign-intermediate takes too, and the key's (strings
+ * borrowed from in). */
 static hsmca_rv ca_params_read(const json_t *in, hsmca_ca_params *p)
 {
-    static const struct {
-        const char *field;
-        size_t offset;
-    } lists[] = {
-        {"alt_names", offsetof(hsmca_ca_params, alt_names)},
-        {"ip_sans", offsetof(hsmca_ca_params, ip_sans)},
-        {"uri_sans", offsetof(hsmca_ca_params, uri_sans)},
-        {"other_sans", offsetof(hsmca_ca_params, other_sans)},
-        {"ou", offsetof(hsmca_ca_params, ou)},
-        {"organization", offsetof(hsmca_ca_params, organization)},
-        {"country", offsetof(hsmca_ca_params, country)},
-        {"locality", offsetof(hsmca_ca_params, locality)},
-        {"province", offsetof(hsmca_ca_params, province)},
-        {"street_address", offsetof(hsmca_ca_params, street_address)},
-        {"postal_code", offsetof(hsmca_ca_params, postal_code)},
-        {"permitted_dns_domains", offsetof(hsmca_ca_params, permitted_dns_domains)},
-    };
-    const char *na = ob_str(in, "not_after", ""), *sn = ob_str(in, "serial_number", "");
     int64_t bits = ob_int(in, "key_bits", 0);
-    hsmca_rv rv;
 
     if (bits < 0 || bits > 16384)
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "key_bits %lld is not a key size", (long long)bits);
@@ -112,24 +94,12 @@ static hsmca_rv ca_params_read(const json_t *in, hsmca_ca_params *p)
     p->key_ref = ob_str(in, "key_ref", "default");
     p->key_type = ob_str(in, "key_type", "rsa");
     p->key_bits = (unsigned)bits;
-    p->common_name = ob_str(in, "common_name", "");
-    p->serial_number = sn[0] ? sn : NULL;
-    p->ttl = ob_int(in, "ttl", 0);
-    p->not_after = na[0] ? na : NULL;
-    p->not_before_duration = ob_int(in, "not_before_duration", 30);
-    p->exclude_cn_from_sans = ob_bool(in, "exclude_cn_from_sans", false);
-    p->signature_bits = (int)ob_int(in, "signature_bits", 0);
-    p->use_pss = ob_bool(in, "use_pss", false);
     p->add_basic_constraints = ob_bool(in, "add_basic_constraints", false);
     if (p->key_ref[0] == '\0')
         p->key_ref = "default";
     if (p->key_type[0] == '\0')
         p->key_type = "rsa";
-    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-        if ((rv = ob_list(in, lists[i].field, (hsmca_strlist *)((char *)p + lists[i].offset))) != HSMCA_OK)
-            return rv;
-    }
-    return HSMCA_OK;
+    return ob_ca_subject_read(in, p);
 }
 
 /* The :type of a generate path. internal and existing go on; exported and

@@ -597,46 +597,6 @@ static char *csr_common_name(const char *csr_pem)
     return cn;
 }
 
-/* The subject, name and validity fields of a CA certificate request.
- * Should move to common.c: pki_generate.c reads the same fields. */
-static hsmca_rv ca_params_read(const json_t *in, hsmca_ca_params *p)
-{
-    static const struct {
-        const char *field;
-        size_t offset;
-    } lists[] = {
-        {"alt_names", offsetof(hsmca_ca_params, alt_names)},
-        {"ip_sans", offsetof(hsmca_ca_params, ip_sans)},
-        {"uri_sans", offsetof(hsmca_ca_params, uri_sans)},
-        {"other_sans", offsetof(hsmca_ca_params, other_sans)},
-        {"ou", offsetof(hsmca_ca_params, ou)},
-        {"organization", offsetof(hsmca_ca_params, organization)},
-        {"country", offsetof(hsmca_ca_params, country)},
-        {"locality", offsetof(hsmca_ca_params, locality)},
-        {"province", offsetof(hsmca_ca_params, province)},
-        {"street_address", offsetof(hsmca_ca_params, street_address)},
-        {"postal_code", offsetof(hsmca_ca_params, postal_code)},
-        {"permitted_dns_domains", offsetof(hsmca_ca_params, permitted_dns_domains)},
-    };
-    const char *na = ob_str(in, "not_after", ""), *sn = ob_str(in, "serial_number", "");
-    hsmca_rv rv;
-
-    p->common_name = ob_str(in, "common_name", "");
-    p->serial_number = sn[0] ? sn : NULL;
-    p->ttl = ob_int(in, "ttl", 0);
-    p->not_after = na[0] ? na : NULL;
-    p->not_before_duration = ob_int(in, "not_before_duration", 30);
-    p->exclude_cn_from_sans = ob_bool(in, "exclude_cn_from_sans", false);
-    p->signature_bits = (int)ob_int(in, "signature_bits", 0);
-    p->use_pss = ob_bool(in, "use_pss", false);
-    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-        if ((rv = ob_list(in, lists[i].field, (hsmca_strlist *)((char *)p + lists[i].offset))) != HSMCA_OK)
-            return rv;
-    }
-    return HSMCA_OK;
-}
-
-/* max_path_length: -1 (none) or a length; false with the 400 in resp. */
 /* The MaxPathLen-zero and AIA warnings OpenBao gives on CA certificates. */
 static void ca_cert_warnings(hsmca_http_resp *resp, X509 *cert)
 {
@@ -680,7 +640,7 @@ static void sign_intermediate(hsmca_http_req *req, hsmca_http_resp *resp, void *
         hsmca_http_resp_error(resp, 400, "csr is required: the PEM-encoded certificate request to sign");
         goto done;
     }
-    if ((rv = ca_params_read(in, &p)) != HSMCA_OK) {
+    if ((rv = ob_ca_subject_read(in, &p)) != HSMCA_OK) {
         ob_fail(resp, rv);
         goto done;
     }
