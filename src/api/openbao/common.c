@@ -338,3 +338,63 @@ hsmca_rv ob_ca_subject_read(const json_t *in, hsmca_ca_params *p)
     }
     return HSMCA_OK;
 }
+
+void ob_default_id(void *arg, const char *mount, const char *config, char out[40])
+{
+    char *text = NULL;
+    json_t *cfg = NULL;
+
+    out[0] = '\0';
+    if (hsmca_ca_config_get(ob_ca(arg), mount, config, &text) == HSMCA_OK)
+        cfg = json_loads(text, 0, NULL);
+    snprintf(out, 40, "%s", ob_str(cfg, "default", ""));
+    json_decref(cfg);
+    free(text);
+}
+
+bool ob_id_page_start(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, const char *config, ob_id_page *p)
+{
+    memset(p, 0, sizeof(*p));
+    if (!ob_list_page(req, resp, &p->after, &p->limit))
+        return false;
+    ob_default_id(arg, ob_mount(req), config, p->default_id);
+    p->keys = json_array();
+    p->info = json_object();
+    p->failed = p->keys == NULL || p->info == NULL;
+    return true;
+}
+
+int ob_id_page_add(ob_id_page *p, const char *id, json_t *(*make)(const void *item, bool is_default),
+                   const void *item)
+{
+    json_t *entry;
+
+    if (p->failed)
+        return 0;
+    /* "after" need not exist (OpenBao). */
+    if (p->after != NULL && strcmp(id, p->after) <= 0)
+        return 1;
+    if (p->limit > 0 && json_array_size(p->keys) >= p->limit)
+        return 0;
+    entry = make(item, strcmp(id, p->default_id) == 0);
+    if (entry == NULL || json_array_append_new(p->keys, json_string(id)) != 0 ||
+        json_object_set_new(p->info, id, entry) != 0) {
+        p->failed = true;
+        return 0;
+    }
+    return 1;
+}
+
+void ob_id_page_finish(hsmca_http_resp *resp, ob_id_page *p, hsmca_rv rv)
+{
+    if (rv == HSMCA_OK && !p->failed) {
+        ob_list_response(resp, p->keys, p->info);
+        return;
+    }
+    json_decref(p->keys);
+    json_decref(p->info);
+    if (rv == HSMCA_OK || rv == HSMCA_ERR_NOMEM)
+        hsmca_http_resp_error(resp, 500, "out of memory");
+    else
+        ob_fail(resp, rv);
+}

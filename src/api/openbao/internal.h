@@ -140,6 +140,29 @@ void ob_list_response(hsmca_http_resp *resp, json_t *keys, json_t *key_info);
 /* after/limit of a LIST request; false with a 400 in resp. */
 bool ob_list_page(hsmca_http_req *req, hsmca_http_resp *resp, const char **after, size_t *limit);
 
+/* The default issuer's or key's id of the mount (config/issuers or
+ * config/keys: `config` is "issuers" or "keys"), "" when none. */
+void ob_default_id(void *arg, const char *mount, const char *config, char out[40]);
+
+/* A LIST with key_info of a mount's issuers or keys, which the core walks
+ * in id order: ob_id_page_start, then from the core's callback
+ * ob_id_page_add (its return is the callback's), then ob_id_page_finish. */
+typedef struct {
+    const char *after;
+    size_t limit;
+    char default_id[40];
+    json_t *keys, *info;
+    bool failed;
+} ob_id_page;
+/* Paging fields and the default id; false with the 400 in resp. */
+bool ob_id_page_start(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, const char *config, ob_id_page *p);
+/* 1 to go on, 0 to stop. entry (taken; NULL makes the page fail) is built
+ * by make(item, is_default) only for an id on the page. */
+int ob_id_page_add(ob_id_page *p, const char *id, json_t *(*make)(const void *item, bool is_default),
+                   const void *item);
+/* The response: the page, or the error of rv (or out of memory). */
+void ob_id_page_finish(hsmca_http_resp *resp, ob_id_page *p, hsmca_rv rv);
+
 /* ---- route tables ---- */
 hsmca_rv ob_pki_routes(hsmca_http_router *r, hsmca_openbao *api);
 hsmca_rv ob_sys_routes(hsmca_http_router *r, hsmca_openbao *api);

@@ -296,73 +296,29 @@ static void issuer_respond(hsmca_http_resp *resp, const hsmca_ca_issuer *i)
 
 /* ---- LIST issuers ---- */
 
-typedef struct {
-    const char *after;
-    size_t limit;
-    const char *default_id;
-    json_t *keys, *info;
-    bool failed;
-} issuer_page;
+static json_t *issuer_entry(const void *item, bool is_default)
+{
+    const hsmca_ca_issuer *i = item;
+    char serial[HSMCA_SERIAL_TEXT_MAX + 1];
+
+    ob_serial_text(i->certificate, serial, sizeof(serial));
+    return json_pack("{s:s, s:b, s:s, s:s}", "issuer_name", i->issuer_name, "is_default", is_default,
+                     "serial_number", serial, "key_id", i->key_id);
+}
 
 static int collect_issuer(const hsmca_ca_issuer *i, void *arg)
 {
-    issuer_page *p = arg;
-    char serial[HSMCA_SERIAL_TEXT_MAX + 1];
-    json_t *entry;
-
-    /* The store lists by id; "after" need not exist (OpenBao). */
-    if (p->after != NULL && strcmp(i->issuer_id, p->after) <= 0)
-        return 1;
-    if (p->limit > 0 && json_array_size(p->keys) >= p->limit)
-        return 0;
-    ob_serial_text(i->certificate, serial, sizeof(serial));
-    entry = json_pack("{s:s, s:b, s:s, s:s}", "issuer_name", i->issuer_name, "is_default",
-                      strcmp(i->issuer_id, p->default_id) == 0, "serial_number", serial, "key_id", i->key_id);
-    if (entry == NULL || json_array_append_new(p->keys, json_string(i->issuer_id)) != 0 ||
-        json_object_set_new(p->info, i->issuer_id, entry) != 0) {
-        p->failed = true;
-        return 0;
-    }
-    return 1;
-}
-
-/* The default issuer's id, "" when none (config/issuers stores ids). */
-static void default_issuer_id(void *arg, const char *mount, char out[40])
-{
-    char *text = NULL;
-    json_t *cfg = NULL;
-
-    out[0] = '\0';
-    if (hsmca_ca_config_get(ob_ca(arg), mount, "issuers", &text) == HSMCA_OK)
-        cfg = json_loads(text, 0, NULL);
-    snprintf(out, 40, "%s", ob_str(cfg, "default", ""));
-    json_decref(cfg);
-    free(text);
+    return ob_id_page_add(arg, i->issuer_id, issuer_entry, i);
 }
 
 static void issuers_list(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 {
-    char default_id[40];
-    issuer_page p = {NULL, 0, default_id, json_array(), json_object(), false};
-    hsmca_rv rv;
+    ob_id_page p;
 
-    if (!ob_list_page(req, resp, &p.after, &p.limit)) {
-        json_decref(p.keys);
-        json_decref(p.info);
+    if (!ob_id_page_start(req, resp, arg, "issuers", &p))
         return;
-    }
-    default_issuer_id(arg, ob_mount(req), default_id);
-    rv = p.keys && p.info ? hsmca_ca_issuer_list(ob_ca(arg), ob_mount(req), collect_issuer, &p) : HSMCA_ERR_NOMEM;
-    if (rv != HSMCA_OK || p.failed) {
-        json_decref(p.keys);
-        json_decref(p.info);
-        if (rv == HSMCA_OK || rv == HSMCA_ERR_NOMEM)
-            hsmca_http_resp_error(resp, 500, "out of memory");
-        else
-            ob_fail(resp, rv);
-        return;
-    }
-    ob_list_response(resp, p.keys, p.info);
+    ob_id_page_finish(resp, &p,
+                      p.failed ? HSMCA_ERR_NOMEM : hsmca_ca_issuer_list(ob_ca(arg), ob_mount(req), collect_issuer, &p));
 }
 
 /* ---- GET / POST / PATCH / DELETE issuer/:issuer_ref ---- */
@@ -608,7 +564,7 @@ static void issuer_delete(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         ob_fail(resp, rv);
         return;
     }
-    default_issuer_id(arg, ob_mount(req), default_id);
+    ob_default_id(arg, ob_mount(req), "issuers", default_id);
     ob_audit_detail(req, "issuer_id", json_string(cur.issuer_id));
     rv = hsmca_ca_issuer_delete(ob_ca(arg), ob_mount(req), cur.issuer_id);
     if (rv == HSMCA_ERR_NOT_FOUND) {

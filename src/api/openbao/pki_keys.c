@@ -37,71 +37,28 @@ static void key_fail(hsmca_http_resp *resp, hsmca_rv rv)
 }
 
 /* The default key's id, "" when none. */
-static void default_key_id(void *arg, const char *mount, char out[40])
-{
-    char *text = NULL;
-    json_t *cfg = NULL;
-
-    out[0] = '\0';
-    if (hsmca_ca_config_get(ob_ca(arg), mount, "keys", &text) == HSMCA_OK)
-        cfg = json_loads(text, 0, NULL);
-    snprintf(out, 40, "%s", ob_str(cfg, "default", ""));
-    json_decref(cfg);
-    free(text);
-}
-
 /* ---- LIST keys ---- */
 
-typedef struct {
-    const char *after;
-    size_t limit;
-    const char *default_id;
-    json_t *keys, *info;
-    bool failed;
-} key_page;
+static json_t *key_entry(const void *item, bool is_default)
+{
+    const hsmca_ca_key *k = item;
+
+    return json_pack("{s:s, s:b}", "key_name", k->key_name, "is_default", is_default);
+}
 
 static int collect_key(const hsmca_ca_key *k, void *arg)
 {
-    key_page *p = arg;
-    json_t *entry;
-
-    /* The store lists by id; "after" need not exist (OpenBao). */
-    if (p->after != NULL && strcmp(k->key_id, p->after) <= 0)
-        return 1;
-    if (p->limit > 0 && json_array_size(p->keys) >= p->limit)
-        return 0;
-    entry = json_pack("{s:s, s:b}", "key_name", k->key_name, "is_default", strcmp(k->key_id, p->default_id) == 0);
-    if (entry == NULL || json_array_append_new(p->keys, json_string(k->key_id)) != 0 ||
-        json_object_set_new(p->info, k->key_id, entry) != 0) {
-        p->failed = true;
-        return 0;
-    }
-    return 1;
+    return ob_id_page_add(arg, k->key_id, key_entry, k);
 }
 
 static void keys_list(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 {
-    char default_id[40];
-    key_page p = {NULL, 0, default_id, json_array(), json_object(), false};
-    hsmca_rv rv;
+    ob_id_page p;
 
-    if (!ob_list_page(req, resp, &p.after, &p.limit)) {
-        json_decref(p.keys);
-        json_decref(p.info);
+    if (!ob_id_page_start(req, resp, arg, "keys", &p))
         return;
-    }
-    default_key_id(arg, ob_mount(req), default_id);
-    rv = p.keys && p.info ? hsmca_ca_key_list(ob_ca(arg), ob_mount(req), collect_key, &p) : HSMCA_ERR_NOMEM;
-    if (rv != HSMCA_OK || p.failed) {
-        json_decref(p.keys);
-        json_decref(p.info);
-        if (rv == HSMCA_OK || rv == HSMCA_ERR_NOMEM)
-            hsmca_http_resp_error(resp, 500, "out of memory");
-        else
-            ob_fail(resp, rv);
-        return;
-    }
-    ob_list_response(resp, p.keys, p.info);
+    ob_id_page_finish(resp, &p,
+                      p.failed ? HSMCA_ERR_NOMEM : hsmca_ca_key_list(ob_ca(arg), ob_mount(req), collect_key, &p));
 }
 
 /* ---- keys/generate/:type ---- */
@@ -263,7 +220,7 @@ static void key_delete(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         ob_fail(resp, rv);
         return;
     }
-    default_key_id(arg, ob_mount(req), default_id);
+    ob_default_id(arg, ob_mount(req), "keys", default_id);
     /* Refused while an issuer uses the key: 400 with the core's reason, as
      * OpenBao answers. */
     rv = hsmca_ca_key_delete(ob_ca(arg), ob_mount(req), k.key_id);
