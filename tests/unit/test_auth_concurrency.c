@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "hsmca/auth.h"
+#include "unit_util.h"
 
 #define THREADS 8
 
@@ -32,63 +33,15 @@ typedef struct {
     hsmca_auth_token root;
 } fixture;
 
-#define assert_rv(expr, want)                                                                        \
-    do {                                                                                             \
-        hsmca_rv got_ = (expr);                                                                      \
-        if (got_ != (want))                                                                          \
-            fail_msg("%s: got %s (%s), want %s", #expr, hsmca_rv_name(got_), hsmca_err_message(),    \
-                     hsmca_rv_name(want));                                                           \
-    } while (0)
-
-static void mkdir_p(const char *path)
-{
-    char buf[512];
-
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        mkdir(buf, 0700);
-        *p = '/';
-    }
-    mkdir(buf, 0700);
-}
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char p[1200];
-
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    const char *base = getenv("HSMCA_AUTH_TEST_DIR");
     hsmca_store_config sc;
     hsmca_auth_config ac;
 
     if (f == NULL)
         return -1;
-    if (base == NULL || base[0] == '\0')
-        base = getenv("TMPDIR");
-    if (base == NULL || base[0] == '\0')
-        base = "/tmp";
-    mkdir_p(base);
-    snprintf(f->dir, sizeof(f->dir), "%s/test_auth_concurrency.XXXXXX", base);
-    if (mkdtemp(f->dir) == NULL)
+    if (unit_make_tmpdir(f->dir, sizeof(f->dir), "HSMCA_AUTH_TEST_DIR", "test_auth_concurrency") != 0)
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/hsmca.db", f->dir);
     memset(&sc, 0, sizeof(sc));
@@ -114,7 +67,7 @@ static int teardown(void **state)
     hsmca_store_close(f->st);
     hsmca_auth_token_clear(&f->root);
     hsmca_auth_secret_clear(&f->root_secret);
-    remove_dir(f->dir);
+    unit_remove_dir(f->dir);
     free(f);
     return 0;
 }

@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "hsmca/auth.h"
+#include "unit_util.h"
 
 #define T0 INT64_C(1700000000)
 #define MAX_TTL 36000     /* the fixture's system max TTL: 10 h */
@@ -36,21 +37,6 @@ typedef struct {
     hsmca_auth_token root;
 } fixture;
 
-#define assert_rv(expr, want)                                                                        \
-    do {                                                                                             \
-        hsmca_rv got_ = (expr);                                                                      \
-        if (got_ != (want))                                                                          \
-            fail_msg("%s: got %s (%s), want %s", #expr, hsmca_rv_name(got_), hsmca_err_message(),    \
-                     hsmca_rv_name(want));                                                           \
-    } while (0)
-
-#define assert_detail_has(text)                                                                      \
-    do {                                                                                             \
-        const char *m_ = hsmca_err_message();                                                        \
-        if (strstr(m_, (text)) == NULL)                                                              \
-            fail_msg("error detail '%s' does not mention '%s'", m_, (text));                         \
-    } while (0)
-
 static int64_t test_clock(void *arg)
 {
     fixture *f = arg;
@@ -60,39 +46,6 @@ static int64_t test_clock(void *arg)
 static void advance(fixture *f, int64_t secs)
 {
     atomic_fetch_add(&f->now, secs);
-}
-
-static void mkdir_p(const char *path)
-{
-    char buf[512];
-
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        mkdir(buf, 0700);
-        *p = '/';
-    }
-    mkdir(buf, 0700);
-}
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char p[1200];
-
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
 }
 
 static hsmca_rv open_all(fixture *f)
@@ -123,17 +76,10 @@ static void close_all(fixture *f)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    const char *base = getenv("HSMCA_AUTH_TEST_DIR");
 
     if (f == NULL)
         return -1;
-    if (base == NULL || base[0] == '\0')
-        base = getenv("TMPDIR");
-    if (base == NULL || base[0] == '\0')
-        base = "/tmp";
-    mkdir_p(base);
-    snprintf(f->dir, sizeof(f->dir), "%s/test_auth_token.XXXXXX", base);
-    if (mkdtemp(f->dir) == NULL)
+    if (unit_make_tmpdir(f->dir, sizeof(f->dir), "HSMCA_AUTH_TEST_DIR", "test_auth_token") != 0)
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/hsmca.db", f->dir);
     atomic_init(&f->now, T0);
@@ -156,7 +102,7 @@ static int teardown(void **state)
     close_all(f);
     hsmca_auth_token_clear(&f->root);
     hsmca_auth_secret_clear(&f->root_secret);
-    remove_dir(f->dir);
+    unit_remove_dir(f->dir);
     free(f);
     return 0;
 }
@@ -254,7 +200,7 @@ static void root_token_chosen_id_for_dev_mode(void **state)
 
     /* a fresh database: dev mode passes -dev-root-token-id */
     close_all(f);
-    remove_dir(f->dir);
+    unit_remove_dir(f->dir);
     mkdir(f->dir, 0700);
     assert_rv(open_all(f), HSMCA_OK);
     assert_rv(hsmca_auth_initialized(f->a, &yes), HSMCA_OK);
