@@ -35,7 +35,8 @@ hsmca_rv store_revoke_apply(store_conn *c, const store_op *op)
                 rv = hsmca_err(HSMCA_ERR_INTERNAL, "revoking serial %s: the revocation counter refused", hex);
             goto done;
         }
-        rv = store_sqlite_fail(c, src, "revoking serial %s in mount '%s': next revocation number", hex, op->mount);
+        rv = store_sqlite_fail(c, src, "revoking serial %s in mount '%s': next revocation number", hex,
+                               op->mount);
         goto done;
     }
     seq = sqlite3_column_int64(s, 0);
@@ -71,8 +72,10 @@ hsmca_rv store_revoke_apply(store_conn *c, const store_op *op)
     if (src == SQLITE_ROW)
         rv = hsmca_err(HSMCA_ERR_EXISTS, "revoking serial %s in mount '%s': already revoked", hex, op->mount);
     else if (src == SQLITE_DONE)
-        rv = hsmca_err(HSMCA_ERR_NOT_FOUND, "revoking serial %s in mount '%s': no certificate with that serial is "
-                                            "stored", hex, op->mount);
+        rv = hsmca_err(HSMCA_ERR_NOT_FOUND,
+                       "revoking serial %s in mount '%s': no certificate with that serial is "
+                       "stored",
+                       hex, op->mount);
     else
         rv = store_sqlite_fail(c, src, "revoking serial %s in mount '%s'", hex, op->mount);
 done:
@@ -84,7 +87,8 @@ static void revoked_from_row(sqlite3_stmt *s, hsmca_store_revoked *r)
 {
     memset(r, 0, sizeof(*r));
     r->serial_len = (size_t)sqlite3_column_int(s, 1);
-    store_serial_unkey(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), r->serial_len, r->serial);
+    store_serial_unkey(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), r->serial_len,
+                       r->serial);
     if (r->serial_len < 1 || r->serial_len > HSMCA_STORE_SERIAL_MAX)
         r->serial_len = HSMCA_STORE_SERIAL_MAX; /* as unkey clamped it */
     store_column_copy(s, 2, r->issuer_id, sizeof(r->issuer_id));
@@ -115,7 +119,8 @@ static hsmca_rv read_counter(store_conn *c, const char *mount, int64_t *out)
 }
 
 hsmca_rv hsmca_store_revoked_list(hsmca_store *st, const char *mount, const hsmca_store_revoked_query *q,
-                                  int64_t *seq_now, int (*cb)(const hsmca_store_revoked *r, void *arg), void *arg)
+                                  int64_t *seq_now, int (*cb)(const hsmca_store_revoked *r, void *arg),
+                                  void *arg)
 {
     hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
     store_conn *c = NULL;
@@ -130,8 +135,8 @@ hsmca_rv hsmca_store_revoked_list(hsmca_store *st, const char *mount, const hsmc
     if (seq_now != NULL)
         *seq_now = 0;
     if ((rv = store_check_name("mount", mount, HSMCA_STORE_MOUNT_MAX, false)) != HSMCA_OK ||
-        (q->issuer_id != NULL && (rv = store_check_name("issuer_id", q->issuer_id, HSMCA_STORE_ID_MAX, false)) !=
-                                     HSMCA_OK) ||
+        (q->issuer_id != NULL &&
+         (rv = store_check_name("issuer_id", q->issuer_id, HSMCA_STORE_ID_MAX, false)) != HSMCA_OK) ||
         (q->after != NULL && (rv = store_check_serial("after", q->after, q->after_len)) != HSMCA_OK))
         goto done;
     if (q->since_seq >= 0 && q->issuer_id == NULL) {
@@ -139,7 +144,9 @@ hsmca_rv hsmca_store_revoked_list(hsmca_store *st, const char *mount, const hsmc
                        (long long)q->since_seq);
         goto done;
     }
-    sql = q->since_seq >= 0 ? SQL_REVOKED_SINCE : q->issuer_id != NULL ? SQL_REVOKED_LIST_ISSUER : SQL_REVOKED_LIST;
+    sql = q->since_seq >= 0      ? SQL_REVOKED_SINCE
+          : q->issuer_id != NULL ? SQL_REVOKED_LIST_ISSUER
+                                 : SQL_REVOKED_LIST;
     rv = store_reader_get(st, &c);
     if (rv != HSMCA_OK)
         goto done;
