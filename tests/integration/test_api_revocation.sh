@@ -13,7 +13,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 need_tool curl jq openssl certtool awk base64 cmp
 W=$(workdir api_revocation)
-api_start "$W"
+# The CRL job looks every second, so the auto-rebuild cases below need not
+# wait a minute.
+api_start "$W" -crl-check-interval=1s
 cd "$W"
 
 # crl_ok CRLFILE CA what: openssl and certtool accept the CRL (DER or PEM).
@@ -352,6 +354,45 @@ cmp -s "$RESP" ec2.pem || die "an issuer without crl-signing got a new CRL"
 api POST pki/issuer/ec/sign-revocation-list '{"crl_number":1}'
 expect_error 400 "crl-signing" "sign-revocation-list by an issuer without crl-signing"
 pass "issuers without crl-signing usage do not sign CRLs"
+
+# ---- the background job: deltas every delta_rebuild_interval, complete CRLs before expiry - grace ----
+api PATCH pki/issuer/ec '{"usage":"read-only,issuing-certificates,crl-signing"}'
+expect 200 "ec usage with crl-signing again"
+api POST pki/config/crl '{"delta_rebuild_interval":"1s"}'
+expect 200 "delta_rebuild_interval 1s"
+api GET pki/issuer/ec/crl/der
+cp "$RESP" ecbase.der
+se=$(serial_of e.pem)
+api POST pki/revoke "{\"serial_number\":\"$se\"}"
+expect 200 "revoke e (auto_rebuild)"
+i=0
+while :; do
+    api GET pki/issuer/ec/crl/delta/pem
+    [ "$(crl_serials "$RESP")" = "$se" ] && break
+    i=$((i + 1))
+    [ $i -lt 50 ] || die "the CRL job did not put e in the P-256 delta within 10 s"
+    sleep 0.2
+done
+crl_ok "$RESP" ec.pem "delta built by the CRL job"
+api GET pki/issuer/ec/crl/der
+cmp -s "$RESP" ecbase.der || die "the delta job rebuilt the complete CRL before it was due"
+# grace = expiry - 2s: the complete CRL falls due two seconds after it is built
+api POST pki/config/crl '{"expiry":"48h","auto_rebuild_grace_period":"47h59m58s"}'
+expect 200 "grace period close to expiry"
+api GET pki/issuer/ec/crl/der
+cp "$RESP" ecfull.der
+n0=$(crl_ext ecfull.der 'X509v3 CRL Number')
+i=0
+while :; do
+    sleep 0.5
+    api GET pki/issuer/ec/crl/der
+    [ "$(crl_ext "$RESP" 'X509v3 CRL Number')" != "$n0" ] && break
+    i=$((i + 1))
+    [ $i -lt 20 ] || die "the CRL job did not rebuild the complete CRL within 10 s of expiry - grace"
+done
+crl_ok "$RESP" ec.pem "complete CRL rebuilt by the CRL job"
+crl_serials "$RESP" | grep -qx "$se" || die "the rebuilt complete CRL lacks e"
+pass "the CRL job: deltas on their interval, complete CRLs at expiry - grace"
 
 api_finish
 pass "revocation and CRLs"
