@@ -117,9 +117,9 @@ static int skip_entry(const hsmca_store_revoked *r, void *arg)
  * or delta (revocations numbered above since_seq). *seq_now: the store's
  * revocation counter the listing saw. */
 static hsmca_rv sign_one(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer *iss, EVP_PKEY *key,
-                         const hsmca_crl_config *cfg, int64_t number, int64_t delta_base, int64_t since_seq,
-                         int64_t this_update, int64_t next_update, int64_t *seq_now, unsigned char **der,
-                         size_t *der_len)
+                         const hsmca_crl_config *cfg, const rev_der *exts, int64_t number, int64_t delta_base,
+                         int64_t since_seq, int64_t this_update, int64_t next_update, int64_t *seq_now,
+                         unsigned char **der, size_t *der_len)
 {
     rev_crl_params prm;
     rev_crl_builder *b = NULL;
@@ -135,6 +135,10 @@ static hsmca_rv sign_one(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer 
     prm.next_update = next_update;
     prm.crl_number = number;
     prm.delta_base = delta_base;
+    if (exts != NULL && rev_der_size(exts) > 0) {
+        prm.extra_exts = exts->p + exts->start;
+        prm.extra_exts_len = rev_der_size(exts);
+    }
     rv = rev_crl_begin(&prm, &b);
     if (rv != HSMCA_OK)
         return rv;
@@ -156,6 +160,70 @@ static hsmca_rv sign_one(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer 
     return rev_crl_finish(b, der, der_len);
 }
 
+/* The Freshest CRL extension (RFC 5280 5.2.6) for a complete CRL when
+ * deltas are on: where the delta is, from config/urls
+ * delta_crl_distribution_points ({{issuer_id}} filled in; entries with
+ * other templates are left out). Relying parties such as OpenSSL look for
+ * deltas only when the base CRL or the certificate names one. Nothing is
+ * added when no URL is configured; a failure only leaves it out. */
+static void freshest_crl(hsmca_ca *ca, const char *mount, const char *issuer_id, rev_der *out)
+{
+    static const unsigned char oid[] = {0x06, 0x03, 0x55, 0x1d, 0x2e};
+    char *text = NULL;
+    json_t *cfg = NULL, *v;
+    size_t i;
+    rev_der names, dps;
+
+    rev_der_init(&names, 0, 32u * 1024u);
+    rev_der_init(&dps, 16, 32u * 1024u);
+    if (hsmca_ca_config_get(ca, mount, "urls", &text) != HSMCA_OK ||
+        (cfg = json_loads(text, 0, NULL)) == NULL)
+        goto done;
+    json_array_foreach(json_object_get(cfg, "delta_crl_distribution_points"), i, v)
+    {
+        const char *u = json_string_value(v), *t;
+        char url[2048];
+
+        if (u == NULL)
+            continue;
+        t = strstr(u, "{{issuer_id}}");
+        if (t != NULL)
+            snprintf(url, sizeof(url), "%.*s%s%s", (int)(t - u), u, issuer_id, t + strlen("{{issuer_id}}"));
+        else
+            snprintf(url, sizeof(url), "%s", u);
+        if (strstr(url, "{{") != NULL)
+            continue;
+        rev_der_tlv(&names, 0x86, url, strlen(url)); /* uniformResourceIdentifier [6] */
+    }
+    if (rev_der_size(&names) == 0 || names.failed)
+        goto done;
+    /* CRLDistributionPoints { DistributionPoint { [0] { fullName [0] GeneralNames } } } */
+    rev_der_put(&dps, names.p + names.start, rev_der_size(&names));
+    rev_der_prepend_header(&dps, 0xa0, rev_der_size(&dps));
+    rev_der_prepend_header(&dps, 0xa0, rev_der_size(&dps));
+    rev_der_prepend_header(&dps, 0x30, rev_der_size(&dps));
+    rev_der_prepend_header(&dps, 0x30, rev_der_size(&dps));
+    if (dps.failed)
+        goto done;
+    {
+        unsigned char h[6], oh[6];
+        size_t ol = rev_der_header(oh, 0x04, rev_der_size(&dps));
+        size_t hl = rev_der_header(h, 0x30, sizeof(oid) + ol + rev_der_size(&dps));
+
+        rev_der_put(out, h, hl);
+        rev_der_put(out, oid, sizeof(oid));
+        rev_der_put(out, oh, ol);
+        rev_der_put(out, dps.p + dps.start, rev_der_size(&dps));
+    }
+    if (out->failed)
+        out->len = out->start; /* left out, not half-written */
+done:
+    rev_der_free(&names);
+    rev_der_free(&dps);
+    json_decref(cfg);
+    free(text);
+}
+
 hsmca_rv rev_crl_rebuild(hsmca_ca *ca, const char *mount, const char *issuer_ref, const hsmca_crl_config *cfg,
                          hsmca_crl_kind kind)
 {
@@ -169,7 +237,9 @@ hsmca_rv rev_crl_rebuild(hsmca_ca *ca, const char *mount, const char *issuer_ref
     hsmca_store_batch *b = NULL;
     char *text = NULL;
     const char *body = "{}";
+    rev_der fresh;
 
+    rev_der_init(&fresh, 0, 64u * 1024u);
     memset(&iss, 0, sizeof(iss));
     rv = hsmca_ca_issuer_get1_crl_key(ca, mount, issuer_ref, &iss, &key);
     if (rv != HSMCA_OK)
@@ -182,8 +252,10 @@ hsmca_rv rev_crl_rebuild(hsmca_ca *ca, const char *mount, const char *issuer_ref
 
     if (kind == HSMCA_CRL_COMPLETE) {
         next_update = now + cfg->expiry;
-        rv = sign_one(ca, mount, &iss, key, cfg, st.next_number, -1, -1, now, next_update, &seq, &full,
-                      &full_len);
+        if (cfg->enable_delta)
+            freshest_crl(ca, mount, iss.issuer_id, &fresh);
+        rv = sign_one(ca, mount, &iss, key, cfg, &fresh, st.next_number, -1, -1, now, next_update, &seq,
+                      &full, &full_len);
         if (rv != HSMCA_OK)
             goto done;
         st.complete_number = st.next_number++;
@@ -196,8 +268,8 @@ hsmca_rv rev_crl_rebuild(hsmca_ca *ca, const char *mount, const char *issuer_ref
      * the new base goes out with it, so the two never disagree. */
     if (kind == HSMCA_CRL_DELTA || cfg->enable_delta) {
         next_update = st.next_update > now ? st.next_update : now + cfg->expiry;
-        rv = sign_one(ca, mount, &iss, key, cfg, st.next_number, st.complete_number, st.complete_seq, now,
-                      next_update, &seq, &delta, &delta_len);
+        rv = sign_one(ca, mount, &iss, key, cfg, NULL, st.next_number, st.complete_number, st.complete_seq,
+                      now, next_update, &seq, &delta, &delta_len);
         if (rv != HSMCA_OK)
             goto done;
         st.has_delta = true;
@@ -228,6 +300,7 @@ hsmca_rv rev_crl_rebuild(hsmca_ca *ca, const char *mount, const char *issuer_ref
                   (long long)(full != NULL ? st.complete_number : st.delta_number),
                   full != NULL ? full_len : delta_len);
 done:
+    rev_der_free(&fresh);
     hsmca_store_batch_free(b);
     free(text);
     free(full);

@@ -231,6 +231,9 @@ api LIST "pki/certs/revoked?after=$first&limit=2"
 pass "LIST certs/revoked with after/limit"
 
 # ---- auto_rebuild + deltas: a revocation records only; rotate-delta lists exactly what came since ----
+# Where deltas are published: complete CRLs then name it (Freshest CRL).
+api POST pki/config/urls '{"delta_crl_distribution_points":["http://127.0.0.1/v1/pki/crl/delta"]}'
+expect 200 "config/urls delta_crl_distribution_points"
 api POST pki/config/crl '{"auto_rebuild":true,"enable_delta":true,"auto_rebuild_grace_period":"1h",
     "delta_rebuild_interval":"10m"}'
 expect 200 "config/crl auto_rebuild + enable_delta"
@@ -280,8 +283,11 @@ crl_ok ecdelta.pem ec.pem "P-256 delta"
 openssl crl -inform DER -in base.der -out base.pem
 openssl verify -crl_check_all -CAfile rsa.pem -CRLfile base.pem b.pem >/dev/null 2>&1 ||
     die "b is revoked only in the delta, yet the base alone rejects it"
-openssl crl -in delta1.pem -noout -text | grep -q "$(openssl x509 -in b.pem -noout -serial | sed 's/^serial=//')" ||
-    die "delta: b's serial is not in the delta's text"
+openssl verify -crl_check_all -use_deltas -CAfile rsa.pem -CRLfile base.pem -CRLfile delta1.pem b.pem >v.out 2>&1 &&
+    die "openssl verify -use_deltas accepted b, revoked in the delta"
+grep -q 'certificate revoked' v.out || { show v.out; die "-use_deltas: not 'certificate revoked'"; }
+openssl crl -inform DER -in base.der -noout -text | grep -A3 'Freshest CRL' | grep -q 'URI:http://127.0.0.1/v1/pki/crl/delta' ||
+    die "base CRL: no Freshest CRL naming the delta"
 api GET pki/crl/rotate
 expect 200 "crl/rotate"
 api GET pki/crl
