@@ -400,5 +400,53 @@ crl_ok "$RESP" ec.pem "complete CRL rebuilt by the CRL job"
 crl_serials "$RESP" | grep -qx "$se" || die "the rebuilt complete CRL lacks e"
 pass "the CRL job: deltas on their interval, complete CRLs at expiry - grace"
 
+# ---- signature algorithms: Ed25519 issuer, RSA-PSS and ECDSA-SHA384 by revocation_signature_algorithm ----
+api POST pki/root/generate/internal "{\"common_name\":\"Root Ed\",\"key_type\":\"ed25519\",\"issuer_name\":\"ed\",
+    \"not_after\":\"$ROOT_NOT_AFTER\"}"
+expect 200 "root Ed25519"
+data certificate >ed.pem
+api POST pki/roles/edweb '{"allowed_domains":"example.com","allow_subdomains":true,"issuer_ref":"ed",
+    "key_type":"ed25519"}'
+expect 200 "role edweb"
+api POST pki/issue/edweb '{"common_name":"g.example.com","ttl":"2h"}'
+expect 200 "issue g (Ed25519)"
+data certificate >g.pem
+api POST pki/revoke "{\"serial_number\":\"$(serial_of g.pem)\"}"
+expect 200 "revoke g"
+api GET pki/crl/rotate
+expect 200 "rotate with an Ed25519 issuer"
+api GET pki/issuer/ed/crl/pem
+cp "$RESP" ed.crl
+crl_ok ed.crl ed.pem "Ed25519 CRL"
+openssl crl -in ed.crl -noout -text | grep -q 'ED25519' || die "Ed25519 CRL: signature algorithm"
+[ "$(crl_serials ed.crl)" = "$(serial_of g.pem)" ] || die "Ed25519 CRL does not list exactly g"
+openssl verify -crl_check_all -CAfile ed.pem -CRLfile ed.crl g.pem >/dev/null 2>&1 && die "verify accepted revoked g"
+api PATCH pki/issuer/rsa '{"revocation_signature_algorithm":"SHA256WithRSAPSS"}'
+expect 200 "rsa: revocation_signature_algorithm SHA256WithRSAPSS"
+api PATCH pki/issuer/ec '{"revocation_signature_algorithm":"ECDSAWithSHA384"}'
+expect 200 "ec: revocation_signature_algorithm ECDSAWithSHA384"
+api GET pki/crl/rotate
+expect 200 "rotate with PSS and SHA-384"
+api GET pki/issuer/rsa/crl/pem
+cp "$RESP" pss.crl
+crl_ok pss.crl rsa.pem "RSA-PSS CRL"
+openssl crl -in pss.crl -noout -text | grep -q 'rsassaPss' || die "RSA-PSS CRL: signature algorithm"
+api GET pki/issuer/ec/crl/pem
+cp "$RESP" ec384.crl
+crl_ok ec384.crl ec.pem "ECDSA-SHA384 CRL"
+openssl crl -in ec384.crl -noout -text | grep -q 'ecdsa-with-SHA384' || die "ECDSA CRL: not SHA-384"
+api PATCH pki/issuer/ed '{"revocation_signature_algorithm":"SHA256WithRSA"}'
+if [ "$STATUS" = 200 ]; then
+    api GET pki/issuer/ed/crl/pem
+    cp "$RESP" ed2.crl
+    api GET pki/crl/rotate
+    expect_error 400 "revocation_signature_algorithm" "rotate: an algorithm that does not fit the key"
+    api GET pki/issuer/ed/crl/pem
+    cmp -s "$RESP" ed2.crl || die "a refused CRL replaced the last good one"
+else
+    expect_error 400 "revocation_signature_algorithm" "PATCH: an algorithm that does not fit the key"
+fi
+pass "CRLs signed with Ed25519, RSA-PSS and ECDSA-SHA384 verify; a misfit algorithm is refused"
+
 api_finish
 pass "revocation and CRLs"
