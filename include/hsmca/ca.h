@@ -272,6 +272,18 @@ hsmca_rv hsmca_ca_sign_self_issued(hsmca_ca *ca, const char *mount, const char *
 hsmca_rv hsmca_ca_import_bundle(hsmca_ca *ca, const char *mount, const char *pem, size_t pem_len, bool allow_keys,
                                 hsmca_ca_result *out);
 
+/* ---- for the revocation module (src/revocation, issue 5) ---- */
+
+/* The store and library context the CA was made with (borrowed). */
+hsmca_store *hsmca_ca_get0_store(hsmca_ca *ca);
+OSSL_LIB_CTX *hsmca_ca_get0_libctx(hsmca_ca *ca);
+/* The issuer `ref` ("default", name or id) and a reference to its token key
+ * for signing CRLs: HSMCA_ERR_INVALID_ARG when it has no key in the mount or
+ * its usage lacks crl-signing. A revoked issuer still signs its CRL (it
+ * vouches for what it issued). */
+hsmca_rv hsmca_ca_issuer_get1_crl_key(hsmca_ca *ca, const char *mount, const char *ref, hsmca_ca_issuer *out,
+                                      EVP_PKEY **key);
+
 #ifdef __cplusplus
 }
 #endif

@@ -130,6 +130,38 @@ hsmca_rv hsmca_store_cert_list(hsmca_store *st, const char *mount, const unsigne
                                size_t after_len, size_t limit,
                                int (*cb)(const hsmca_store_cert *c, void *arg), void *arg);
 
+/* ---- revocations ---- */
+
+/* One revoked certificate, without its DER: a CRL needs only these. */
+typedef struct {
+    unsigned char serial[HSMCA_STORE_SERIAL_MAX];
+    size_t serial_len;
+    char issuer_id[HSMCA_STORE_ID_MAX + 1];
+    int64_t revoked_at;
+    int reason; /* RFC 5280 CRLReason */
+    int64_t seq; /* the mount's revocation sequence number */
+} hsmca_store_revoked;
+
+typedef struct {
+    const char *issuer_id;      /* NULL: every issuer of the mount */
+    const unsigned char *after; /* serial order: start after this serial (NULL: from the start) */
+    size_t after_len;
+    size_t limit;               /* 0: no limit */
+    /* since_seq >= 0 (with issuer_id): only revocations with a sequence
+     * number above since_seq and at most the snapshot's counter, in
+     * sequence order (a delta CRL); after is then ignored. -1: all, in
+     * serial order. */
+    int64_t since_seq;
+} hsmca_store_revoked_query;
+
+/* Streams revoked certificates, one row at a time (memory does not grow with
+ * their number); cb returns 0 to stop. *seq_now (may be NULL) gets the
+ * mount's revocation counter in the same snapshot: every revocation with a
+ * higher number was not seen. */
+hsmca_rv hsmca_store_revoked_list(hsmca_store *st, const char *mount, const hsmca_store_revoked_query *q,
+                                  int64_t *seq_now, int (*cb)(const hsmca_store_revoked *r, void *arg),
+                                  void *arg);
+
 typedef struct {
     unsigned char serial[HSMCA_STORE_SERIAL_MAX];
     size_t serial_len;
@@ -184,6 +216,14 @@ void hsmca_store_batch_cert(hsmca_store_batch *b, const char *mount, const unsig
                             size_t serial_len, const char *issuer_id, const char *role,
                             const unsigned char *der, size_t der_len, int64_t not_before,
                             int64_t not_after);
+
+/* Marks a stored certificate revoked at revoked_at (unix seconds > 0) with
+ * an RFC 5280 reason, and gives it the mount's next revocation sequence
+ * number. A certificate that is not stored fails the batch with
+ * HSMCA_ERR_NOT_FOUND, one already revoked with HSMCA_ERR_EXISTS (its first
+ * revocation stays). Costs the same however many are already revoked. */
+void hsmca_store_batch_revoke(hsmca_store_batch *b, const char *mount, const unsigned char *serial,
+                              size_t serial_len, int64_t revoked_at, int reason);
 
 /* Applies the batch durably. Concurrent commits are grouped into one
  * transaction (each batch in its own savepoint, so one failing batch does

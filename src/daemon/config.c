@@ -145,7 +145,8 @@ static hsmca_rv string_array(json_t *root, const char *key, char **items, size_t
 hsmca_rv daemon_config_load(const char *path, daemon_config *c)
 {
     static const char *const top[] = {"listen", "tls", "pkcs11", "storage", "audit", "limits", "workers",
-                                      "io_threads", "default_ttl", "max_ttl", "mounts", "log_level", NULL};
+                                      "io_threads", "default_ttl", "max_ttl", "mounts", "log_level",
+                                      "crl_check_interval", NULL};
     static const char *const tls_keys[] = {"cert_file", "key", "client_ca_file", "disable", "allow_plain_remote",
                                            NULL};
     static const char *const p11_keys[] = {"module", "token_label", "token_serial", "pin_file", "pin_credential",
@@ -174,7 +175,8 @@ hsmca_rv daemon_config_load(const char *path, daemon_config *c)
         (rv = uint_field(root, "workers", "", 4096, &c->workers)) != HSMCA_OK ||
         (rv = uint_field(root, "io_threads", "", 256, &c->io_threads)) != HSMCA_OK ||
         (rv = duration_field(root, "default_ttl", &c->default_ttl)) != HSMCA_OK ||
-        (rv = duration_field(root, "max_ttl", &c->max_ttl)) != HSMCA_OK)
+        (rv = duration_field(root, "max_ttl", &c->max_ttl)) != HSMCA_OK ||
+        (rv = duration_field(root, "crl_check_interval", &c->crl_check_interval)) != HSMCA_OK)
         goto done;
     if ((rv = section(root, "tls", &s)) != HSMCA_OK)
         goto done;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hsmca/ca.h"
 #include "hsmca/http.h"
 #include "hsmca/p11.h"
 
@@ -39,6 +40,7 @@ typedef struct {
     char *mounts[DAEMON_MOUNTS_MAX]; /* PKI mounts made at start when missing */
     size_t n_mounts;
     char *log_level;
+    int64_t crl_check_interval; /* seconds between CRL auto-rebuild checks; 0: DAEMON_CRL_CHECK_DEFAULT */
     /* development mode */
     bool dev;
     bool dev_tls;
@@ -57,6 +59,17 @@ hsmca_rv daemon_config_load(const char *path, daemon_config *c);
 hsmca_rv daemon_dev_prepare(daemon_config *c);
 
 /* A listener key in the token, as the HTTP server's external key. */
+/* ---- the CRL auto-rebuild job (crl_job.c) ---- */
+
+#define DAEMON_CRL_CHECK_DEFAULT 60 /* seconds: OpenBao's once a minute */
+
+typedef struct daemon_crl_job daemon_crl_job;
+/* Starts the thread; it runs hsmca_revocation_periodic at once and then
+ * every interval seconds. */
+hsmca_rv daemon_crl_job_start(hsmca_ca *ca, int64_t interval, daemon_crl_job **out);
+/* Stops it after the build in progress, if any; NULL is fine. */
+void daemon_crl_job_stop(daemon_crl_job *j);
+
 typedef struct daemon_tls_key daemon_tls_key;
 hsmca_rv daemon_tls_key_open(hsmca_p11_token *tok, const char *uri, daemon_tls_key **out,
                              const hsmca_http_external_key **ext);

@@ -20,6 +20,7 @@
 #include "hsmca/audit.h"
 #include "hsmca/auth.h"
 #include "hsmca/ca.h"
+#include "hsmca/duration.h"
 #include "hsmca/keyslot.h"
 #include "hsmca/log.h"
 #include "hsmca/openbao.h"
@@ -57,7 +58,8 @@ static void usage(FILE *f)
                "  -dev-state-dir=DIR     default: a new directory under $TMPDIR\n"
                "  -dev-tls               HTTPS with a listener certificate from a development CA\n"
                "                         (DIR/tls-ca.pem); client certificates are requested, not required\n"
-               "  -log-level=LEVEL       err, warning, notice, info (default), debug\n");
+               "  -log-level=LEVEL       err, warning, notice, info (default), debug\n"
+               "  -crl-check-interval=D  how often CRL auto-rebuild looks for due CRLs (default 60s)\n");
 }
 
 /* `-flag=value` or `-flag value`; also accepts the `--` spelling. */
@@ -108,6 +110,11 @@ static int parse_args(int argc, char **argv, daemon_config *c, char **config_pat
             c->dev_state_dir = strdup(v);
         } else if ((v = flag_value(argc, argv, &i, "log-level")) != NULL) {
             c->log_level = strdup(v);
+        } else if ((v = flag_value(argc, argv, &i, "crl-check-interval")) != NULL) {
+            if (hsmca_duration_parse_seconds(v, &c->crl_check_interval) != HSMCA_OK || c->crl_check_interval <= 0) {
+                fprintf(stderr, "hsmcad: -crl-check-interval '%s' is not a positive duration\n", v);
+                return 64;
+            }
         } else {
             fprintf(stderr, "hsmcad: unknown argument '%s'\n", argv[i]);
             usage(stderr);
@@ -195,11 +202,13 @@ typedef struct {
     hsmca_openbao *api;
     hsmca_http_server *srv;
     daemon_tls_key *tls_key;
+    daemon_crl_job *crl_job;
 } parts;
 
 static void parts_free(parts *p)
 {
     hsmca_http_server_stop(p->srv);
+    daemon_crl_job_stop(p->crl_job); /* before the CA and store it uses */
     hsmca_openbao_free(p->api);
     hsmca_audit_free(p->audit);
     hsmca_auth_free(p->auth);
@@ -310,7 +319,7 @@ static hsmca_rv assemble(daemon_config *c, parts *p)
     if ((rv = hsmca_http_server_start(&hc, &p->srv)) != HSMCA_OK)
         return rv;
     hsmca_openbao_set_server(p->api, p->srv);
-    return HSMCA_OK;
+    return daemon_crl_job_start(p->ca, c->crl_check_interval, &p->crl_job);
 }
 
 int main(int argc, char **argv)

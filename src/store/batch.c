@@ -176,9 +176,9 @@ void hsmca_store_batch_doc_put(hsmca_store_batch *b, hsmca_put_mode mode, const 
         rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "blob: NULL with blob_len %zu", blob_len);
         goto done;
     }
-    if (blob_len > STORE_BLOB_MAX) {
+    if (blob_len > STORE_DOC_BLOB_MAX) {
         rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "blob: %zu bytes is more than the maximum of %u", blob_len,
-                       (unsigned)STORE_BLOB_MAX);
+                       (unsigned)STORE_DOC_BLOB_MAX);
         goto done;
     }
     op = batch_push(b, OP_DOC_PUT,
@@ -308,6 +308,42 @@ void hsmca_store_batch_cert(hsmca_store_batch *b, const char *mount, const unsig
     op->blob_len = der_len;
     op->not_before = not_before;
     op->not_after = not_after;
+    rv = HSMCA_OK;
+done:
+    if (rv != HSMCA_OK)
+        batch_fail(b, rv);
+}
+
+void hsmca_store_batch_revoke(hsmca_store_batch *b, const char *mount, const unsigned char *serial,
+                              size_t serial_len, int64_t revoked_at, int reason)
+{
+    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
+    store_op *op;
+    arena a;
+
+    if (b == NULL || b->rv != HSMCA_OK)
+        return;
+    if ((rv = store_check_name("mount", mount, HSMCA_STORE_MOUNT_MAX, false)) != HSMCA_OK ||
+        (rv = store_check_serial("serial", serial, serial_len)) != HSMCA_OK)
+        goto done;
+    /* 0 is the schema's "not revoked": a revocation needs a real time. */
+    if (revoked_at <= 0) {
+        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "revoked_at %lld is not a time after 1970", (long long)revoked_at);
+        goto done;
+    }
+    /* RFC 5280 5.3.1 CRLReason: 0..10, 7 unused. */
+    if (reason < 0 || reason > 10 || reason == 7) {
+        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "revocation_reason %d is not an RFC 5280 CRLReason", reason);
+        goto done;
+    }
+    op = batch_push(b, OP_REVOKE, str_size(mount), &a);
+    if (op == NULL)
+        return;
+    op->mount = arena_str(&a, mount);
+    memcpy(op->serial, serial, serial_len);
+    op->serial_len = serial_len;
+    op->revoked_at = revoked_at;
+    op->reason = reason;
     rv = HSMCA_OK;
 done:
     if (rv != HSMCA_OK)

@@ -17,7 +17,10 @@
 
 #define STORE_TYPE_MAX 31                /* bytes in a mount type: char type[32] */
 #define STORE_TEXT_MAX (1u << 20)        /* bytes of a JSON body or mount options */
-#define STORE_BLOB_MAX (1u << 20)        /* bytes of a document payload or a DER certificate */
+#define STORE_BLOB_MAX (1u << 20)        /* bytes of a DER certificate */
+/* Bytes of a document payload: a signed CRL is one, and a complete CRL of a
+ * million entries is about 40 MiB. Within STORE_BATCH_BYTES_MAX. */
+#define STORE_DOC_BLOB_MAX (48u << 20)
 #define STORE_BATCH_OPS_MAX 4096u        /* operations in one batch */
 #define STORE_BATCH_BYTES_MAX (64u << 20) /* copied bytes held by one batch */
 #define STORE_READERS_MAX 64u            /* read connections in the pool */
@@ -41,6 +44,7 @@ typedef enum {
     SQL_MOUNT_DELETE_CERTS,
     SQL_MOUNT_DELETE_INTENTS,
     SQL_MOUNT_DELETE_DOCS,
+    SQL_MOUNT_DELETE_REVSEQ,
     SQL_MOUNT_DELETE,
     SQL_MOUNT_EXISTS,
     SQL_MOUNT_GET,
@@ -60,6 +64,12 @@ typedef enum {
     SQL_CERT_EXISTS,
     SQL_CERT_GET,
     SQL_CERT_LIST,
+    SQL_CERT_REVOKE,
+    SQL_REVSEQ_NEXT,
+    SQL_REVSEQ_GET,
+    SQL_REVOKED_LIST,
+    SQL_REVOKED_LIST_ISSUER,
+    SQL_REVOKED_SINCE,
     SQL_INTEGRITY_CHECK,
     SQL_FOREIGN_KEY_CHECK,
     SQL_COUNT
@@ -135,7 +145,8 @@ typedef enum {
     OP_DOC_PUT,
     OP_DOC_DELETE,
     OP_INTENT,
-    OP_CERT
+    OP_CERT,
+    OP_REVOKE
 } store_op_type;
 
 /* One write. Every pointer points into mem, one allocation per operation that
@@ -155,6 +166,8 @@ typedef struct {
     const char *issuer_id, *role;
     unsigned char digest[32];
     int64_t not_before, not_after;
+    int64_t revoked_at;              /* OP_REVOKE */
+    int reason;                      /* OP_REVOKE */
     void *mem;
 } store_op;
 
@@ -246,5 +259,6 @@ hsmca_rv store_doc_apply_put(store_conn *c, const store_op *op, int64_t now);
 hsmca_rv store_doc_apply_delete(store_conn *c, const store_op *op);
 hsmca_rv store_intent_apply(store_conn *c, const store_op *op, int64_t now);
 hsmca_rv store_cert_apply(store_conn *c, const store_op *op, int64_t now);
+hsmca_rv store_revoke_apply(store_conn *c, const store_op *op);
 
 #endif

@@ -66,6 +66,25 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (mount, serial),"
     "  FOREIGN KEY (mount, serial) REFERENCES intents (mount, serial)"
     ") STRICT;",
+    /* 2: revocation (issue 5). Revoking is one UPDATE of the certificate's
+     * row plus one counter step, whatever the number already revoked.
+     * revocation_seq orders revocations within a mount: a delta CRL lists
+     * the revocations with a sequence above the one its base CRL was built
+     * at. The counter lives in its own row, not in max(revocation_seq): tidy
+     * removing the newest revoked row must not hand its number out again (a
+     * delta would then miss the next revocation). The partial indexes hold
+     * revoked rows only, so a CRL build or certs/revoked walks the revoked
+     * certificates in serial order (per issuer or per mount) without reading
+     * the valid ones, and a delta seeks straight to its first revocation. */
+    "ALTER TABLE certs ADD COLUMN revocation_seq INTEGER;"
+    "CREATE INDEX certs_revoked_serial ON certs (mount, serial) WHERE revoked_at IS NOT NULL;"
+    "CREATE INDEX certs_revoked_issuer ON certs (mount, issuer_id, serial) WHERE revoked_at IS NOT NULL;"
+    "CREATE INDEX certs_revocation_seq ON certs (mount, issuer_id, revocation_seq)"
+    "  WHERE revocation_seq IS NOT NULL;"
+    "CREATE TABLE revocation_counters ("
+    "  mount TEXT NOT NULL PRIMARY KEY REFERENCES mounts (name),"
+    "  last_seq INTEGER NOT NULL CHECK (last_seq >= 0)"
+    ") STRICT, WITHOUT ROWID;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

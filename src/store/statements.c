@@ -25,6 +25,7 @@ static const char *const sql_text[SQL_COUNT] = {
     [SQL_MOUNT_DELETE_CERTS] = "DELETE FROM certs WHERE mount = ?1",
     [SQL_MOUNT_DELETE_INTENTS] = "DELETE FROM intents WHERE mount = ?1",
     [SQL_MOUNT_DELETE_DOCS] = "DELETE FROM docs WHERE mount = ?1",
+    [SQL_MOUNT_DELETE_REVSEQ] = "DELETE FROM revocation_counters WHERE mount = ?1",
     [SQL_MOUNT_DELETE] = "DELETE FROM mounts WHERE name = ?1",
     [SQL_MOUNT_EXISTS] = "SELECT 1 FROM mounts WHERE name = ?1",
     [SQL_MOUNT_GET] = "SELECT name, type, options, created FROM mounts WHERE name = ?1",
@@ -74,6 +75,26 @@ static const char *const sql_text[SQL_COUNT] = {
     [SQL_CERT_LIST] = "SELECT serial, serial_len, issuer_id, role, der, not_before, not_after, created,"
                       " revoked_at, revocation_reason FROM certs"
                       " WHERE mount = ?1 AND serial > ?2 ORDER BY serial LIMIT ?3",
+
+    /* Only a row not yet revoked changes: a second revocation keeps the
+     * first time, reason and sequence (the caller reads them back). */
+    [SQL_CERT_REVOKE] = "UPDATE certs SET revoked_at = ?3, revocation_reason = ?4, revocation_seq = ?5"
+                        " WHERE mount = ?1 AND serial = ?2 AND revoked_at IS NULL",
+    [SQL_REVSEQ_NEXT] = "INSERT INTO revocation_counters (mount, last_seq) VALUES (?1, 1)"
+                        " ON CONFLICT (mount) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+    [SQL_REVSEQ_GET] = "SELECT last_seq FROM revocation_counters WHERE mount = ?1",
+    /* The partial indexes certs_revoked_serial / certs_revoked_issuer /
+     * certs_revocation_seq (migration 2) serve these three: each query
+     * repeats the index's condition so the planner may use it. */
+    [SQL_REVOKED_LIST] = "SELECT serial, serial_len, issuer_id, revoked_at, revocation_reason, revocation_seq"
+                         " FROM certs WHERE mount = ?1 AND revoked_at IS NOT NULL AND serial > ?2"
+                         " ORDER BY serial LIMIT ?3",
+    [SQL_REVOKED_LIST_ISSUER] = "SELECT serial, serial_len, issuer_id, revoked_at, revocation_reason,"
+                                " revocation_seq FROM certs WHERE mount = ?1 AND issuer_id = ?4"
+                                " AND revoked_at IS NOT NULL AND serial > ?2 ORDER BY serial LIMIT ?3",
+    [SQL_REVOKED_SINCE] = "SELECT serial, serial_len, issuer_id, revoked_at, revocation_reason, revocation_seq"
+                          " FROM certs WHERE mount = ?1 AND issuer_id = ?4 AND revocation_seq IS NOT NULL"
+                          " AND revocation_seq > ?5 AND revocation_seq <= ?6 ORDER BY revocation_seq LIMIT ?3",
 
     [SQL_INTEGRITY_CHECK] = "PRAGMA integrity_check",
     [SQL_FOREIGN_KEY_CHECK] = "PRAGMA foreign_key_check",

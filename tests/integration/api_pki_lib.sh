@@ -11,13 +11,14 @@
 #   expect 200 "issue"; data certificate >leaf.pem
 #   api_finish
 
-# api_start DIR: the daemon (tests/lib/daemon.sh) with its state in
-# DIR/state; sets STATE and points SOFTHSM2_CONF at its token. api (from
-# daemon.sh) answers into $RESP and $STATUS.
+# api_start DIR [HSMCAD-FLAGS...]: the daemon (tests/lib/daemon.sh) with its
+# state in DIR/state; sets STATE and points SOFTHSM2_CONF at its token. api
+# (from daemon.sh) answers into $RESP and $STATUS.
 api_start() {
     API_DIR=$1
+    shift
     need_env HSMCAD
-    daemon_start_dev "$API_DIR/state"
+    daemon_start_dev "$API_DIR/state" "$@"
     STATE=$DAEMON_DIR
     SOFTHSM2_CONF=$STATE/softhsm2.conf
     export SOFTHSM2_CONF

@@ -292,7 +292,7 @@ static void test_open_private_wal_file(void **state)
     assert_int_equal(sb.st_mode & 0777, 0600);
     raw_text(f, "PRAGMA journal_mode", mode, sizeof(mode));
     assert_string_equal(mode, "wal");
-    assert_int_equal(hsmca_store_schema_version(f->st), 1);
+    assert_int_equal(hsmca_store_schema_version(f->st), 2);
     assert_rv(hsmca_store_check_integrity(f->st), HSMCA_OK);
 }
 
@@ -306,10 +306,10 @@ static void test_reopen_is_idempotent(void **state)
         hsmca_store_close(f->st);
         f->st = NULL;
         assert_rv(open_store(f), HSMCA_OK);
-        assert_int_equal(hsmca_store_schema_version(f->st), 1);
+        assert_int_equal(hsmca_store_schema_version(f->st), 2);
     }
     /* One row per migration, however often it was opened. */
-    assert_int_equal(raw_count(f, "SELECT count(*) FROM schema_version"), 1);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM schema_version"), 2);
     assert_rv(hsmca_store_mount_get(f->st, "pki", &m), HSMCA_OK);
     hsmca_store_mount_clear(&m);
     assert_int_equal(raw_count(f, "SELECT count(*) FROM docs"), 1);
@@ -1004,6 +1004,148 @@ static void test_corrupt_page(void **state)
     }
 }
 
+/* ---- revocations ---- */
+
+static hsmca_rv revoke_one(hsmca_store *st, const unsigned char *serial, size_t len, int64_t when, int reason)
+{
+    hsmca_store_batch *b = hsmca_store_batch_new(st);
+    hsmca_rv rv;
+
+    hsmca_store_batch_revoke(b, "pki", serial, len, when, reason);
+    rv = hsmca_store_batch_commit(b);
+    hsmca_store_batch_free(b);
+    return rv;
+}
+
+typedef struct {
+    unsigned char first[HSMCA_STORE_SERIAL_MAX];
+    size_t n;
+    int64_t seqs[8];
+    int reasons[8];
+} revoked_seen;
+
+static int collect_revoked(const hsmca_store_revoked *r, void *arg)
+{
+    revoked_seen *seen = arg;
+
+    if (seen->n < 8) {
+        if (seen->n == 0)
+            memcpy(seen->first, r->serial, r->serial_len);
+        seen->seqs[seen->n] = r->seq;
+        seen->reasons[seen->n] = r->reason;
+    }
+    seen->n++;
+    return 1;
+}
+
+static void test_revocation_flow(void **state)
+{
+    fixture *f = *state;
+    const unsigned char s1[] = {0x30, 0x01}, s2[] = {0x10, 0x02}, s3[] = {0x20, 0x03}, s4[] = {0x05};
+    hsmca_store_revoked_query all = {.since_seq = -1}, issuer = {.issuer_id = "issuer-1", .since_seq = -1};
+    hsmca_store_revoked_query delta = {.issuer_id = "issuer-1", .since_seq = 1};
+    revoked_seen seen;
+    hsmca_store_cert c;
+    int64_t seq = -1;
+
+    assert_rv(issue(f->st, "pki", s1, sizeof(s1)), HSMCA_OK);
+    assert_rv(issue(f->st, "pki", s2, sizeof(s2)), HSMCA_OK);
+    assert_rv(issue(f->st, "pki", s3, sizeof(s3)), HSMCA_OK);
+    memset(&seen, 0, sizeof(seen));
+    assert_rv(hsmca_store_revoked_list(f->st, "pki", &all, &seq, collect_revoked, &seen), HSMCA_OK);
+    assert_int_equal(seen.n, 0);
+    assert_int_equal(seq, 0);
+
+    assert_rv(revoke_one(f->st, s1, sizeof(s1), 5000, 1), HSMCA_OK);
+    assert_rv(revoke_one(f->st, s3, sizeof(s3), 5001, 0), HSMCA_OK);
+    /* Twice: refused, and the first revocation stays. */
+    assert_rv(revoke_one(f->st, s1, sizeof(s1), 6000, 4), HSMCA_ERR_EXISTS);
+    assert_detail_has("already revoked");
+    /* Not stored; a bad reason: refused, nothing counted. */
+    assert_rv(revoke_one(f->st, s4, sizeof(s4), 5000, 0), HSMCA_ERR_NOT_FOUND);
+    assert_rv(revoke_one(f->st, s2, sizeof(s2), 5000, 7), HSMCA_ERR_INVALID_ARG);
+    assert_rv(revoke_one(f->st, s2, sizeof(s2), 0, 0), HSMCA_ERR_INVALID_ARG);
+
+    assert_rv(hsmca_store_cert_get(f->st, "pki", s1, sizeof(s1), &c), HSMCA_OK);
+    assert_int_equal(c.revoked_at, 5000);
+    assert_int_equal(c.revocation_reason, 1);
+    hsmca_store_cert_clear(&c);
+
+    /* Serial order, with the sequence numbers in revocation order. */
+    memset(&seen, 0, sizeof(seen));
+    assert_rv(hsmca_store_revoked_list(f->st, "pki", &issuer, &seq, collect_revoked, &seen), HSMCA_OK);
+    assert_int_equal(seen.n, 2);
+    assert_memory_equal(seen.first, s3, sizeof(s3));
+    assert_int_equal(seen.seqs[0], 2);
+    assert_int_equal(seen.seqs[1], 1);
+    assert_int_equal(seen.reasons[1], 1);
+    assert_int_equal(seq, 2);
+
+    /* A delta since 1 holds exactly the second revocation. */
+    memset(&seen, 0, sizeof(seen));
+    assert_rv(hsmca_store_revoked_list(f->st, "pki", &delta, &seq, collect_revoked, &seen), HSMCA_OK);
+    assert_int_equal(seen.n, 1);
+    assert_memory_equal(seen.first, s3, sizeof(s3));
+
+    /* The counter never goes back, even when revoked rows disappear. */
+    assert_int_equal(raw_exec(f, "DELETE FROM certs WHERE revocation_seq = 2"), SQLITE_OK);
+    assert_rv(revoke_one(f->st, s2, sizeof(s2), 7000, 0), HSMCA_OK);
+    memset(&seen, 0, sizeof(seen));
+    assert_rv(hsmca_store_revoked_list(f->st, "pki", &delta, &seq, collect_revoked, &seen), HSMCA_OK);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.seqs[0], 3);
+    assert_int_equal(seq, 3);
+
+    /* Other issuers' revocations are not this issuer's. */
+    issuer.issuer_id = "issuer-2";
+    memset(&seen, 0, sizeof(seen));
+    assert_rv(hsmca_store_revoked_list(f->st, "pki", &issuer, NULL, collect_revoked, &seen), HSMCA_OK);
+    assert_int_equal(seen.n, 0);
+    /* A delta needs an issuer. */
+    delta.issuer_id = NULL;
+    assert_rv(hsmca_store_revoked_list(f->st, "pki", &delta, NULL, collect_revoked, &seen), HSMCA_ERR_INVALID_ARG);
+
+    /* Deleting the mount deletes its counter too. */
+    assert_rv(hsmca_store_mount_delete(f->st, "pki"), HSMCA_OK);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM revocation_counters"), 0);
+}
+
+/* The query plan's detail lines, joined. */
+static void raw_plan(const fixture *f, const char *sql, char *buf, size_t cap)
+{
+    sqlite3 *db = raw_open(f, 1);
+    sqlite3_stmt *s = NULL;
+    size_t used = 0;
+
+    buf[0] = '\0';
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+        while (sqlite3_step(s) == SQLITE_ROW && used + 1 < cap) {
+            int n = snprintf(buf + used, cap - used, "%s;", (const char *)sqlite3_column_text(s, 3));
+            if (n < 0)
+                break;
+            used += (size_t)n;
+        }
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+static void test_revocation_uses_indexes(void **state)
+{
+    fixture *f = *state;
+    char plan[256];
+
+    /* A CRL walks only revoked rows: the partial indexes must serve the
+     * statements (a full scan would make a CRL cost the whole table). */
+    raw_plan(f, "EXPLAIN QUERY PLAN SELECT serial FROM certs WHERE mount = 'pki' AND issuer_id = 'x'"
+                " AND revoked_at IS NOT NULL AND serial > x'' ORDER BY serial", plan, sizeof(plan));
+    assert_non_null(strstr(plan, "certs_revoked_issuer"));
+    raw_plan(f, "EXPLAIN QUERY PLAN SELECT serial FROM certs WHERE mount = 'pki' AND issuer_id = 'x'"
+                " AND revocation_seq IS NOT NULL AND revocation_seq > 3 AND revocation_seq <= 9"
+                " ORDER BY revocation_seq", plan, sizeof(plan));
+    assert_non_null(strstr(plan, "certs_revocation_seq"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1026,6 +1168,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trigger_leaves_intent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revocation_flow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revocation_uses_indexes, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);

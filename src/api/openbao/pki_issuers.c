@@ -92,6 +92,25 @@ static int64_t parse_http_date(const char *s)
 
 /* ---- conditional reads ---- */
 
+bool ob_not_modified(hsmca_http_req *req, hsmca_http_resp *resp, int64_t modified, const char *content_type)
+{
+    int64_t since, now = (int64_t)time(NULL);
+    char date[40];
+
+    if (modified <= 0)
+        return false;
+    http_date(modified, date);
+    if (date[0] != '\0')
+        hsmca_http_resp_header(resp, "Last-Modified", date);
+    since = parse_http_date(hsmca_http_req_header(req, "If-Modified-Since"));
+    /* As below: a change within the current second may still follow. */
+    if (since >= 0 && modified <= since && modified < now) {
+        hsmca_http_resp_raw(resp, 304, content_type, "", 0);
+        return true;
+    }
+    return false;
+}
+
 /* When config/issuers last changed: a read through "default" changes when
  * the default moves to another issuer, which touches no issuer document
  * (OpenBao bumps both issuers' LastModified instead). The core does not
@@ -283,7 +302,7 @@ static json_t *issuer_json(const hsmca_ca_issuer *i)
     return d;
 }
 
-static void issuer_respond(hsmca_http_resp *resp, const hsmca_ca_issuer *i)
+void ob_issuer_respond(hsmca_http_resp *resp, const hsmca_ca_issuer *i)
 {
     json_t *d = issuer_json(i);
 
@@ -332,7 +351,7 @@ static void issuer_read(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         ob_fail(resp, rv);
         return;
     }
-    issuer_respond(resp, &i);
+    ob_issuer_respond(resp, &i);
     hsmca_ca_issuer_clear(&i);
 }
 
@@ -534,7 +553,7 @@ done:
         if (!patch && cur.issuer_name[0] != '\0' && after.issuer_name[0] == '\0')
             hsmca_http_resp_warn(resp, "issuer_name was not given and is now empty: refer to this issuer by its "
                                        "id %s", cur.issuer_id);
-        issuer_respond(resp, &after);
+        ob_issuer_respond(resp, &after);
     } else if (rv == HSMCA_ERR_EXISTS || rv == HSMCA_ERR_NOT_FOUND) {
         /* The issuer itself was found above: a name in use or a manual_chain
          * entry that names no issuer is bad input (OpenBao: 400). */

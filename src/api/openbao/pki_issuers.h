@@ -30,6 +30,14 @@ bool ob_issuer_read_conditional(hsmca_http_req *req, hsmca_http_resp *resp, void
 void ob_resp_cert_der(hsmca_http_resp *resp, X509 *x);
 void ob_resp_cert_pem(hsmca_http_resp *resp, X509 *x, bool trailing_newline);
 
+/* Sets Last-Modified to `modified` (unix seconds; nothing when <= 0) and,
+ * when If-Modified-Since covers it, answers 304 with an empty body of
+ * content_type and returns true (the handler is done). */
+bool ob_not_modified(hsmca_http_req *req, hsmca_http_resp *resp, int64_t modified, const char *content_type);
+
+/* The issuer's JSON as GET issuer/:ref answers it (200; 500 on failure). */
+void ob_issuer_respond(hsmca_http_resp *resp, const hsmca_ca_issuer *i);
+
 /* "2022-11-02T14:41:47Z" into out[32]; "" for 0. */
 void ob_rfc3339(int64_t t, char out[32]);
 

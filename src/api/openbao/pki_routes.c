@@ -17,6 +17,10 @@ extern const hsmca_http_route ob_keys_routes[];
 extern const size_t ob_keys_routes_n;
 extern const hsmca_http_route ob_config_routes[];
 extern const size_t ob_config_routes_n;
+extern const hsmca_http_route ob_revoke_routes[];
+extern const size_t ob_revoke_routes_n;
+extern const hsmca_http_route ob_crl_routes[];
+extern const size_t ob_crl_routes_n;
 
 hsmca_rv ob_pki_routes(hsmca_http_router *r, hsmca_openbao *api)
 {
@@ -31,6 +35,8 @@ hsmca_rv ob_pki_routes(hsmca_http_router *r, hsmca_openbao *api)
         {ob_ca_routes, &ob_ca_routes_n},
         {ob_keys_routes, &ob_keys_routes_n},
         {ob_config_routes, &ob_config_routes_n},
+        {ob_revoke_routes, &ob_revoke_routes_n},
+        {ob_crl_routes, &ob_crl_routes_n},
     };
     hsmca_rv rv = HSMCA_OK;
 

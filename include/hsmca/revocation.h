@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Revocation: revoking certificates (by serial, by certificate, with proof
+ * of possession) and issuers, the CRL configuration of a mount, and complete
+ * and delta CRLs signed by the issuer's key in the token. Semantics follow
+ * OpenBao's PKI engine (shared/reference/openbao-pki-api.txt). The functions
+ * keep no state of their own beyond a process-wide lock that serialises CRL
+ * builds; everything lives in the store. */
+#ifndef HSMCA_REVOCATION_H
+#define HSMCA_REVOCATION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hsmca/ca.h"
+#include "hsmca/rv.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- config/crl ---- */
+
+/* Every field of config/crl; durations in seconds. */
+typedef struct {
+    int64_t expiry;                    /* CRL validity (nextUpdate - thisUpdate); default 72h */
+    bool disable;                      /* CRLs are signed with no entries */
+    bool ocsp_disable;                 /* the OCSP responder answers unauthorized */
+    int64_t ocsp_expiry;               /* OCSP nextUpdate - thisUpdate; 0: no nextUpdate; default 12h */
+    bool auto_rebuild;                 /* revocations only record; CRLs are rebuilt periodically */
+    int64_t auto_rebuild_grace_period; /* rebuilt this long before nextUpdate; default 12h */
+    bool enable_delta;                 /* delta CRLs (needs auto_rebuild) */
+    int64_t delta_rebuild_interval;    /* default 15m */
+} hsmca_crl_config;
+
+/* OpenBao's defaults. */
+void hsmca_crl_config_defaults(hsmca_crl_config *c);
+/* The mount's configuration (the defaults until config/crl is written).
+ * The OCSP responder reads ocsp_disable / ocsp_expiry here. */
+hsmca_rv hsmca_revocation_crl_config_get(hsmca_ca *ca, const char *mount, hsmca_crl_config *out);
+/* The documented rules: expiry > 0; grace period and delta interval >= 0
+ * and shorter than expiry; ocsp_expiry >= 0; enable_delta only with
+ * auto_rebuild. The error names the field. */
+hsmca_rv hsmca_crl_config_check(const hsmca_crl_config *c);
+/* Checks and stores; then, as OpenBao does, rebuilds the mount's CRLs. */
+hsmca_rv hsmca_revocation_crl_config_set(hsmca_ca *ca, const char *mount, const hsmca_crl_config *c);
+/* "72h", "15m", "1h30m", "0s": the shortest Go duration text of secs. */
+void hsmca_crl_duration_text(int64_t secs, char out[32]);
+
+/* ---- revoking ---- */
+
+typedef struct {
+    char serial_number[61]; /* "39:dd:2e:..." */
+    char issuer_id[37];
+    int64_t revocation_time; /* the first revocation's, when already */
+    bool already_revoked;    /* nothing changed: it was revoked before */
+    bool crl_rebuilt;        /* the issuer's CRL was rebuilt (no auto_rebuild) */
+    char crl_warning[256];   /* why the CRL could not be rebuilt ("" if it was or need not be) */
+} hsmca_revoke_result;
+
+/* revoke and revoke-with-key: exactly one of serial (hex, colon or hyphen
+ * separated) and cert_pem. A certificate given as PEM must be signed by an
+ * issuer of the mount; one that is not stored (no_store roles) is stored
+ * with its revocation. Issuer certificates are refused (issuer/:ref/revoke
+ * is their path). With key_pem (revoke-with-key), the private key must be
+ * the certificate's: otherwise HSMCA_ERR_INVALID_ARG and nothing is revoked.
+ * Revoking twice returns HSMCA_OK with already_revoked and the first time.
+ * Without auto_rebuild the issuer's CRL is rebuilt before returning; with
+ * it the revocation is recorded only (its cost does not grow with the
+ * number already revoked). */
+hsmca_rv hsmca_revocation_revoke(hsmca_ca *ca, const char *mount, const char *serial, const char *cert_pem,
+                                 const char *key_pem, hsmca_revoke_result *out);
+/* issuer/:ref/revoke: the issuer is marked revoked (hsmca_ca_issuer_revoke)
+ * and, when a parent issuer of the mount issued its certificate, that
+ * certificate joins the parent's CRL; CRLs are rebuilt unless auto_rebuild. */
+hsmca_rv hsmca_revocation_revoke_issuer(hsmca_ca *ca, const char *mount, const char *ref,
+                                        hsmca_ca_issuer *out);
+/* LIST certs/revoked: serials in serial order after `after`, at most limit
+ * (0: all); cb returns 0 to stop. */
+hsmca_rv hsmca_revocation_list(hsmca_ca *ca, const char *mount, const char *after, size_t limit,
+                               int (*cb)(const char *serial_text, void *arg), void *arg);
+
+/* ---- CRLs ---- */
+
+typedef enum { HSMCA_CRL_COMPLETE, HSMCA_CRL_DELTA } hsmca_crl_kind;
+
+/* The last signed CRL of the issuer `ref` ("default", name or id): DER in
+ * *der (malloc'd) and its thisUpdate for Last-Modified. A complete CRL is
+ * built first if the issuer never had one. A delta when enable_delta is off
+ * and none was ever built: HSMCA_ERR_NOT_FOUND. */
+hsmca_rv hsmca_revocation_crl_get(hsmca_ca *ca, const char *mount, const char *ref, hsmca_crl_kind kind,
+                                  unsigned char **der, size_t *der_len, int64_t *this_update);
+/* crl/rotate (delta false) and crl/rotate-delta (delta true): rebuilds the
+ * CRLs of every issuer of the mount that can sign them. A complete rebuild
+ * also rebuilds the delta (empty again) when enable_delta is on. */
+hsmca_rv hsmca_revocation_crl_rotate(hsmca_ca *ca, const char *mount, bool delta);
+/* The background job: for every mount with auto_rebuild, rebuilds the
+ * complete CRLs due (nextUpdate - grace period reached, or none yet) and,
+ * with enable_delta, the deltas whose interval passed and that have new
+ * revocations. Returns the number of CRLs built in *built (may be NULL). */
+hsmca_rv hsmca_revocation_periodic(hsmca_ca *ca, int64_t now, size_t *built);
+
+/* ---- CRLs from the caller's data (sign-revocation-list, resign-crls) ---- */
+
+typedef struct {
+    unsigned char serial[20];
+    size_t serial_len;
+    int64_t revocation_time;
+    const unsigned char *extensions_der; /* a DER Extensions SEQUENCE, or NULL */
+    size_t extensions_len;
+} hsmca_crl_entry;
+
+typedef struct {
+    int64_t crl_number;     /* >= 0 */
+    int64_t delta_crl_base; /* >= 0: a delta CRL on that base; -1: none */
+    int64_t next_update;    /* seconds from now; default 72h */
+    const hsmca_crl_entry *entries;
+    size_t n_entries;
+    const unsigned char *extensions_der; /* further crlExtensions, DER of each Extension concatenated */
+    size_t extensions_len;
+} hsmca_crl_request;
+
+/* issuer/:ref/sign-revocation-list: a CRL with the caller's entries, signed
+ * by the issuer's token key. */
+hsmca_rv hsmca_revocation_sign_list(hsmca_ca *ca, const char *mount, const char *ref,
+                                    const hsmca_crl_request *req, unsigned char **der, size_t *der_len);
+/* issuer/:ref/resign-crls: the entries of PEM CRLs that the issuer signed
+ * (each verified), merged by serial, signed again as one CRL. */
+hsmca_rv hsmca_revocation_resign_crls(hsmca_ca *ca, const char *mount, const char *ref,
+                                      const char *const *crl_pems, size_t n_crls,
+                                      const hsmca_crl_request *req, unsigned char **der, size_t *der_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

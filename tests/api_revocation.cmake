@@ -1,0 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
+# Revocation and CRL endpoints (src/api/openbao/pki_revoke.c, pki_crl.c;
+# src/revocation) through the real hsmcad, judged by openssl and certtool.
+hsmca_api_test(test_api_revocation 300)
