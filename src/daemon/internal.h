@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hsmca/ca.h"
 #include "hsmca/http.h"
 #include "hsmca/p11.h"
 
@@ -61,5 +62,28 @@ typedef struct daemon_tls_key daemon_tls_key;
 hsmca_rv daemon_tls_key_open(hsmca_p11_token *tok, const char *uri, daemon_tls_key **out,
                              const hsmca_http_external_key **ext);
 void daemon_tls_key_free(daemon_tls_key *k);
+
+/* ---- notify.c: the service manager's protocol (sd_notify(3), sd_listen_fds(3)) ---- */
+/* Reads NOTIFY_SOCKET ("/path" or "@abstract") and WATCHDOG_USEC/_PID, then
+ * removes them from the environment. Without NOTIFY_SOCKET every
+ * daemon_notify() is a no-op. */
+hsmca_rv daemon_notify_init(void);
+void daemon_notify_close(void);
+/* One datagram, e.g. daemon_notify("READY=1\nSTATUS=%s", text). */
+void daemon_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The manager's watchdog timeout in microseconds; 0 when there is none. */
+uint64_t daemon_notify_watchdog_usec(void);
+/* Sockets passed by socket activation (LISTEN_FDS from fd 3, for this pid):
+ * at most max, each checked to be a listening stream socket; *n = 0 when
+ * none were passed. Removes the variables from the environment. */
+hsmca_rv daemon_listen_fds(int *fds, size_t max, size_t *n);
+
+/* ---- reload.c: SIGHUP ---- */
+/* Reads config_path again and applies what can change while serving (log
+ * level, the live HTTP limits, new mounts) to srv/ca, keeping `running` in
+ * step. A file that does not load changes nothing. `report` receives one
+ * line: what changed, and what differs but needs a restart. */
+hsmca_rv daemon_reload(const char *config_path, daemon_config *running, hsmca_http_server *srv, hsmca_ca *ca,
+                       char *report, size_t report_size);
 
 #endif

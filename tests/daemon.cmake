@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: Apache-2.0
+# hsmcad as a systemd service (issue #7): the notify protocol, watchdog,
+# SIGTERM under load, SIGHUP reload and socket activation, through the real
+# daemon started from a configuration file with the PIN as a credential;
+# tests/tools/sd_harness.py stands in for the manager's side of each protocol.
+function(hsmca_systemd_test name timeout)
+    set(env "HSMCAD=$<TARGET_FILE:hsmcad>" "HSMCA_TEST_WORKDIR=${HSMCA_TEST_WORK}/${name}" ${HSMCA_TEST_SAN_ENV})
+    if(TARGET hsmca-fault-pkcs11)
+        list(APPEND env "HSMCA_FAULT_MODULE=$<TARGET_FILE:hsmca-fault-pkcs11>")
+    endif()
+    add_test(NAME integration.${name} COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/${name}.sh)
+    set_tests_properties(integration.${name} PROPERTIES
+        LABELS "token;systemd"
+        TIMEOUT ${timeout}
+        SKIP_RETURN_CODE 77
+        ENVIRONMENT "${env}")
+endfunction()
+
+if(TARGET hsmca-fault-pkcs11)
+    hsmca_systemd_test(test_systemd_notify 120)
+    # Watchdog timing (pings every 200 ms) is a property of hsmcad, not of a
+    # machine busy with other tests.
+    set_property(TEST integration.test_systemd_notify PROPERTY RUN_SERIAL TRUE)
+endif()
+hsmca_systemd_test(test_systemd_stop 180)
+hsmca_systemd_test(test_systemd_reload 120)
+hsmca_systemd_test(test_systemd_activation 120)
+set_property(TEST integration.test_systemd_stop APPEND PROPERTY LABELS concurrency)
