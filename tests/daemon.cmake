@@ -26,3 +26,17 @@ hsmca_systemd_test(test_systemd_stop 180)
 hsmca_systemd_test(test_systemd_reload 120)
 hsmca_systemd_test(test_systemd_activation 120)
 set_property(TEST integration.test_systemd_stop APPEND PROPERTY LABELS concurrency)
+
+# The units and the installed tree (no daemon runs in these).
+find_program(SYSTEMD_ANALYZE systemd-analyze)
+if(SYSTEMD_ANALYZE)
+    add_test(NAME integration.test_systemd_units COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_systemd_units.sh)
+    add_test(NAME integration.test_install COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_install.sh)
+    set_tests_properties(integration.test_systemd_units integration.test_install PROPERTIES
+        LABELS systemd TIMEOUT 120
+        ENVIRONMENT "HSMCA_BUILD_DIR=${PROJECT_BINARY_DIR};HSMCA_TEST_WORKDIR=${HSMCA_TEST_WORK}/units")
+    set_property(TEST integration.test_install PROPERTY ENVIRONMENT
+        "HSMCA_BUILD_DIR=${PROJECT_BINARY_DIR};HSMCA_TEST_WORKDIR=${HSMCA_TEST_WORK}/install")
+else()
+    message(WARNING "systemd-analyze is not installed: the unit and install tests are not registered")
+endif()
