@@ -264,6 +264,13 @@ static hsmca_rv assemble(daemon_config *c, parts *p, const int *listen_fds, size
         if (rv != HSMCA_OK && rv != HSMCA_ERR_EXISTS)
             return rv;
     }
+    {
+        char report[512];
+        if ((rv = daemon_policies_sync(c, p->auth, p->audit, report, sizeof(report))) != HSMCA_OK)
+            return rv;
+        if (report[0] != '\0')
+            hsmca_log(HSMCA_LOG_NOTICE, "configuration: %s", report);
+    }
     if ((rv = hsmca_auth_initialized(p->auth, &initialized)) != HSMCA_OK)
         return rv;
     if (!initialized) {
@@ -341,6 +348,7 @@ static bool hsm_healthy(hsmca_p11_token *tok)
 static void on_reload(const char *config_path, daemon_config *c, parts *p)
 {
     char report[1024];
+    daemon_live live = {p->srv, p->ca, p->auth, p->audit};
 
     daemon_notify("RELOADING=1\nSTATUS=reloading");
     /* Rotation's reopen first: it must happen even when the file is bad. */
@@ -350,7 +358,7 @@ static void on_reload(const char *config_path, daemon_config *c, parts *p)
         hsmca_log(HSMCA_LOG_NOTICE, "audit log reopened");
     if (config_path == NULL) {
         hsmca_log(HSMCA_LOG_NOTICE, "reload: development mode has no configuration file to read again");
-    } else if (daemon_reload(config_path, c, p->srv, p->ca, report, sizeof(report)) != HSMCA_OK) {
+    } else if (daemon_reload(config_path, c, &live, report, sizeof(report)) != HSMCA_OK) {
         hsmca_log(HSMCA_LOG_ERR, "reload rejected, the running configuration is kept: %s", hsmca_err_message());
         daemon_notify("READY=1\nSTATUS=serving; last reload rejected: %s", hsmca_err_message());
         return;

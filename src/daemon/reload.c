@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* SIGHUP: the configuration read again and applied where that is safe while
  * serving — the log level, the HTTP limits a request reads when it starts,
- * and PKI mounts added to `mounts`. What is bound to open resources (the
+ * PKI mounts added to `mounts`, and the policy files (policies.c). What is bound to open resources (the
  * listeners, TLS, the token, the database, the audit log, thread counts)
  * keeps running as it is and is reported as needing a restart, so an
  * operator never believes a change is in force when it is not. */
@@ -78,9 +78,10 @@ static void fixed_changes(const daemon_config *a, const daemon_config *b, report
 #undef FIXED
 }
 
-hsmca_rv daemon_reload(const char *config_path, daemon_config *running, hsmca_http_server *srv, hsmca_ca *ca,
-                       char *report, size_t report_size)
+hsmca_rv daemon_reload(const char *config_path, daemon_config *running, const daemon_live *live, char *report,
+                       size_t report_size)
 {
+    char policies[512];
     daemon_config next;
     hsmca_log_level level = HSMCA_LOG_INFO;
     report_buf r = {report, report_size, 0};
@@ -103,7 +104,7 @@ hsmca_rv daemon_reload(const char *config_path, daemon_config *running, hsmca_ht
     for (size_t i = 0; i < next.n_mounts; i++) {
         if (has_mount(running, next.mounts[i]))
             continue;
-        rv = hsmca_ca_mount_enable(ca, next.mounts[i]);
+        rv = hsmca_ca_mount_enable(live->ca, next.mounts[i]);
         if (rv != HSMCA_OK && rv != HSMCA_ERR_EXISTS) {
             hsmca_err_prefix("mounts: '%s'", next.mounts[i]);
             goto done;
@@ -117,12 +118,17 @@ hsmca_rv daemon_reload(const char *config_path, daemon_config *running, hsmca_ht
             report_add(&r, "%smount %s left enabled (disable it through sys/mounts)", r.len ? "; " : "",
                        running->mounts[i]);
     }
+    /* Policy files: all read and checked before any is written. */
+    if ((rv = daemon_policies_sync(&next, live->auth, live->audit, policies, sizeof(policies))) != HSMCA_OK)
+        goto done;
+    if (policies[0] != '\0')
+        report_add(&r, "%s%s", r.len ? "; " : "", policies);
     if (!same_str(running->log_level, next.log_level)) {
         report_add(&r, "%slog_level %s -> %s", r.len ? "; " : "", running->log_level ? running->log_level : "info",
                    next.log_level ? next.log_level : "info");
         hsmca_log_set_level(level);
     }
-    diff = hsmca_http_server_update_limits(srv, &next.limits);
+    diff = hsmca_http_server_update_limits(live->srv, &next.limits);
     for (unsigned bit = 1; bit <= HSMCA_HTTP_LIMITS_LIVE; bit <<= 1) {
         if (diff & bit)
             report_add(&r, "%s%s changed", r.len ? "; " : "", hsmca_http_limit_name(bit));
@@ -150,6 +156,18 @@ hsmca_rv daemon_reload(const char *config_path, daemon_config *running, hsmca_ht
         char *t = running->log_level;
         running->log_level = next.log_level;
         next.log_level = t;
+    }
+    for (size_t i = 0; i < DAEMON_POLICIES_MAX; i++) { /* the policy list as now in force */
+        char *tn = running->policy_names[i], *tf = running->policy_files[i];
+        running->policy_names[i] = next.policy_names[i];
+        running->policy_files[i] = next.policy_files[i];
+        next.policy_names[i] = tn;
+        next.policy_files[i] = tf;
+    }
+    {
+        size_t tn = running->n_policies;
+        running->n_policies = next.n_policies;
+        next.n_policies = tn;
     }
     for (size_t i = 0; i < next.n_mounts && running->n_mounts < DAEMON_MOUNTS_MAX; i++) {
         if (!has_mount(running, next.mounts[i])) {

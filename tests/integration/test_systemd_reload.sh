@@ -7,6 +7,9 @@
 #    would need a restart (a changed listen address);
 #  - a broken file (bad JSON, an unknown key, a bad log level) is rejected
 #    with a logged reason and the running configuration is kept;
+#  - policy files named in "policies" are written at start and re-written
+#    on SIGHUP when they change (audited, in force for the next request); a
+#    policy file that does not parse rejects the reload;
 #  - RELOADING=1 then READY=1 reach the notify socket (a path socket here).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -104,6 +107,30 @@ grep -q "log_level 'loud'" "$W/hsmcad.log" || die "the rejection does not name t
 grep -q 'STATUS=serving; last reload rejected' "$NLOG" || { show "$NLOG"; die "no STATUS= for the rejected reload"; }
 grep -q 'RELOADING=1' "$NLOG" || { show "$NLOG"; die "no RELOADING=1 on the notify socket"; }
 pass "broken configurations (bad JSON, unknown key, bad log level) rejected with the reason; old limits kept"
+
+# ---- policy files ----
+POL="\"policies\": {\"ops\": \"$W/ops.json\"},"
+echo '{"path": {"sys/mounts": {"capabilities": ["deny"]}}}' >"$W/ops.json"
+appliance_config "$CFG" "$port" "" '{"max_body": 1048576}' info "$POL"
+hup_and_wait
+grep -q 'reload: .*policy ops written' "$W/hsmcad.log" || { show "$W/hsmcad.log"; die "policy file not written on reload"; }
+app_api POST auth/token/create '{"policies":["ops"],"no_default_policy":true}'
+[ "$STATUS" = 200 ] || { show "$RESP"; die "token create: $STATUS"; }
+ops_token=$(jq -r .auth.client_token "$RESP")
+TOKEN=$ops_token app_api GET sys/mounts
+[ "$STATUS" = 403 ] || die "policy ops (deny sys/mounts): GET sys/mounts gave $STATUS, expected 403"
+echo '{"path": {"sys/mounts": {"capabilities": ["read"]}}}' >"$W/ops.json"
+hup_and_wait
+TOKEN=$ops_token app_api GET sys/mounts
+[ "$STATUS" = 200 ] || { show "$W/hsmcad.log"; die "after the policy file granted read: GET sys/mounts gave $STATUS"; }
+grep '"sys/policies/acl/ops"' "$W/audit.log" | grep -q '"configuration"' ||
+    die "the policy write from the configuration is not in the audit log"
+echo '{"path": {"sys/mounts": {"capabilities": ["fly"]}}}' >"$W/ops.json"
+hup_and_wait
+tail -n 3 "$W/hsmcad.log" | grep -q 'reload rejected.*policies.ops' || { show "$W/hsmcad.log"; die "a bad policy file was not rejected"; }
+TOKEN=$ops_token app_api GET sys/mounts
+[ "$STATUS" = 200 ] || die "a rejected policy file changed the stored policy ($STATUS)"
+pass "policy files: written on SIGHUP (audited, in force for the next request); a bad one rejects the reload"
 
 appliance_stop
 kill "$HARNESS_PID" 2>/dev/null || true

@@ -26,13 +26,14 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# appliance_config FILE PORT [MODULE] [LIMITS] [LOG-LEVEL]
+# appliance_config FILE PORT [MODULE] [LIMITS] [LOG-LEVEL] [EXTRA-MEMBERS]  (EXTRA: '"k": v,')
 appliance_config() {
     _dir=$(dirname "$1")
     _lim=${4:-}
     [ -n "$_lim" ] || _lim='{}'
     cat >"$1.tmp" <<JSON
 {
+  ${6:-}
   "listen": ["127.0.0.1:$2"],
   "tls": {"disable": true},
   "pkcs11": {"module": "${3:-$HSMCA_TEST_MODULE}", "token_label": "$HSMCA_TEST_TOKEN",
