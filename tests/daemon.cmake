@@ -37,6 +37,13 @@ if(SYSTEMD_ANALYZE)
         ENVIRONMENT "HSMCA_BUILD_DIR=${PROJECT_BINARY_DIR};HSMCA_TEST_WORKDIR=${HSMCA_TEST_WORK}/units")
     set_property(TEST integration.test_install PROPERTY ENVIRONMENT
         "HSMCA_BUILD_DIR=${PROJECT_BINARY_DIR};HSMCA_TEST_WORKDIR=${HSMCA_TEST_WORK}/install")
+    find_program(DPKG_DEB dpkg-deb)
+    find_program(DPKG_SHLIBDEPS dpkg-shlibdeps)
+    if(DPKG_DEB AND DPKG_SHLIBDEPS)
+        add_test(NAME integration.test_package COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_package.sh)
+        set_tests_properties(integration.test_package PROPERTIES LABELS systemd TIMEOUT 180
+            ENVIRONMENT "HSMCA_BUILD_DIR=${PROJECT_BINARY_DIR};HSMCA_TEST_WORKDIR=${HSMCA_TEST_WORK}/package")
+    endif()
 else()
     message(WARNING "systemd-analyze is not installed: the unit and install tests are not registered")
 endif()

@@ -38,3 +38,12 @@ for d in 'Type=notify' 'User=hsmca' 'StateDirectory=' 'LogsDirectory=' 'Configur
     grep -Eq "^$d" "$SRC/systemd/hsmcad.service" || die "hsmcad.service lacks $d"
 done
 pass "hsmcad.service carries every directive issue #7 lists (DeviceAllow= documented for USB/PCIe HSMs)"
+
+# `systemctl show hsmcad` prints Environment=, ExecStart= and friends: none may
+# carry a secret. The PIN only travels as a credential (a file systemd reads).
+if grep -Eq '^(Environment|EnvironmentFile|PassEnvironment|SetCredential)=' "$SRC/systemd/hsmcad.service"; then
+    die "hsmcad.service sets environment or inline credentials (systemctl show would print them)"
+fi
+grep '^Exec' "$SRC/systemd/hsmcad.service" | grep -Eqi 'pin|token|secret|password' &&
+    die "an Exec line of hsmcad.service mentions a PIN, token or secret"
+pass "no Environment=/SetCredential= and no secret on Exec lines: systemctl show carries no secret"
