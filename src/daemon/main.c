@@ -350,7 +350,9 @@ static void on_reload(const char *config_path, daemon_config *c, parts *p)
     char report[1024];
     daemon_live live = {p->srv, p->ca, p->auth, p->audit};
 
-    daemon_notify("RELOADING=1\nSTATUS=reloading");
+    /* MONOTONIC_USEC: what Type=notify-reload (systemd 253+) requires to
+     * tie this RELOADING=1 to the reload it asked for; older ones ignore it. */
+    daemon_notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading", (unsigned long long)mono_us());
     /* Rotation's reopen first: it must happen even when the file is bad. */
     if (hsmca_audit_reopen(p->audit) != HSMCA_OK)
         hsmca_log(HSMCA_LOG_ERR, "audit log reopen failed: %s", hsmca_err_message());
@@ -444,8 +446,11 @@ int main(int argc, char **argv)
         goto done;
     harden();
     /* PINs live in the secure heap, locked in memory. */
-    if (CRYPTO_secure_malloc_init(64 * 1024, 32) == 0)
-        hsmca_log(HSMCA_LOG_WARNING, "cannot lock the secure heap in memory (LimitMEMLOCK?): PINs may be swapped");
+    /* 1: mapped, guarded and mlock'ed; 2: in use but not fully protected
+     * (mlock refused: LimitMEMLOCK); 0: no secure heap at all. */
+    if (CRYPTO_secure_malloc_init(64 * 1024, 32) != 1)
+        hsmca_log(HSMCA_LOG_WARNING, "the secure heap could not be locked in memory (LimitMEMLOCK?): PINs may be "
+                                     "swapped out");
     rv = daemon_notify_init();
     if (rv == HSMCA_OK)
         rv = daemon_listen_fds(listen_fds, DAEMON_LISTEN_MAX, &n_listen_fds);

@@ -20,11 +20,11 @@
 #include "hsmca/log.h"
 #include "internal.h"
 
-#define NOTIFY_MSG_MAX 1024
+#define NOTIFY_MSG_MAX   1024
 #define LISTEN_FDS_START 3 /* SD_LISTEN_FDS_START */
 
 static struct {
-    int fd;                 /* -1: no manager listening */
+    int fd; /* -1: no manager listening */
     struct sockaddr_un addr;
     socklen_t addr_len;
     uint64_t watchdog_usec; /* 0: no watchdog */
@@ -79,8 +79,8 @@ hsmca_rv daemon_notify_init(void)
     n = strlen(path);
     /* "/path" or "@abstract" (sd_notify(3)); vsock: is for VMs, not us. */
     if ((path[0] != '/' && path[0] != '@') || n >= sizeof(nt.addr.sun_path)) {
-        rv = hsmca_err(rv, "NOTIFY_SOCKET '%s' must be an absolute path or @abstract name under %zu bytes", path,
-                       sizeof(nt.addr.sun_path));
+        rv = hsmca_err(rv, "NOTIFY_SOCKET '%s' must be an absolute path or @abstract name under %zu bytes",
+                       path, sizeof(nt.addr.sun_path));
         goto done;
     }
     memset(&nt.addr, 0, sizeof(nt.addr));
@@ -160,8 +160,10 @@ hsmca_rv daemon_listen_fds(int *fds, size_t max, size_t *n)
          * a unit mistake (ListenDatagram=, Accept=yes) to refuse early. */
         if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM ||
             getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len2) != 0 || !listening) {
-            rv = hsmca_err(rv, "LISTEN_FDS: descriptor %d is not a listening stream socket (hsmcad.socket needs "
-                               "ListenStream= and Accept=no)", fd);
+            rv = hsmca_err(rv,
+                           "LISTEN_FDS: descriptor %d is not a listening stream socket (hsmcad.socket needs "
+                           "ListenStream= and Accept=no)",
+                           fd);
             goto done;
         }
         fcntl(fd, F_SETFD, FD_CLOEXEC);

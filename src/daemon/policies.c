@@ -40,8 +40,8 @@ static hsmca_rv read_policy_file(const char *name, const char *path, char **out)
     }
     n = fread(buf, 1, POLICY_FILE_MAX + 1, f);
     if (ferror(f) || n > POLICY_FILE_MAX) {
-        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "policies.%s: '%s' is unreadable or larger than %d bytes", name, path,
-                       POLICY_FILE_MAX);
+        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "policies.%s: '%s' is unreadable or larger than %d bytes", name,
+                       path, POLICY_FILE_MAX);
         goto done;
     }
     buf[n] = '\0';
@@ -55,7 +55,8 @@ done:
     return rv;
 }
 
-static hsmca_rv audit_write(hsmca_audit *audit, const char *name, const char *file, bool before, hsmca_rv result)
+static hsmca_rv audit_write(hsmca_audit *audit, const char *name, const char *file, bool before,
+                            hsmca_rv result)
 {
     hsmca_audit_entry e;
     char path[HSMCA_AUTH_POLICY_NAME_MAX + 32];
@@ -118,12 +119,14 @@ hsmca_rv daemon_policies_sync(const daemon_config *c, hsmca_auth *auth, hsmca_au
         }
         rv = hsmca_auth_policy_put(auth, c->policy_names[i], text[i], -1);
         /* the outcome is audited even when the write failed */
-        if (audit_write(audit, c->policy_names[i], c->policy_files[i], false, rv) != HSMCA_OK && rv == HSMCA_OK)
+        if (audit_write(audit, c->policy_names[i], c->policy_files[i], false, rv) != HSMCA_OK &&
+            rv == HSMCA_OK)
             hsmca_log(HSMCA_LOG_ERR, "policies.%s written, but its audit response entry failed",
                       c->policy_names[i]);
         if (rv != HSMCA_OK)
             goto done;
-        n = snprintf(report + used, report_size - used, "%spolicy %s written", used ? "; " : "", c->policy_names[i]);
+        n = snprintf(report + used, report_size - used, "%spolicy %s written", used ? "; " : "",
+                     c->policy_names[i]);
         if (n > 0 && (size_t)n < report_size - used)
             used += (size_t)n;
     }

@@ -56,18 +56,20 @@ static void fixed_changes(const daemon_config *a, const daemon_config *b, report
 
     for (size_t i = 0; listen_same && i < a->n_listen; i++)
         listen_same = strcmp(a->listen[i], b->listen[i]) == 0;
-#define FIXED(cond, name)                                                                                          \
-    do {                                                                                                           \
-        if (!(cond))                                                                                               \
-            report_add(r, " %s", name);                                                                            \
+#define FIXED(cond, name)                                                                                    \
+    do {                                                                                                     \
+        if (!(cond))                                                                                         \
+            report_add(r, " %s", name);                                                                      \
     } while (0)
     FIXED(listen_same, "listen");
-    FIXED(a->tls == b->tls && a->allow_plain_remote == b->allow_plain_remote, "tls.disable/allow_plain_remote");
+    FIXED(a->tls == b->tls && a->allow_plain_remote == b->allow_plain_remote,
+          "tls.disable/allow_plain_remote");
     FIXED(same_str(a->tls_cert_file, b->tls_cert_file), "tls.cert_file");
     FIXED(same_str(a->tls_key, b->tls_key), "tls.key");
     FIXED(same_str(a->tls_client_ca_file, b->tls_client_ca_file), "tls.client_ca_file");
     FIXED(same_str(a->module, b->module), "pkcs11.module");
-    FIXED(same_str(a->token_label, b->token_label) && same_str(a->token_serial, b->token_serial), "pkcs11.token");
+    FIXED(same_str(a->token_label, b->token_label) && same_str(a->token_serial, b->token_serial),
+          "pkcs11.token");
     FIXED(same_str(a->pin_file, b->pin_file) && same_str(a->pin_credential, b->pin_credential), "pkcs11.pin");
     FIXED(a->max_sessions == b->max_sessions, "pkcs11.max_sessions");
     FIXED(same_str(a->db_path, b->db_path) && same_str(a->root_token_file, b->root_token_file), "storage");
@@ -124,7 +126,8 @@ hsmca_rv daemon_reload(const char *config_path, daemon_config *running, const da
     if (policies[0] != '\0')
         report_add(&r, "%s%s", r.len ? "; " : "", policies);
     if (!same_str(running->log_level, next.log_level)) {
-        report_add(&r, "%slog_level %s -> %s", r.len ? "; " : "", running->log_level ? running->log_level : "info",
+        report_add(&r, "%slog_level %s -> %s", r.len ? "; " : "",
+                   running->log_level ? running->log_level : "info",
                    next.log_level ? next.log_level : "info");
         hsmca_log_set_level(level);
     }
