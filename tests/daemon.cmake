@@ -47,3 +47,13 @@ if(SYSTEMD_ANALYZE)
 else()
     message(WARNING "systemd-analyze is not installed: the unit and install tests are not registered")
 endif()
+
+# notify.c on its own (cmocka): the daemon's sources are not a library, so
+# the test compiles the one file it checks.
+add_executable(test_daemon_notify unit/test_daemon_notify.c unit/unit_util.c
+    ${PROJECT_SOURCE_DIR}/src/daemon/notify.c)
+target_include_directories(test_daemon_notify PRIVATE ${PROJECT_SOURCE_DIR}/src/daemon)
+target_link_libraries(test_daemon_notify PRIVATE hsmca ${CMOCKA_LIBRARY})
+add_test(NAME unit.test_daemon_notify COMMAND test_daemon_notify)
+set_tests_properties(unit.test_daemon_notify PROPERTIES LABELS systemd
+    ENVIRONMENT "HSMCA_TEST_WORKDIR=${HSMCA_TEST_WORK}/unit_notify")

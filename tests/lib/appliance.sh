@@ -87,7 +87,7 @@ appliance_stop() {
     wait "$APP_PID"
     _rc=$?
     set -e
-    if grep -Eq "ERROR: (Address|Leak|Thread)Sanitizer|runtime error:" "$APP_LOG"; then
+    if grep -Eq "ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error:" "$APP_LOG"; then
         show "$APP_LOG"
         die "sanitizer report from hsmcad"
     fi
