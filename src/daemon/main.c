@@ -472,7 +472,11 @@ int main(int argc, char **argv)
         const char *why = hsmca_err_message()[0] ? hsmca_err_message() : hsmca_rv_name(rv);
         hsmca_log(HSMCA_LOG_ERR, "hsmcad: %s", why);
         daemon_notify("STATUS=start failed: %s", why);
-        code = rv == HSMCA_ERR_INVALID_ARG ? 78 : 69;
+        /* 78 (EX_CONFIG) is what the unit's RestartPreventExitStatus= names:
+         * an operator must act. A refused or locked PIN is one of those —
+         * restarting would present the wrong PIN again every RestartSec and
+         * lock a real HSM's user PIN within a few tries. */
+        code = rv == HSMCA_ERR_INVALID_ARG || rv == HSMCA_ERR_PIN_INCORRECT || rv == HSMCA_ERR_PIN_LOCKED ? 78 : 69;
         goto done;
     }
     memset(&sa, 0, sizeof(sa));

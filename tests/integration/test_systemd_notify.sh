@@ -6,6 +6,8 @@
 #  - WATCHDOG=1 at half of WATCHDOG_USEC while the HSM answers, none while
 #    the fault module makes the token disappear, and again once it is back;
 #  - STOPPING=1 on SIGTERM, then exit 0;
+#  - a token that refuses the PIN: no READY=1 ever, a STATUS= saying why,
+#    exit 78, which the unit does not restart (no PIN retries);
 #  - the PIN (a credential in $CREDENTIALS_DIRECTORY) is in neither
 #    /proc/<pid>/environ nor the command line.
 set -eu
@@ -87,4 +89,30 @@ appliance_stop
 sleep 0.3
 grep -q 'STOPPING=1' "$NLOG" || { show "$NLOG"; die "no STOPPING=1 on SIGTERM"; }
 pass "STOPPING=1 on SIGTERM, exit 0"
+
+# READY=1 means logged in: with a PIN the token refuses it never comes
+: >"$NLOG.2"
+kill "$HARNESS_PID" 2>/dev/null || true
+wait "$HARNESS_PID" 2>/dev/null || true
+python3 "$HARNESS" notify "$SOCK" "$NLOG.2" &
+HARNESS_PID=$!
+until grep -q LISTENING "$NLOG.2" 2>/dev/null; do sleep 0.05; done
+fault_config    # the token present: only the PIN is wrong
+mkdir -p "$W/badcreds"
+printf '0000wrong0000\n' >"$W/badcreds/hsmca-pin"
+chmod 600 "$W/badcreds/hsmca-pin"
+set +e
+env CREDENTIALS_DIRECTORY="$W/badcreds" NOTIFY_SOCKET="$SOCK" HSMCA_FAULT_CONFIG="$FAULTS" \
+    timeout 60 "$HSMCAD" -config "$W/hsmcad.json" >"$W/badpin.log" 2>&1
+rc=$?
+set -e
+sleep 0.3
+# 78: the unit's RestartPreventExitStatus=, so systemd does not present the
+# wrong PIN again every RestartSec (a real HSM locks the PIN after a few)
+[ "$rc" = 78 ] || { show "$W/badpin.log"; die "a refused PIN: exit $rc, expected 78 (no restart)"; }
+if grep -q 'READY=1' "$NLOG.2"; then show "$NLOG.2"; die "READY=1 although the token refused the PIN"; fi
+grep -q 'STATUS=start failed' "$NLOG.2" || { show "$NLOG.2"; die "no STATUS= saying why the start failed"; }
+grep -qi 'PIN' "$W/badpin.log" || { show "$W/badpin.log"; die "the failure does not say the PIN was refused"; }
+if grep -q '0000wrong0000' "$W/badpin.log" "$NLOG.2"; then die "the refused PIN was logged"; fi
+pass "a PIN the token refuses: no READY=1, STATUS=start failed, exit $rc"
 kill "$HARNESS_PID" 2>/dev/null || true
