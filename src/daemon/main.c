@@ -370,6 +370,17 @@ static void on_reload(const char *config_path, daemon_config *c, parts *p)
     daemon_notify("READY=1\nSTATUS=serving; reloaded");
 }
 
+/* What `systemctl status` shows between events: the state and the load. */
+static void status_line(const parts *p, bool healthy)
+{
+    hsmca_http_stats st;
+
+    hsmca_http_server_stats(p->srv, &st);
+    daemon_notify("STATUS=%s; %llu requests answered, %llu in flight",
+                  healthy ? "serving" : "HSM unavailable: watchdog pings withheld", (unsigned long long)st.requests,
+                  (unsigned long long)st.in_flight);
+}
+
 /* One loop on the main thread until SIGTERM/SIGINT: signals (nanosleep
  * returns early on them), watchdog pings at half the manager's timeout,
  * and the hourly removal of expired tokens (expired ones are refused
@@ -377,7 +388,7 @@ static void on_reload(const char *config_path, daemon_config *c, parts *p)
 static void serve(const char *config_path, daemon_config *c, parts *p)
 {
     uint64_t wd_every = daemon_notify_watchdog_usec() / 2, now = mono_us();
-    uint64_t next_wd = now, next_tidy = now + 3600u * 1000000u;
+    uint64_t next_wd = now, next_tidy = now + 3600u * 1000000u, next_status = now + 30u * 1000000u;
     bool healthy = true;
 
     while (!stop_requested) {
@@ -394,10 +405,14 @@ static void serve(const char *config_path, daemon_config *c, parts *p)
                 hsmca_log(ok ? HSMCA_LOG_NOTICE : HSMCA_LOG_ERR,
                           ok ? "HSM health check passes again: watchdog pings resumed"
                              : "HSM health check fails (token absent or PIN refused): watchdog pings withheld");
-                daemon_notify("STATUS=%s", ok ? "serving" : "HSM unavailable: watchdog pings withheld");
                 healthy = ok;
+                status_line(p, healthy);
             }
             next_wd = now + wd_every;
+        }
+        if (now >= next_status) {
+            status_line(p, healthy);
+            next_status = now + 30u * 1000000u;
         }
         if (now >= next_tidy) {
             size_t n = 0;
@@ -413,6 +428,8 @@ static void serve(const char *config_path, daemon_config *c, parts *p)
         }
         if (wd_every != 0 && next_wd < wake)
             wake = next_wd;
+        if (next_status < wake)
+            wake = next_status;
         now = mono_us();
         /* at most a second asleep: a signal that lands between the flag
          * checks and nanosleep waits no longer than that */

@@ -109,7 +109,7 @@ hsmca_rv daemon_policies_sync(const daemon_config *c, hsmca_auth *auth, hsmca_au
             goto done;
         }
         hsmca_err_clear();
-        same = rv == HSMCA_OK && cur.text != NULL && strcmp(cur.text, text[i]) == 0;
+        same = rv == HSMCA_OK && cur.text != NULL && text[i] != NULL && strcmp(cur.text, text[i]) == 0;
         hsmca_auth_policy_clear(&cur);
         if (same)
             continue;
