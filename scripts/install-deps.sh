@@ -15,6 +15,7 @@ libmicrohttpd-dev libgnutls28-dev libsqlite3-dev sqlite3 libjansson-dev
 libcmocka-dev
 gnutls-bin
 curl jq
+python3 systemd man-db
 "
 
 missing=""

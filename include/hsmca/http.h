@@ -74,6 +74,10 @@ typedef struct {
     /* "127.0.0.1:8200", "[::1]:8200"; one listener each (at most 8). */
     const char *listen[8];
     size_t n_listen;
+    /* Or sockets already bound and listening (socket activation): used
+     * instead of listen[] when n_listen_fd > 0; the server owns them. */
+    int listen_fd[8];
+    size_t n_listen_fd;
     bool tls;                    /* false: plain HTTP, refused on non-loopback unless allow_plain_remote */
     bool allow_plain_remote;
     const char *tls_cert_file;   /* PEM: the certificate, then its chain */
@@ -92,6 +96,25 @@ typedef struct {
 hsmca_rv hsmca_http_server_start(const hsmca_http_config *cfg, hsmca_http_server **out);
 /* Stops accepting, lets in-flight requests finish, frees. NULL-safe. */
 void hsmca_http_server_stop(hsmca_http_server *srv);
+/* Limits a running server can change: they apply to requests that start
+ * from now on; connections already open are not touched. The others
+ * (connection counts, idle timeout) are fixed when a listener starts. */
+#define HSMCA_HTTP_LIMIT_MAX_BODY 0x01u
+#define HSMCA_HTTP_LIMIT_MAX_HEADER 0x02u
+#define HSMCA_HTTP_LIMIT_MAX_URL 0x04u
+#define HSMCA_HTTP_LIMIT_REQUEST_TIMEOUT 0x08u
+#define HSMCA_HTTP_LIMIT_MAX_CONNECTIONS 0x10u
+#define HSMCA_HTTP_LIMIT_MAX_PER_CLIENT 0x20u
+#define HSMCA_HTTP_LIMIT_IDLE_TIMEOUT 0x40u
+#define HSMCA_HTTP_LIMITS_LIVE 0x0fu
+/* Applies the live limits of `in` (0 selects the default, as at start).
+ * Returns the HSMCA_HTTP_LIMIT_* bits of every limit that differs from the
+ * running one; only the HSMCA_HTTP_LIMITS_LIVE ones among them changed, the
+ * rest need a restart. */
+unsigned hsmca_http_server_update_limits(hsmca_http_server *srv, const hsmca_http_limits *in);
+/* Name of one HSMCA_HTTP_LIMIT_* bit, as the configuration spells it. */
+const char *hsmca_http_limit_name(unsigned bit);
+
 /* The port a listener got (for ":0" in tests); 0 if out of range. */
 uint16_t hsmca_http_server_port(const hsmca_http_server *srv, size_t listener);
 

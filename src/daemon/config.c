@@ -8,6 +8,7 @@
 
 #include <openssl/crypto.h>
 
+#include "hsmca/auth.h"
 #include "hsmca/jsonfield.h"
 #include "internal.h"
 
@@ -19,6 +20,10 @@ void daemon_config_clear(daemon_config *c)
         free(c->listen[i]);
     for (size_t i = 0; i < c->n_mounts; i++)
         free(c->mounts[i]);
+    for (size_t i = 0; i < c->n_policies; i++) {
+        free(c->policy_names[i]);
+        free(c->policy_files[i]);
+    }
     free(c->tls_cert_file);
     free(c->tls_key);
     free(c->tls_client_ca_file);
@@ -142,10 +147,41 @@ static hsmca_rv string_array(json_t *root, const char *key, char **items, size_t
     return HSMCA_OK;
 }
 
+/* "policies": {"name": "file"}: names as OpenBao normalises them. */
+static hsmca_rv policies_field(json_t *root, daemon_config *c)
+{
+    json_t *v = json_object_get(root, "policies"), *f;
+    const char *k;
+    char norm[HSMCA_AUTH_POLICY_NAME_MAX + 1];
+    hsmca_rv rv;
+
+    if (v == NULL)
+        return HSMCA_OK;
+    if (!json_is_object(v) || json_object_size(v) > DAEMON_POLICIES_MAX)
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "configuration: 'policies' must be an object of at most %d "
+                                                "\"name\": \"file\" pairs", DAEMON_POLICIES_MAX);
+    json_object_foreach(v, k, f) {
+        if ((rv = hsmca_auth_policy_name_normalize(k, norm, sizeof(norm))) != HSMCA_OK) {
+            hsmca_err_prefix("configuration: policies.%s", k);
+            return rv;
+        }
+        if (strcmp(norm, "root") == 0)
+            return hsmca_err(HSMCA_ERR_INVALID_ARG, "configuration: policies.root: the root policy is built in");
+        if (!json_is_string(f) || json_string_value(f)[0] != '/')
+            return hsmca_err(HSMCA_ERR_INVALID_ARG, "configuration: policies.%s must be an absolute file path", k);
+        c->policy_names[c->n_policies] = strdup(norm);
+        c->policy_files[c->n_policies] = strdup(json_string_value(f));
+        c->n_policies++;
+        if (c->policy_names[c->n_policies - 1] == NULL || c->policy_files[c->n_policies - 1] == NULL)
+            return hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
+    }
+    return HSMCA_OK;
+}
+
 hsmca_rv daemon_config_load(const char *path, daemon_config *c)
 {
     static const char *const top[] = {"listen", "tls", "pkcs11", "storage", "audit", "limits", "workers",
-                                      "io_threads", "default_ttl", "max_ttl", "mounts", "log_level",
+                                      "io_threads", "default_ttl", "max_ttl", "mounts", "policies", "log_level",
                                       "crl_check_interval", NULL};
     static const char *const tls_keys[] = {"cert_file", "key", "client_ca_file", "disable", "allow_plain_remote",
                                            NULL};
@@ -171,6 +207,7 @@ hsmca_rv daemon_config_load(const char *path, daemon_config *c)
         goto done;
     if ((rv = string_array(root, "listen", c->listen, DAEMON_LISTEN_MAX, &c->n_listen)) != HSMCA_OK ||
         (rv = string_array(root, "mounts", c->mounts, DAEMON_MOUNTS_MAX, &c->n_mounts)) != HSMCA_OK ||
+        (rv = policies_field(root, c)) != HSMCA_OK ||
         (rv = str_field(root, "log_level", "", &c->log_level)) != HSMCA_OK ||
         (rv = uint_field(root, "workers", "", 4096, &c->workers)) != HSMCA_OK ||
         (rv = uint_field(root, "io_threads", "", 256, &c->io_threads)) != HSMCA_OK ||

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hsmca/audit.h"
+#include "hsmca/auth.h"
 #include "hsmca/ca.h"
 #include "hsmca/http.h"
 #include "hsmca/p11.h"
@@ -14,6 +16,7 @@
 #define DAEMON_LISTEN_MAX 8
 #define DAEMON_MOUNTS_MAX 32
 #define DAEMON_PATH_MAX 4096
+#define DAEMON_POLICIES_MAX 64
 
 typedef struct {
     /* listeners */
@@ -39,6 +42,9 @@ typedef struct {
     int64_t default_ttl, max_ttl;
     char *mounts[DAEMON_MOUNTS_MAX]; /* PKI mounts made at start when missing */
     size_t n_mounts;
+    /* ACL policies from files: name -> path (policies.c) */
+    char *policy_names[DAEMON_POLICIES_MAX], *policy_files[DAEMON_POLICIES_MAX];
+    size_t n_policies;
     char *log_level;
     int64_t crl_check_interval; /* seconds between CRL auto-rebuild checks; 0: DAEMON_CRL_CHECK_DEFAULT */
     /* development mode */
@@ -74,5 +80,41 @@ typedef struct daemon_tls_key daemon_tls_key;
 hsmca_rv daemon_tls_key_open(hsmca_p11_token *tok, const char *uri, daemon_tls_key **out,
                              const hsmca_http_external_key **ext);
 void daemon_tls_key_free(daemon_tls_key *k);
+
+/* ---- notify.c: the service manager's protocol (sd_notify(3), sd_listen_fds(3)) ---- */
+/* Reads NOTIFY_SOCKET ("/path" or "@abstract") and WATCHDOG_USEC/_PID, then
+ * removes them from the environment. Without NOTIFY_SOCKET every
+ * daemon_notify() is a no-op. */
+hsmca_rv daemon_notify_init(void);
+void daemon_notify_close(void);
+/* One datagram, e.g. daemon_notify("READY=1\nSTATUS=%s", text). */
+void daemon_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The manager's watchdog timeout in microseconds; 0 when there is none. */
+uint64_t daemon_notify_watchdog_usec(void);
+/* Sockets passed by socket activation (LISTEN_FDS from fd 3, for this pid):
+ * at most max, each checked to be a listening stream socket; *n = 0 when
+ * none were passed. Removes the variables from the environment. */
+hsmca_rv daemon_listen_fds(int *fds, size_t max, size_t *n);
+
+/* ---- reload.c: SIGHUP ---- */
+/* Reads config_path again and applies what can change while serving (log
+ * level, the live HTTP limits, new mounts, policy files) to the live parts, keeping `running` in
+ * step. A file that does not load changes nothing. `report` receives one
+ * line: what changed, and what differs but needs a restart. */
+typedef struct {
+    hsmca_http_server *srv;
+    hsmca_ca *ca;
+    hsmca_auth *auth;
+    hsmca_audit *audit;
+} daemon_live;
+hsmca_rv daemon_reload(const char *config_path, daemon_config *running, const daemon_live *live, char *report,
+                       size_t report_size);
+
+/* ---- policies.c ---- */
+/* Writes every policy file of c whose text differs from the stored policy
+ * (audited); all files are read and checked first, so a broken one writes
+ * nothing. report receives "policy NAME written; ..." or "". */
+hsmca_rv daemon_policies_sync(const daemon_config *c, hsmca_auth *auth, hsmca_audit *audit, char *report,
+                              size_t report_size);
 
 #endif

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* hsmcad: the appliance's daemon. Assembles the token, the store, the CA,
  * tokens and policies, the audit log and the HTTP server from a
- * configuration file (or development mode), hardens the process, serves
- * until SIGTERM/SIGINT, reopens the audit log on SIGHUP. */
+ * configuration file (or development mode), hardens the process, tells the
+ * service manager when it is ready and alive (notify.c), serves until
+ * SIGTERM/SIGINT, reopens the audit log and reloads the configuration on
+ * SIGHUP (reload.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -12,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -221,7 +224,7 @@ static void parts_free(parts *p)
     hsmca_p11_token_free(p->tok);
 }
 
-static hsmca_rv assemble(daemon_config *c, parts *p)
+static hsmca_rv assemble(daemon_config *c, parts *p, const int *listen_fds, size_t n_listen_fds)
 {
     hsmca_p11_config pc;
     hsmca_store_config sc;
@@ -270,6 +273,13 @@ static hsmca_rv assemble(daemon_config *c, parts *p)
         if (rv != HSMCA_OK && rv != HSMCA_ERR_EXISTS)
             return rv;
     }
+    {
+        char report[512];
+        if ((rv = daemon_policies_sync(c, p->auth, p->audit, report, sizeof(report))) != HSMCA_OK)
+            return rv;
+        if (report[0] != '\0')
+            hsmca_log(HSMCA_LOG_NOTICE, "configuration: %s", report);
+    }
     if ((rv = hsmca_auth_initialized(p->auth, &initialized)) != HSMCA_OK)
         return rv;
     if (!initialized) {
@@ -301,6 +311,9 @@ static hsmca_rv assemble(daemon_config *c, parts *p)
     for (size_t i = 0; i < c->n_listen; i++)
         hc.listen[i] = c->listen[i];
     hc.n_listen = c->n_listen;
+    for (size_t i = 0; i < n_listen_fds; i++)
+        hc.listen_fd[i] = listen_fds[i];
+    hc.n_listen_fd = n_listen_fds;
     if (hc.n_listen == 0) {
         hc.listen[0] = "127.0.0.1:8200"; /* OpenBao's default address */
         hc.n_listen = 1;
@@ -322,6 +335,123 @@ static hsmca_rv assemble(daemon_config *c, parts *p)
     return daemon_crl_job_start(p->ca, c->crl_check_interval, &p->crl_job);
 }
 
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The watchdog's health check, the same one sys/health answers by: the
+ * token answers and its PIN was not refused. A daemon that cannot sign is
+ * not alive as far as the manager should care: withholding WATCHDOG=1 lets
+ * it restart us (Restart=on-watchdog), which reopens the module. */
+static bool hsm_healthy(hsmca_p11_token *tok)
+{
+    hsmca_p11_health h;
+
+    return hsmca_p11_token_health(tok, &h) == HSMCA_OK && h.present && !h.pin_rejected;
+}
+
+static void on_reload(const char *config_path, daemon_config *c, parts *p)
+{
+    char report[1024];
+    daemon_live live = {p->srv, p->ca, p->auth, p->audit};
+
+    /* MONOTONIC_USEC: what Type=notify-reload (systemd 253+) requires to
+     * tie this RELOADING=1 to the reload it asked for; older ones ignore it. */
+    daemon_notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading", (unsigned long long)mono_us());
+    /* Rotation's reopen first: it must happen even when the file is bad. */
+    if (hsmca_audit_reopen(p->audit) != HSMCA_OK)
+        hsmca_log(HSMCA_LOG_ERR, "audit log reopen failed: %s", hsmca_err_message());
+    else
+        hsmca_log(HSMCA_LOG_NOTICE, "audit log reopened");
+    if (config_path == NULL) {
+        hsmca_log(HSMCA_LOG_NOTICE, "reload: development mode has no configuration file to read again");
+    } else if (daemon_reload(config_path, c, &live, report, sizeof(report)) != HSMCA_OK) {
+        hsmca_log(HSMCA_LOG_ERR, "reload rejected, the running configuration is kept: %s", hsmca_err_message());
+        daemon_notify("READY=1\nSTATUS=serving; last reload rejected: %s", hsmca_err_message());
+        return;
+    } else {
+        hsmca_log(HSMCA_LOG_NOTICE, "reload: %s", report);
+    }
+    daemon_notify("READY=1\nSTATUS=serving; reloaded");
+}
+
+/* What `systemctl status` shows between events: the state and the load. */
+static void status_line(const parts *p, bool healthy)
+{
+    hsmca_http_stats st;
+
+    hsmca_http_server_stats(p->srv, &st);
+    daemon_notify("STATUS=%s; %llu requests answered, %llu in flight",
+                  healthy ? "serving" : "HSM unavailable: watchdog pings withheld", (unsigned long long)st.requests,
+                  (unsigned long long)st.in_flight);
+}
+
+/* One loop on the main thread until SIGTERM/SIGINT: signals (nanosleep
+ * returns early on them), watchdog pings at half the manager's timeout,
+ * and the hourly removal of expired tokens (expired ones are refused
+ * without it; this only reclaims their rows). */
+static void serve(const char *config_path, daemon_config *c, parts *p)
+{
+    uint64_t wd_every = daemon_notify_watchdog_usec() / 2, now = mono_us();
+    uint64_t next_wd = now, next_tidy = now + 3600u * 1000000u, next_status = now + 30u * 1000000u;
+    bool healthy = true;
+
+    while (!stop_requested) {
+        uint64_t wake = next_tidy;
+        struct timespec ts;
+
+        now = mono_us();
+        if (wd_every != 0 && now >= next_wd) {
+            bool ok = hsm_healthy(p->tok);
+            if (ok)
+                daemon_notify("WATCHDOG=1");
+            if (ok != healthy) {
+                /* transitions only: one line per event, not per ping */
+                hsmca_log(ok ? HSMCA_LOG_NOTICE : HSMCA_LOG_ERR,
+                          ok ? "HSM health check passes again: watchdog pings resumed"
+                             : "HSM health check fails (token absent or PIN refused): watchdog pings withheld");
+                healthy = ok;
+                status_line(p, healthy);
+            }
+            next_wd = now + wd_every;
+        }
+        if (now >= next_status) {
+            status_line(p, healthy);
+            next_status = now + 30u * 1000000u;
+        }
+        if (now >= next_tidy) {
+            size_t n = 0;
+            if (hsmca_auth_tidy(p->auth, 0, &n) != HSMCA_OK)
+                hsmca_log(HSMCA_LOG_WARNING, "token tidy failed: %s", hsmca_err_message());
+            else if (n > 0)
+                hsmca_log(HSMCA_LOG_INFO, "token tidy: %zu expired tokens removed", n);
+            next_tidy = now + 3600u * 1000000u;
+        }
+        if (reopen_requested) {
+            reopen_requested = 0;
+            on_reload(config_path, c, p);
+        }
+        if (wd_every != 0 && next_wd < wake)
+            wake = next_wd;
+        if (next_status < wake)
+            wake = next_status;
+        now = mono_us();
+        /* at most a second asleep: a signal that lands between the flag
+         * checks and nanosleep waits no longer than that */
+        wake = wake > now ? wake - now : 0;
+        if (wake > 1000000u)
+            wake = 1000000u;
+        ts.tv_sec = (time_t)(wake / 1000000u);
+        ts.tv_nsec = (long)(wake % 1000000u) * 1000;
+        if (wake > 0)
+            nanosleep(&ts, NULL);
+    }
+}
+
 int main(int argc, char **argv)
 {
     daemon_config c;
@@ -329,6 +459,9 @@ int main(int argc, char **argv)
     parts p;
     hsmca_log_level level = HSMCA_LOG_INFO;
     struct sigaction sa;
+    int listen_fds[DAEMON_LISTEN_MAX];
+    size_t n_listen_fds = 0;
+    bool served = false;
     int code;
     hsmca_rv rv;
 
@@ -339,21 +472,37 @@ int main(int argc, char **argv)
         goto done;
     harden();
     /* PINs live in the secure heap, locked in memory. */
-    CRYPTO_secure_malloc_init(64 * 1024, 32);
-    rv = c.dev ? daemon_dev_prepare(&c) : daemon_config_load(config_path, &c);
+    /* 1: mapped, guarded and mlock'ed; 2: in use but not fully protected
+     * (mlock refused: LimitMEMLOCK); 0: no secure heap at all. */
+    if (CRYPTO_secure_malloc_init(64 * 1024, 32) != 1)
+        hsmca_log(HSMCA_LOG_WARNING, "the secure heap could not be locked in memory (LimitMEMLOCK?): PINs may be "
+                                     "swapped out");
+    rv = daemon_notify_init();
+    if (rv == HSMCA_OK)
+        rv = daemon_listen_fds(listen_fds, DAEMON_LISTEN_MAX, &n_listen_fds);
+    if (rv == HSMCA_OK)
+        rv = c.dev ? daemon_dev_prepare(&c) : daemon_config_load(config_path, &c);
     if (rv == HSMCA_OK && c.log_level != NULL && !hsmca_log_parse_level(c.log_level, &level))
         rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "log level '%s' is unknown (err, warning, notice, info, debug)",
                        c.log_level);
     if (rv != HSMCA_OK) {
-        fprintf(stderr, "hsmcad: %s\n", hsmca_err_message());
+        hsmca_log(HSMCA_LOG_ERR, "hsmcad: %s", hsmca_err_message());
+        daemon_notify("STATUS=configuration refused: %s", hsmca_err_message());
         code = 78; /* EX_CONFIG */
         goto done;
     }
     hsmca_log_set_level(level);
-    rv = assemble(&c, &p);
+    daemon_notify("STATUS=opening the token, the database and the listeners");
+    rv = assemble(&c, &p, listen_fds, n_listen_fds);
     if (rv != HSMCA_OK) {
-        fprintf(stderr, "hsmcad: %s\n", hsmca_err_message()[0] ? hsmca_err_message() : hsmca_rv_name(rv));
-        code = rv == HSMCA_ERR_INVALID_ARG ? 78 : 69;
+        const char *why = hsmca_err_message()[0] ? hsmca_err_message() : hsmca_rv_name(rv);
+        hsmca_log(HSMCA_LOG_ERR, "hsmcad: %s", why);
+        daemon_notify("STATUS=start failed: %s", why);
+        /* 78 (EX_CONFIG) is what the unit's RestartPreventExitStatus= names:
+         * an operator must act. A refused or locked PIN is one of those —
+         * restarting would present the wrong PIN again every RestartSec and
+         * lock a real HSM's user PIN within a few tries. */
+        code = rv == HSMCA_ERR_INVALID_ARG || rv == HSMCA_ERR_PIN_INCORRECT || rv == HSMCA_ERR_PIN_LOCKED ? 78 : 69;
         goto done;
     }
     memset(&sa, 0, sizeof(sa));
@@ -374,32 +523,22 @@ int main(int argc, char **argv)
             printf("TLS CA: %s/tls-ca.pem\n", c.dev_state_dir);
         fflush(stdout);
     }
-    hsmca_log(HSMCA_LOG_NOTICE, "hsmcad %s serving (%s, port %u)", HSMCA_VERSION, c.tls ? "TLS" : "plain HTTP",
-              (unsigned)hsmca_http_server_port(p.srv, 0));
-    /* One loop on the main thread: signals (sleep returns early on them)
-     * and the hourly removal of expired tokens (expired ones are refused
-     * without it; this only reclaims their rows). */
-    for (unsigned long tick = 1; !stop_requested; tick++) {
-        sleep(1);
-        if (tick % 3600 == 0) {
-            size_t n = 0;
-            if (hsmca_auth_tidy(p.auth, 0, &n) != HSMCA_OK)
-                hsmca_log(HSMCA_LOG_WARNING, "token tidy failed: %s", hsmca_err_message());
-            else if (n > 0)
-                hsmca_log(HSMCA_LOG_INFO, "token tidy: %zu expired tokens removed", n);
-        }
-        if (reopen_requested) {
-            reopen_requested = 0;
-            if (hsmca_audit_reopen(p.audit) != HSMCA_OK)
-                hsmca_log(HSMCA_LOG_ERR, "audit log reopen failed: %s", hsmca_err_message());
-            else
-                hsmca_log(HSMCA_LOG_NOTICE, "audit log reopened");
-        }
-    }
-    hsmca_log(HSMCA_LOG_NOTICE, "hsmcad stopping");
+    hsmca_log(HSMCA_LOG_NOTICE, "hsmcad %s serving (%s, port %u%s)", HSMCA_VERSION, c.tls ? "TLS" : "plain HTTP",
+              (unsigned)hsmca_http_server_port(p.srv, 0), n_listen_fds ? ", socket-activated" : "");
+    /* Ready means what a client needs: the token is open and logged in and
+     * the listeners accept (both done by assemble). */
+    daemon_notify("READY=1\nSTATUS=serving on port %u (%s)\nMAINPID=%ld", (unsigned)hsmca_http_server_port(p.srv, 0),
+                  c.tls ? "TLS" : "plain HTTP", (long)getpid());
+    serve(config_path, &c, &p);
+    served = true;
+    hsmca_log(HSMCA_LOG_NOTICE, "hsmcad stopping: no new connections, finishing requests in flight");
+    daemon_notify("STOPPING=1\nSTATUS=stopping: finishing requests in flight");
     code = 0;
 done:
     parts_free(&p);
+    if (served) /* after the drain and the token's sessions are closed */
+        hsmca_log(HSMCA_LOG_NOTICE, "hsmcad stopped");
+    daemon_notify_close();
     daemon_config_clear(&c);
     free(config_path);
     return code;

@@ -59,6 +59,7 @@ struct hsmca_http_req {
     bool body_too_large;
     size_t discarded;        /* bytes of an oversized chunked body thrown away */
     struct timespec started;
+    size_t max_body;         /* the body limit when the request began (a reload may change it) */
     bool tls;
     unsigned char *client_cert;
     size_t client_cert_len;
@@ -79,7 +80,14 @@ struct hsmca_http_req {
 
 struct hsmca_http_server {
     hsmca_http_config cfg;
-    hsmca_http_limits lim;
+    hsmca_http_limits lim;   /* as started; the fixed ones stay in force */
+    /* The limits a reload may change (hsmca_http_server_update_limits),
+     * read by I/O threads at the start of each request. */
+    atomic_size_t live_max_body, live_max_header, live_max_url;
+    atomic_uint live_request_timeout_s;
+    /* Set by stop: keep-alive connections must not start new requests while
+     * the ones in flight drain, or a busy client keeps the drain going. */
+    atomic_bool stopping;
     struct MHD_Daemon *daemons[HTTP_MAX_LISTENERS];
     uint16_t ports[HTTP_MAX_LISTENERS];
     size_t n_daemons;
@@ -119,6 +127,7 @@ void http_pool_stop(http_worker_pool *p);
 /* ---- reaper.c: connections that take too long to send a request ---- */
 hsmca_rv http_reaper_start(unsigned request_timeout_s, http_reaper **out);
 void http_reaper_stop(http_reaper *r);
+void http_reaper_set_timeout(http_reaper *r, unsigned request_timeout_s);
 void http_reaper_notify(http_reaper *r, struct MHD_Connection *c, void **socket_context,
                         enum MHD_ConnectionNotificationCode code);
 /* The connection began (true) or finished (false) a request. */

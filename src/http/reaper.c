@@ -59,6 +59,13 @@ static void *reaper_main(void *arg)
     return NULL;
 }
 
+void http_reaper_set_timeout(http_reaper *r, unsigned request_timeout_s)
+{
+    pthread_mutex_lock(&r->lock);
+    r->timeout_s = request_timeout_s;
+    pthread_mutex_unlock(&r->lock);
+}
+
 hsmca_rv http_reaper_start(unsigned request_timeout_s, http_reaper **out)
 {
     http_reaper *r = calloc(1, sizeof(*r));

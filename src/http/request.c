@@ -25,6 +25,7 @@ hsmca_http_req *http_req_new(hsmca_http_server *srv, struct MHD_Connection *conn
     req->srv = srv;
     req->conn = conn;
     clock_gettime(CLOCK_MONOTONIC, &req->started);
+    req->max_body = atomic_load(&srv->live_max_body);
     {
         /* request ids correlate log lines, they guard nothing: the DRBG */
         unsigned char b[16];
@@ -75,7 +76,7 @@ void http_req_free(hsmca_http_req *req)
 
 void http_req_append(hsmca_http_req *req, const char *data, size_t len)
 {
-    size_t max = req->srv->lim.max_body;
+    size_t max = req->max_body;
 
     if (req->body_too_large || len > max - req->body_len) {
         req->body_too_large = true;

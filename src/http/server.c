@@ -272,12 +272,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (req == NULL)
             return MHD_NO;
         *con_cls = req;
+        if (atomic_load(&srv->stopping))
+            return refuse(srv, c, req, 503, "server is shutting down");
         if (!parse_method(method, &req->method))
             return refuse(srv, c, req, 405, "unsupported HTTP method");
         hi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
-        if (hi != NULL && hi->header_size > srv->lim.max_header)
+        if (hi != NULL && hi->header_size > atomic_load(&srv->live_max_header))
             return refuse(srv, c, req, 431, "request headers are larger than the server's limit");
-        if (strlen(url) > srv->lim.max_url)
+        if (strlen(url) > atomic_load(&srv->live_max_url))
             return refuse(srv, c, req, 414, "request URL is longer than the server's limit");
         if (bad_escape)
             return refuse(srv, c, req, 400, "request URL has a malformed or NUL (%00) percent-escape");
@@ -301,18 +303,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             n = strtoull(cl, &end, 10);
             if (errno != 0 || end == cl || *end != '\0')
                 return refuse(srv, c, req, 400, "Content-Length is not a number");
-            if (n > srv->lim.max_body)
+            if (n > req->max_body)
                 return refuse(srv, c, req, 413, "request body is larger than the server's limit");
         }
         return MHD_YES;
     }
 
     if (*upload_data_size != 0) {
-        if (ms_since(&req->started) > (double)srv->lim.request_timeout_s * 1e3)
+        if (ms_since(&req->started) > (double)atomic_load(&srv->live_request_timeout_s) * 1e3)
             return MHD_NO; /* too slow: cut, nothing was dispatched */
         http_req_append(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
-        if (req->discarded > DISCARD_FACTOR * srv->lim.max_body)
+        if (req->discarded > DISCARD_FACTOR * req->max_body)
             return MHD_NO;
         return MHD_YES;
     }
@@ -429,30 +431,68 @@ static unsigned online_cpus(void)
     return n > 0 && n < 1024 ? (unsigned)n : 1;
 }
 
-static hsmca_rv start_listener(hsmca_http_server *srv, const char *addr_text)
+/* A socket handed over by socket activation: its address (for the
+ * loopback rule and the port) and a name for messages. */
+static hsmca_rv describe_fd(int fd, struct sockaddr_storage *ss, bool *loopback, char *name, size_t name_size)
 {
-    struct sockaddr_storage ss;
-    bool loopback = false;
+    socklen_t len = sizeof(*ss);
+    char host[INET6_ADDRSTRLEN] = "?";
+
+    memset(ss, 0, sizeof(*ss));
+    if (getsockname(fd, (struct sockaddr *)ss, &len) != 0)
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "listen socket %d: %s", fd, strerror(errno));
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host));
+        *loopback = (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+        snprintf(name, name_size, "fd %d (%s:%u)", fd, host, (unsigned)ntohs(v4->sin_port));
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host));
+        *loopback = IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr);
+        snprintf(name, name_size, "fd %d ([%s]:%u)", fd, host, (unsigned)ntohs(v6->sin6_port));
+    } else {
+        /* AF_UNIX would work with libmicrohttpd, but client addresses
+         * (per-client limits, audit) assume IP. */
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "listen socket %d: only IPv4/IPv6 stream sockets are served", fd);
+    }
+    return HSMCA_OK;
+}
+
+static uint16_t ss_port(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+    if (ss->ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    return 0;
+}
+
+/* One listener on ss (bound here), or (fd >= 0) on an inherited socket
+ * whose address is ss; addr_text names it in messages. */
+static hsmca_rv start_listener(hsmca_http_server *srv, const char *addr_text, const struct sockaddr_storage *ss,
+                               bool loopback, int fd)
+{
     struct MHD_OptionItem opts[24];
     size_t n = 0;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_Daemon *d;
     const union MHD_DaemonInfo *di;
-    hsmca_rv rv;
 
-    if ((rv = parse_listen(addr_text, &ss, &loopback)) != HSMCA_OK)
-        return rv;
     if (!srv->cfg.tls && !loopback && !srv->cfg.allow_plain_remote)
         return hsmca_err(HSMCA_ERR_INVALID_ARG,
                          "listen address '%s': plain HTTP is only served on loopback (enable TLS, or force it "
                          "explicitly)",
                          addr_text);
-    if (ss.ss_family == AF_INET6)
+    if (ss->ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (srv->cfg.tls)
         flags |= MHD_USE_TLS;
 #define OPT(o, v, p) (opts[n++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (void *)(uintptr_t)(p)})
-    OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
+    if (fd >= 0)
+        OPT(MHD_OPTION_LISTEN_SOCKET, fd, NULL);
+    else
+        OPT(MHD_OPTION_SOCK_ADDR, 0, ss);
     OPT(MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.io_threads ? srv->cfg.io_threads : online_cpus(), NULL);
     OPT(MHD_OPTION_CONNECTION_LIMIT, srv->lim.max_connections, NULL);
     OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->lim.max_per_client, NULL);
@@ -483,7 +523,7 @@ static hsmca_rv start_listener(hsmca_http_server *srv, const char *addr_text)
         return hsmca_err(HSMCA_ERR_IO, "cannot listen on '%s' (address in use, not local, or bad TLS files)",
                          addr_text);
     di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    srv->ports[srv->n_daemons] = di != NULL ? di->port : 0;
+    srv->ports[srv->n_daemons] = di != NULL && di->port != 0 ? di->port : ss_port(ss);
     srv->daemons[srv->n_daemons++] = d;
     return HSMCA_OK;
 }
@@ -514,14 +554,19 @@ hsmca_rv hsmca_http_server_start(const hsmca_http_config *cfg, hsmca_http_server
     unsigned workers;
 
     *out = NULL;
-    if (cfg->dispatch == NULL || cfg->n_listen == 0 || cfg->n_listen > HTTP_MAX_LISTENERS)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "http: a dispatcher and 1..%d listen addresses are required",
-                         HTTP_MAX_LISTENERS);
+    if (cfg->dispatch == NULL || (cfg->n_listen == 0 && cfg->n_listen_fd == 0) ||
+        cfg->n_listen > HTTP_MAX_LISTENERS || cfg->n_listen_fd > HTTP_MAX_LISTENERS)
+        return hsmca_err(HSMCA_ERR_INVALID_ARG,
+                         "http: a dispatcher and 1..%d listen addresses or sockets are required", HTTP_MAX_LISTENERS);
     srv = calloc(1, sizeof(*srv));
     if (srv == NULL)
         return hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
     srv->cfg = *cfg;
     set_limits(&srv->lim, &cfg->limits);
+    atomic_store(&srv->live_max_body, srv->lim.max_body);
+    atomic_store(&srv->live_max_header, srv->lim.max_header);
+    atomic_store(&srv->live_max_url, srv->lim.max_url);
+    atomic_store(&srv->live_request_timeout_s, srv->lim.request_timeout_s);
     if ((rv = http_tls_prepare(srv)) != HSMCA_OK)
         goto done;
     workers = cfg->workers ? cfg->workers : HTTP_DEFAULT_WORKERS;
@@ -529,8 +574,21 @@ hsmca_rv hsmca_http_server_start(const hsmca_http_config *cfg, hsmca_http_server
         goto done;
     if ((rv = http_reaper_start(srv->lim.request_timeout_s, &srv->reaper)) != HSMCA_OK)
         goto done;
-    for (size_t i = 0; i < cfg->n_listen; i++) {
-        if ((rv = start_listener(srv, cfg->listen[i])) != HSMCA_OK)
+    /* Inherited sockets replace the configured addresses: the socket unit
+     * decides where the service listens. */
+    for (size_t i = 0; i < cfg->n_listen_fd; i++) {
+        struct sockaddr_storage ss;
+        bool loopback = false;
+        char name[96];
+        if ((rv = describe_fd(cfg->listen_fd[i], &ss, &loopback, name, sizeof(name))) != HSMCA_OK ||
+            (rv = start_listener(srv, name, &ss, loopback, cfg->listen_fd[i])) != HSMCA_OK)
+            goto done;
+    }
+    for (size_t i = 0; cfg->n_listen_fd == 0 && i < cfg->n_listen; i++) {
+        struct sockaddr_storage ss;
+        bool loopback = false;
+        if ((rv = parse_listen(cfg->listen[i], &ss, &loopback)) != HSMCA_OK ||
+            (rv = start_listener(srv, cfg->listen[i], &ss, loopback, -1)) != HSMCA_OK)
             goto done;
     }
     *out = srv;
@@ -547,6 +605,7 @@ void hsmca_http_server_stop(hsmca_http_server *srv)
         return;
     /* Stop accepting, then let dispatched requests finish: libmicrohttpd
      * must not be stopped with a connection still suspended. */
+    atomic_store(&srv->stopping, true);
     for (size_t i = 0; i < srv->n_daemons; i++)
         MHD_quiesce_daemon(srv->daemons[i]);
     for (int waited = 0; waited < 3000 && atomic_load(&srv->in_flight) > 0; waited++)
@@ -557,6 +616,48 @@ void hsmca_http_server_stop(hsmca_http_server *srv)
     http_reaper_stop(srv->reaper);
     http_tls_free(srv);
     free(srv);
+}
+
+unsigned hsmca_http_server_update_limits(hsmca_http_server *srv, const hsmca_http_limits *in)
+{
+    hsmca_http_limits l;
+    unsigned diff = 0;
+
+    set_limits(&l, in);
+    if (l.max_body != atomic_load(&srv->live_max_body))
+        diff |= HSMCA_HTTP_LIMIT_MAX_BODY;
+    if (l.max_header != atomic_load(&srv->live_max_header))
+        diff |= HSMCA_HTTP_LIMIT_MAX_HEADER;
+    if (l.max_url != atomic_load(&srv->live_max_url))
+        diff |= HSMCA_HTTP_LIMIT_MAX_URL;
+    if (l.request_timeout_s != atomic_load(&srv->live_request_timeout_s))
+        diff |= HSMCA_HTTP_LIMIT_REQUEST_TIMEOUT;
+    if (l.max_connections != srv->lim.max_connections)
+        diff |= HSMCA_HTTP_LIMIT_MAX_CONNECTIONS;
+    if (l.max_per_client != srv->lim.max_per_client)
+        diff |= HSMCA_HTTP_LIMIT_MAX_PER_CLIENT;
+    if (l.idle_timeout_s != srv->lim.idle_timeout_s)
+        diff |= HSMCA_HTTP_LIMIT_IDLE_TIMEOUT;
+    atomic_store(&srv->live_max_body, l.max_body);
+    atomic_store(&srv->live_max_header, l.max_header);
+    atomic_store(&srv->live_max_url, l.max_url);
+    atomic_store(&srv->live_request_timeout_s, l.request_timeout_s);
+    http_reaper_set_timeout(srv->reaper, l.request_timeout_s);
+    return diff;
+}
+
+const char *hsmca_http_limit_name(unsigned bit)
+{
+    switch (bit) {
+    case HSMCA_HTTP_LIMIT_MAX_BODY: return "limits.max_body";
+    case HSMCA_HTTP_LIMIT_MAX_HEADER: return "limits.max_header";
+    case HSMCA_HTTP_LIMIT_MAX_URL: return "limits.max_url";
+    case HSMCA_HTTP_LIMIT_REQUEST_TIMEOUT: return "limits.request_timeout";
+    case HSMCA_HTTP_LIMIT_MAX_CONNECTIONS: return "limits.max_connections";
+    case HSMCA_HTTP_LIMIT_MAX_PER_CLIENT: return "limits.max_per_client";
+    case HSMCA_HTTP_LIMIT_IDLE_TIMEOUT: return "limits.idle_timeout";
+    default: return "limits.?";
+    }
 }
 
 uint16_t hsmca_http_server_port(const hsmca_http_server *srv, size_t listener)
