@@ -229,6 +229,10 @@ hsmca_rv ca_ext_add_issued_by(hsmca_ca *ca, const char *mount, const hsmca_ca_is
  * from the issuer's own URLs or the mount's config/urls, templated with
  * {{issuer_id}}, {{cluster_path}}, {{cluster_aia_path}}. */
 hsmca_rv ca_ext_add_urls(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer *issuer, X509 *x);
+/* AIA (OCSP, caIssuers) and CRL distribution points from literal URL lists
+ * (NULL or empty: that part is left out); no templating. */
+hsmca_rv ca_ext_add_url_lists(X509 *x, const hsmca_strlist *ca_issuers, const hsmca_strlist *ocsp,
+                              const hsmca_strlist *crls);
 
 int64_t ca_now(void);
 int64_t ca_asn1_time_to_unix(const ASN1_TIME *t);
