@@ -14,6 +14,7 @@
 #include "hsmca/p11.h"
 #include "init.h"
 #include "token.h"
+#include "ceremony_cli.h"
 
 #include "audit.h"
 
@@ -72,6 +73,10 @@ static void usage(FILE *f)
             "  key pubkey REF                  public key as PEM\n"
             "  key rename REF NAME\n"
             "  key delete REF\n"
+            "  ceremony run FILE [--dry-run] [--operator NAME ...]\n"
+            "                                  a key ceremony as its JSON file describes (docs/ceremony.md)\n"
+            "  ceremony verify TRANSCRIPT      check a ceremony transcript (and, with the token options,\n"
+            "                                  that its keys are still in the token and non-extractable)\n"
             "  audit verify FILE [--prev HEX] check an audit log's HMAC chain (docs/audit.md)\n"
             "  init --db PATH                  make a new database's root token, print it once (no token needed)\n"
             "\n"
@@ -253,6 +258,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[optind], "init") == 0)
         return report(hsmca_cli_init(argc - optind, argv + optind), "init");
+    /* A ceremony names its own module, token and PIN source. */
+    if (strcmp(argv[optind], "ceremony") == 0) {
+        CRYPTO_secure_malloc_init(32 * 1024, 32);
+        return report(hsmca_cli_ceremony(&cfg, argc - optind, argv + optind), "ceremony");
+    }
     if (cfg.module_path == NULL) {
         fprintf(stderr, "hsmca: no PKCS#11 module: give --module PATH or set HSMCA_PKCS11_MODULE\n");
         return 64;

@@ -1,0 +1,256 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Key ceremonies end to end (issue #6) with the sample files of
+# config/ceremonies/: token init/list, an offline root on token A, an
+# intermediate key + CSR on token B signed by the root on A, root CRLs and
+# an OCSP signer; judged by openssl (verify, crl -verify, a leaf signed
+# through the provider with the intermediate's key) and GnuTLS certtool.
+# Transcripts verify, and tampering (an artefact byte, a transcript line, a
+# swapped key, a removed signature) is named. Bad ceremony files, a wrong
+# PIN, a taken label, a forged CSR and a lint failure change nothing on the
+# token and write nothing.
+#
+# env (set by tests/CMakeLists.txt): HSMCA_CLI, HSMCA_PROVIDER, HSMCA_TEST_WORKDIR
+set -eu
+. "$(dirname "$0")/../lib/token.sh"
+need_env HSMCA_CLI HSMCA_PROVIDER
+need_tool pkcs11-tool softhsm2-util openssl certtool
+
+W=$(workdir ceremony)
+HERE=$(cd "$(dirname "$0")" && pwd)
+SAMPLES=$HERE/../../config/ceremonies
+H=$HSMCA_CLI
+M=$SOFTHSM_MODULE
+
+# ---- tokens: A through softhsm2-util (token.sh), B through hsmca token init
+token_create "$W/token" offline-root
+mkdir -p "$W/c/pins"
+cp "$HSMCA_TEST_PIN_FILE" "$W/c/pins/offline-root.pin"
+( umask 077; printf 'int-%s' "$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')" >"$W/c/pins/online-int.pin" )
+"$H" --module "$M" token init online-int --so-pin-file "$W/token/so.pin" --user-pin-file "$W/c/pins/online-int.pin" \
+    >"$W/init.out" 2>&1 || { show "$W/init.out"; die "hsmca token init"; }
+"$H" --module "$M" token list >"$W/list.out" 2>&1 || { show "$W/list.out"; die "hsmca token list"; }
+expect_grep "$W/list.out" "offline-root .* ready" "token list shows token A"
+expect_grep "$W/list.out" "online-int .* ready" "token list shows token B"
+expect_fail "$W/init2.out" "$H" --module "$M" token init online-int --so-pin-file "$W/token/so.pin" \
+    --user-pin-file "$W/c/pins/online-int.pin"
+expect_grep "$W/init2.out" "already exists" "token init refuses an existing label"
+expect_fail "$W/init3.out" "$H" --module "$M" token init other --so-pin 12345678
+expect_grep "$W/init3.out" "never taken as arguments" "token init refuses a PIN argument"
+expect_fail "$W/init4.out" setsid "$H" --module "$M" token init other </dev/null
+expect_grep "$W/init4.out" "no terminal to prompt" "token init without PIN files needs a terminal"
+pass "token init (PIN files, refusals) and token list"
+
+# hsmca key info: the attributes read back and the SPKI fingerprint, which
+# openssl recomputes from the exported public key.
+A() { "$H" --module "$M" --token offline-root --pin-file "$W/c/pins/offline-root.pin" "$@"; }
+B() { "$H" --module "$M" --token online-int --pin-file "$W/c/pins/online-int.pin" "$@"; }
+A key generate ec 256 taken >/dev/null
+A key info taken >"$W/info.out"
+for a in "CKA_LOCAL: *true" "CKA_SENSITIVE: *true" "CKA_ALWAYS_SENSITIVE: *true" "CKA_EXTRACTABLE: *false" \
+    "CKA_NEVER_EXTRACTABLE: *true"; do
+    expect_grep "$W/info.out" "^$a$" "key info"
+done
+fp=$(A key pubkey taken | openssl pkey -pubin -outform DER | openssl dgst -sha256 -r | cut -c1-64)
+got=$(sed -n 's/^SPKI SHA-256: *//p' "$W/info.out" | tr -d ':')
+[ "$fp" = "$got" ] || die "key info SPKI SHA-256 $got is not openssl's $fp"
+pass "key info shows the attributes and the SPKI SHA-256 openssl computes"
+
+# ---- the sample ceremony files, as shipped
+cp "$SAMPLES"/root.json "$SAMPLES"/intermediate-csr.json "$SAMPLES"/intermediate-sign.json "$W/c/"
+cd "$W/c"
+
+# objects_A/objects_B FILE: each token's objects (for "nothing changed")
+objects_A() { HSMCA_TEST_TOKEN=offline-root HSMCA_TEST_PIN_FILE=$W/c/pins/offline-root.pin p11_objects "$1"; }
+objects_B() { HSMCA_TEST_TOKEN=online-int HSMCA_TEST_PIN_FILE=$W/c/pins/online-int.pin p11_objects "$1"; }
+
+# refused NAME FILE ERE WHAT: the ceremony fails with a message matching
+# ERE, and neither token nor the output directory changes.
+refused() {
+    objects_A "$W/a.before"
+    objects_B "$W/b.before"
+    ls -R "$W/c" >"$W/files.before"
+    expect_fail "$W/$1.out" "$H" ceremony run "$2" --operator Tester
+    expect_grep "$W/$1.out" "$3" "$4"
+    objects_A "$W/a.after"
+    objects_B "$W/b.after"
+    ls -R "$W/c" >"$W/files.after"
+    cmp -s "$W/a.before" "$W/a.after" || die "$4: token A changed"
+    cmp -s "$W/b.before" "$W/b.after" || die "$4: token B changed"
+    cmp -s "$W/files.before" "$W/files.after" || { diff "$W/files.before" "$W/files.after" >&2; die "$4: files written"; }
+    pass "refused, nothing changed: $4"
+}
+
+sed 's/"kind": "root-cert"/"kind": "root-certificate"/' root.json >bad-kind.json
+refused kind bad-kind.json "steps\[1\]\.kind: unknown kind 'root-certificate'" "unknown step kind"
+sed 's/"path_length": 1/"path_lenght": 1/' root.json >bad-field.json
+refused field bad-field.json "steps\[1\]: unknown field 'path_lenght'" "unknown field"
+sed 's/"key": "example-root-2026", "output": "root.pem",/"key": "example-root-2026",/' root.json >bad-missing.json
+refused missing bad-missing.json "steps\[1\]: missing field 'output'" "missing field"
+sed 's/"token": {"label": "offline-root"},/"token": {},/' root.json >bad-token.json
+refused token bad-token.json "ceremony.token: give 'label' or 'serial'" "token not named"
+printf 'not-the-pin' >pins/wrong.pin
+chmod 600 pins/wrong.pin
+sed 's|pins/offline-root.pin|pins/wrong.pin|' root.json >bad-pin.json
+refused pin bad-pin.json "PIN" "wrong PIN"
+sed 's/"label": "example-root-2026", "key_type"/"label": "taken", "key_type"/' root.json >bad-label.json
+refused label bad-label.json "a key labelled 'taken' already exists" "label collision"
+expect_fail "$W/noop.out" "$H" ceremony run root.json
+expect_grep "$W/noop.out" "--operator" "a real run names its operators"
+
+# --dry-run: every step and its lint result; nothing generated or signed.
+objects_A "$W/a.before"
+"$H" ceremony run root.json --dry-run >"$W/dry.out" 2>&1 || { show "$W/dry.out"; die "dry run"; }
+objects_A "$W/a.after"
+cmp -s "$W/a.before" "$W/a.after" || die "dry run changed token A"
+[ ! -e out ] || die "dry run wrote files"
+for n in 1 2 3 4; do expect_grep "$W/dry.out" "step $n " "dry run shows step $n"; done
+expect_grep "$W/dry.out" "step 2 \(root-cert\): lint passed" "dry run shows the root's lint"
+expect_grep "$W/dry.out" "step 4 \(crl\): lint passed" "dry run shows the CRL's lint"
+pass "dry run: every step and lint result, nothing touched"
+
+# ---- the root ceremony on A, the intermediate key on B, signed on A
+"$H" ceremony run root.json --operator "Alice Root" --operator Bob >"$W/root.out" 2>&1 ||
+    { show "$W/root.out"; die "root ceremony"; }
+"$H" ceremony run intermediate-csr.json --operator Alice >"$W/ikey.out" 2>&1 ||
+    { show "$W/ikey.out"; die "intermediate key ceremony"; }
+
+# A forged CSR (one signature byte changed) and a lint failure (validity
+# past the root's) are refused before the root signs anything.
+openssl req -in out/int-key/issuing-2026.csr -outform DER -out "$W/csr.der"
+size=$(wc -c <"$W/csr.der")
+last=$(tail -c 1 "$W/csr.der" | od -An -tu1 | tr -d ' ')
+if [ "$last" = 1 ]; then new='\002'; else new='\001'; fi
+printf "$new" | dd of="$W/csr.der" bs=1 seek=$((size - 1)) conv=notrunc 2>/dev/null
+openssl req -inform DER -in "$W/csr.der" -out forged.csr
+sed 's|out/int-key/issuing-2026.csr|forged.csr|' intermediate-sign.json >bad-csr.json
+refused csr bad-csr.json "csr 'forged.csr'.*(signature|verify)" "CSR with an invalid signature"
+sed 's/"validity": "1826d"/"validity": "9000d"/' intermediate-sign.json >bad-lint.json
+refused lint bad-lint.json "lint validity.beyond_issuer" "lint failure (intermediate outlives the root)"
+expect_grep "$W/lint.out" "lint FAILED: validity.beyond_issuer.*nothing signed" "lint failure is shown"
+
+"$H" ceremony run intermediate-sign.json --operator Alice >"$W/isign.out" 2>&1 ||
+    { show "$W/isign.out"; die "intermediate signing ceremony"; }
+ROOT=out/root/root.pem
+INT=out/int-cert/issuing-2026.pem
+pass "root ceremony on token A, intermediate key + CSR on token B, signed by the root on A"
+
+# The keys are where they belong, and nowhere else.
+objects_A "$W/a.objs"
+objects_B "$W/b.objs"
+grep -q "^Private Key|example-root-2026|" "$W/a.objs" || die "root key not on token A"
+grep -q "^Private Key|example-root-2026-ocsp|" "$W/a.objs" || die "OCSP signer key not on token A"
+grep -q "^Private Key|example-issuing-2026|" "$W/b.objs" || die "intermediate key not on token B"
+grep -q "example-issuing-2026" "$W/a.objs" && die "intermediate key on token A"
+
+# ---- independent judges
+openssl verify -x509_strict -CAfile "$ROOT" "$INT" >"$W/v.out" 2>&1 || { show "$W/v.out"; die "openssl verify root -> intermediate"; }
+openssl verify -x509_strict -CAfile "$ROOT" out/root/root-ocsp.pem >"$W/v.out" 2>&1 || { show "$W/v.out"; die "openssl verify OCSP signer"; }
+openssl x509 -in out/root/root-ocsp.pem -noout -text >"$W/ocsp.txt"
+expect_grep "$W/ocsp.txt" "OCSP Signing" "OCSP signer EKU"
+expect_grep "$W/ocsp.txt" "OCSP No Check" "OCSP signer id-pkix-ocsp-nocheck"
+openssl crl -in out/root/root-1.crl -CAfile "$ROOT" -noout -verify >"$W/crl.out" 2>&1 || { show "$W/crl.out"; die "openssl crl -verify"; }
+expect_grep "$W/crl.out" "verify OK" "root CRL signature"
+cat "$INT" "$ROOT" >"$W/chain.pem"
+certtool --verify-chain --infile "$W/chain.pem" >"$W/certtool.out" 2>&1 || { show "$W/certtool.out"; die "certtool --verify-chain"; }
+expect_grep "$W/certtool.out" "Chain verification output: Verified" "certtool agrees"
+pass "openssl verify (root -> intermediate, OCSP signer), openssl crl -verify, certtool --verify-chain"
+
+# A leaf signed by stock openssl with the intermediate's key on token B
+# through the hsmca provider; judged without the provider.
+sed -e "s|@HSMCA_PROVIDER@|$HSMCA_PROVIDER|" -e "s|@PKCS11_MODULE@|$M|" -e "s|@PIN_FILE@|$W/c/pins/online-int.pin|" \
+    "$HERE/openssl-hsmca.cnf.in" >"$W/openssl.cnf"
+: >"$W/plain.cnf"
+P=${HSMCA_OPENSSL_PRELOAD:+LD_PRELOAD=$HSMCA_OPENSSL_PRELOAD}
+if [ "${HSMCA_TEST_OPENSSL_PROVIDER:-yes}" != no ]; then
+    OPENSSL_CONF="$W/plain.cnf" openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$W/leaf.key" -subj "/CN=leaf.example.org" -out "$W/leaf.csr" 2>/dev/null
+    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nsubjectAltName=DNS:leaf.example.org\nauthorityKeyIdentifier=keyid\n' >"$W/leaf.ext"
+    env $P OPENSSL_CONF="$W/openssl.cnf" openssl x509 -req -in "$W/leaf.csr" -CA "$INT" \
+        -CAkey "pkcs11:token=online-int;object=example-issuing-2026;type=private" -set_serial 0x1234567890abcdef01 \
+        -days 30 -extfile "$W/leaf.ext" -out "$W/leaf.pem" >"$W/leaf.out" 2>&1 || { show "$W/leaf.out"; die "openssl x509 -req with the intermediate's token key"; }
+    OPENSSL_CONF="$W/plain.cnf" openssl verify -x509_strict -CAfile "$ROOT" -untrusted "$INT" "$W/leaf.pem" >"$W/v.out" 2>&1 ||
+        { show "$W/v.out"; die "openssl verify root -> intermediate -> leaf"; }
+    pass "a leaf signed with the intermediate's token key verifies root -> intermediate -> leaf"
+fi
+
+# ---- a second root CRL that revokes the intermediate
+cat >crl-revoke.json <<EOF
+{"version": 1, "name": "revoke-issuing-2026", "module": "$M", "token": {"label": "offline-root"},
+ "pin": {"file": "pins/offline-root.pin"}, "output_dir": "out/crl-2",
+ "steps": [{"kind": "crl", "issuer_cert": "out/root/root.pem", "issuer_key": "example-root-2026",
+            "output": "root-2.crl", "number": 2, "next_update_in": "30d",
+            "revoked": [{"cert": "out/int-cert/issuing-2026.pem", "reason": "keyCompromise"}]}]}
+EOF
+"$H" ceremony run crl-revoke.json --operator Alice >"$W/crl2.out" 2>&1 || { show "$W/crl2.out"; die "revoking CRL ceremony"; }
+openssl crl -in out/crl-2/root-2.crl -CAfile "$ROOT" -noout -verify >"$W/crl.out" 2>&1 || { show "$W/crl.out"; die "openssl crl -verify (revoking)"; }
+cat "$ROOT" out/crl-2/root-2.crl >"$W/crlstore.pem"
+if openssl verify -crl_check -CAfile "$W/crlstore.pem" "$INT" >"$W/rev.out" 2>&1; then
+    show "$W/rev.out"
+    die "the revoked intermediate still verifies with the root CRL"
+fi
+expect_grep "$W/rev.out" "certificate revoked" "the intermediate is on the root CRL"
+pass "root CRL listing the revoked intermediate verifies, and openssl sees the intermediate revoked"
+
+# ---- a new root, cross-signed by the old one (root rotation's first half)
+cat >cross.json <<EOF
+{"version": 1, "name": "root-2027-cross", "module": "$M", "token": {"label": "offline-root"},
+ "pin": {"file": "pins/offline-root.pin"}, "output_dir": "out/cross",
+ "steps": [{"kind": "root-key", "label": "example-root-2027", "key_type": "rsa", "key_bits": 3072},
+           {"kind": "root-cert", "key": "example-root-2027", "output": "root-2027.pem", "validity": "7305d",
+            "path_length": 1, "subject": {"common_name": "Example Root CA 2027", "organization": "Example Org"}},
+           {"kind": "cross-sign", "cert": "root-2027.pem", "issuer_cert": "out/root/root.pem",
+            "issuer_key": "example-root-2026", "output": "root-2027-by-2026.pem", "validity": "1826d",
+            "path_length": 0}]}
+EOF
+"$H" ceremony run cross.json --operator Alice >"$W/cross.out" 2>&1 || { show "$W/cross.out"; die "cross-sign ceremony"; }
+openssl verify -x509_strict -CAfile "$ROOT" out/cross/root-2027-by-2026.pem >"$W/v.out" 2>&1 ||
+    { show "$W/v.out"; die "openssl verify old root -> cross-signed new root"; }
+for f in root-2027.pem root-2027-by-2026.pem; do
+    openssl x509 -in "out/cross/$f" -noout -subject -pubkey >"$W/$f.id"
+done
+cmp -s "$W/root-2027.pem.id" "$W/root-2027-by-2026.pem.id" || die "the cross-certificate's subject or key differs from the new root's"
+pass "cross-sign: the new root's subject and key certified by the old root, openssl verifies it"
+
+# ---- transcripts
+for t in out/root out/int-cert out/crl-2 out/cross; do
+    A ceremony verify "$t/transcript.jsonl" >"$W/tv.out" 2>&1 || { show "$W/tv.out"; die "verify $t with token A"; }
+    expect_grep "$W/tv.out" "^ok: .*non-extractable on token 'offline-root'" "verify $t"
+done
+B ceremony verify out/int-key/transcript.jsonl >"$W/tv.out" 2>&1 || { show "$W/tv.out"; die "verify int-key with token B"; }
+"$H" ceremony verify out/root/transcript.jsonl >"$W/tv.out" 2>&1 || { show "$W/tv.out"; die "verify without a token"; }
+expect_grep "$W/tv.out" "keys not checked" "verify without a token says so"
+T=out/root/transcript.jsonl
+expect_grep "$T" '"operators":\["Alice Root","Bob"\]' "transcript operators"
+expect_grep "$T" '"CKA_NEVER_EXTRACTABLE":true' "transcript key attributes"
+expect_grep "$T" '"lint":\{"gate":"hsmca_lint_certificate","result":"pass"' "transcript lint results"
+expect_grep "$T" "\"ceremony_sha256\":\"$(openssl dgst -sha256 -r root.json | cut -c1-64)\"" "transcript ceremony file hash"
+expect_grep "$T" "\"sha256\":\"$(openssl dgst -sha256 -r "$ROOT" | cut -c1-64)\"" "transcript artefact hash"
+pass "transcripts verify (with and without the token) and record operators, attributes, lint, hashes"
+
+# Tampering, one thing at a time; each is named.
+cp "$ROOT" "$W/root.keep"
+sed '2s/^MII/MIJ/' "$W/root.keep" >"$ROOT"
+cmp -s "$ROOT" "$W/root.keep" && die "tamper: root.pem unchanged"
+expect_fail "$W/t1.out" A ceremony verify "$T"
+expect_grep "$W/t1.out" "artefact 'root.pem' changed" "one byte of an artefact"
+cp "$W/root.keep" "$ROOT"
+
+cp "$T" "$W/t.keep"
+sed '1s/"Bob"/"Eve"/' "$W/t.keep" >"$T"
+expect_fail "$W/t2.out" A ceremony verify "$T"
+expect_grep "$W/t2.out" "line 2: chain broken.*line 1 was changed" "one transcript line"
+sed '$d' "$W/t.keep" >"$T"
+expect_fail "$W/t3.out" A ceremony verify "$T"
+expect_grep "$W/t3.out" "no signature line" "signature line removed"
+cp "$W/t.keep" "$T"
+A ceremony verify "$T" >/dev/null 2>&1 || die "restored transcript no longer verifies"
+
+# A swapped key: the intermediate's key replaced by a new one of the same label.
+B key delete example-issuing-2026 >/dev/null
+B key generate ec 256 example-issuing-2026 >/dev/null
+expect_fail "$W/t4.out" B ceremony verify out/int-key/transcript.jsonl
+expect_grep "$W/t4.out" "key 'example-issuing-2026' \(key_id [0-9a-f-]+\) is no longer on the token" "swapped key"
+pass "tampering named: artefact byte, transcript line, removed signature, swapped key"
+
+echo "all ceremony checks passed"
