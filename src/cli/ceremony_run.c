@@ -304,7 +304,7 @@ static hsmca_rv cert_input(cer_ctx *c, size_t idx, const char *field, const char
 /* In the plan: the output must not exist (a ceremony never overwrites an
  * artefact). In a run: writes it exclusively and records its hash. */
 static hsmca_rv write_output(cer_ctx *c, size_t idx, const char *field, const char *name, const char *type,
-                             const char *pem, size_t len, json_t *entry)
+                             const char *pem, size_t len, const char *der_hex, json_t *entry)
 {
     char path[CER_PATH_MAX], hex[65];
     unsigned char md[32];
@@ -332,7 +332,8 @@ static hsmca_rv write_output(cer_ctx *c, size_t idx, const char *field, const ch
     SHA256((const unsigned char *)pem, len, md);
     cer_hex(md, sizeof(md), hex);
     json_array_append_new(json_object_get(entry, "artefacts"),
-                          json_pack("{s:s, s:s, s:s}", "path", name, "type", type, "sha256", hex));
+                          json_pack("{s:s, s:s, s:s, s:s}", "path", name, "type", type, "sha256", hex, "der_sha256",
+                                    der_hex));
     say(c, idx, "wrote %s %s (sha256 %s)", type, path, hex);
     return HSMCA_OK;
 }
@@ -351,23 +352,31 @@ static hsmca_rv art_add(cer_ctx *c, const char *name, X509 *cert, X509_REQ *req,
     return HSMCA_OK;
 }
 
-/* PEM of whichever object is given, into a bounded buffer (caller frees). */
-static hsmca_rv to_pem(X509 *cert, X509_REQ *req, X509_CRL *crl, char **out, size_t *len)
+/* PEM of whichever object is given, into a bounded buffer (caller frees),
+ * and the SHA-256 of its DER (what an importer compares certificates by,
+ * whatever the PEM's line breaks). */
+static hsmca_rv to_pem(X509 *cert, X509_REQ *req, X509_CRL *crl, char **out, size_t *len, char der_hex[65])
 {
     BIO *b = BIO_new(BIO_s_mem());
+    unsigned char *der = NULL, md[32];
     char *p = NULL;
     long n;
-    int ok;
+    int ok, dl;
 
     *out = NULL;
     if (b == NULL)
         return hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
     ok = cert ? PEM_write_bio_X509(b, cert) : req ? PEM_write_bio_X509_REQ(b, req) : PEM_write_bio_X509_CRL(b, crl);
+    dl = cert ? i2d_X509(cert, &der) : req ? i2d_X509_REQ(req, &der) : i2d_X509_CRL(crl, &der);
     n = BIO_get_mem_data(b, &p);
-    if (ok != 1 || n <= 0 || n > PEM_MAX || (*out = malloc((size_t)n + 1)) == NULL) {
+    if (ok != 1 || dl <= 0 || n <= 0 || n > PEM_MAX || (*out = malloc((size_t)n + 1)) == NULL) {
         BIO_free(b);
+        OPENSSL_free(der);
         return hsmca_err(HSMCA_ERR_CRYPTO, "cannot encode the artefact as PEM");
     }
+    SHA256(der, (size_t)dl, md);
+    cer_hex(md, sizeof(md), der_hex);
+    OPENSSL_free(der);
     memcpy(*out, p, (size_t)n);
     (*out)[n] = '\0';
     *len = (size_t)n;
@@ -410,11 +419,11 @@ static hsmca_rv do_cert(cer_ctx *c, size_t idx, hsmca_offline_cert_profile *p, j
     const cer_step *s = &c->f->steps[idx];
     hsmca_lint_finding finding;
     X509 *tbs = NULL, *cert = NULL;
-    char *pem = NULL, serial[HSMCA_SERIAL_TEXT_MAX + 1];
+    char *pem = NULL, serial[HSMCA_SERIAL_TEXT_MAX + 1], der_hex[65];
     size_t len = 0;
     hsmca_rv rv;
 
-    if (!c->execute && (rv = write_output(c, idx, "output", s->output, "certificate", NULL, 0, entry)) != HSMCA_OK)
+    if (!c->execute && (rv = write_output(c, idx, "output", s->output, "certificate", NULL, 0, NULL, entry)) != HSMCA_OK)
         return rv;
     if ((rv = hsmca_serial_generate(c->tok, p->serial, &p->serial_len)) != HSMCA_OK)
         return rv;
@@ -439,8 +448,8 @@ static hsmca_rv do_cert(cer_ctx *c, size_t idx, hsmca_offline_cert_profile *p, j
         goto done;
     }
     if ((rv = hsmca_offline_cert_sign(c->libctx, p, tbs, &cert)) != HSMCA_OK ||
-        (rv = to_pem(cert, NULL, NULL, &pem, &len)) != HSMCA_OK ||
-        (rv = write_output(c, idx, "output", s->output, "certificate", pem, len, entry)) != HSMCA_OK)
+        (rv = to_pem(cert, NULL, NULL, &pem, &len, der_hex)) != HSMCA_OK ||
+        (rv = write_output(c, idx, "output", s->output, "certificate", pem, len, der_hex, entry)) != HSMCA_OK)
         goto done;
     lint_entry(c, entry, "hsmca_lint_certificate", c->n_lint_rules);
     json_object_set_new(json_array_get(json_object_get(entry, "artefacts"),
@@ -486,13 +495,13 @@ static hsmca_rv csr_input(cer_ctx *c, size_t idx, json_t *entry, X509_REQ **req,
 {
     const cer_step *s = &c->f->steps[idx];
     cer_artefact *a = art_find(c, s->csr);
-    char path[CER_PATH_MAX], *pem = NULL, hex[65];
+    char path[CER_PATH_MAX], *pem = NULL, hex[65], der_hex[65];
     unsigned char md[32];
     size_t len = 0;
     hsmca_rv rv;
 
     if (a != NULL && a->req != NULL) {
-        rv = to_pem(NULL, a->req, NULL, &pem, &len);
+        rv = to_pem(NULL, a->req, NULL, &pem, &len, der_hex);
     } else {
         if ((rv = cer_path(c->f->base_dir, s->csr, path, sizeof(path))) == HSMCA_OK)
             rv = cer_read_file(path, PEM_MAX, &pem, &len);
@@ -555,12 +564,12 @@ static hsmca_rv step_intermediate_generate(cer_ctx *c, size_t idx, json_t *entry
     const cer_step *s = &c->f->steps[idx];
     X509_NAME *subject = NULL;
     X509_REQ *req = NULL;
-    char *pem = NULL;
+    char *pem = NULL, der_hex[65];
     size_t len = 0;
     cer_key *k;
     hsmca_rv rv;
 
-    if (!c->execute && (rv = write_output(c, idx, "csr_output", s->csr_output, "csr", NULL, 0, entry)) != HSMCA_OK)
+    if (!c->execute && (rv = write_output(c, idx, "csr_output", s->csr_output, "csr", NULL, 0, NULL, entry)) != HSMCA_OK)
         return rv;
     if ((rv = hsmca_offline_name_build(&s->subject, &subject)) != HSMCA_OK) {
         hsmca_err_prefix("steps[%zu].subject", idx);
@@ -570,8 +579,8 @@ static hsmca_rv step_intermediate_generate(cer_ctx *c, size_t idx, json_t *entry
         (rv = hsmca_offline_csr_make(c->libctx, subject, k->pkey, &req)) != HSMCA_OK)
         goto done;
     if (c->execute) {
-        if ((rv = to_pem(NULL, req, NULL, &pem, &len)) != HSMCA_OK ||
-            (rv = write_output(c, idx, "csr_output", s->csr_output, "csr", pem, len, entry)) != HSMCA_OK)
+        if ((rv = to_pem(NULL, req, NULL, &pem, &len, der_hex)) != HSMCA_OK ||
+            (rv = write_output(c, idx, "csr_output", s->csr_output, "csr", pem, len, der_hex, entry)) != HSMCA_OK)
             goto done;
     } else {
         say(c, idx, "a CSR for '%s' will be signed by the new key", s->subject.common_name);
@@ -665,14 +674,14 @@ static hsmca_rv step_crl(cer_ctx *c, size_t idx, json_t *entry)
     hsmca_lint_finding finding;
     X509 *issuer = NULL, *rc = NULL;
     X509_CRL *tbs = NULL, *crl = NULL;
-    char *pem = NULL;
+    char *pem = NULL, der_hex[65];
     size_t len = 0;
     cer_key *k;
     hsmca_rv rv;
 
     memset(&p, 0, sizeof(p));
     memset(rev, 0, sizeof(rev));
-    if (!c->execute && (rv = write_output(c, idx, "output", s->output, "crl", NULL, 0, entry)) != HSMCA_OK)
+    if (!c->execute && (rv = write_output(c, idx, "output", s->output, "crl", NULL, 0, NULL, entry)) != HSMCA_OK)
         return rv;
     if ((rv = issuer_of(c, idx, entry, &issuer, &k)) != HSMCA_OK)
         goto done;
@@ -724,8 +733,8 @@ static hsmca_rv step_crl(cer_ctx *c, size_t idx, json_t *entry)
         goto done;
     }
     if ((rv = hsmca_offline_crl_sign(c->libctx, &p, tbs, &crl)) != HSMCA_OK ||
-        (rv = to_pem(NULL, NULL, crl, &pem, &len)) != HSMCA_OK ||
-        (rv = write_output(c, idx, "output", s->output, "crl", pem, len, entry)) != HSMCA_OK)
+        (rv = to_pem(NULL, NULL, crl, &pem, &len, der_hex)) != HSMCA_OK ||
+        (rv = write_output(c, idx, "output", s->output, "crl", pem, len, der_hex, entry)) != HSMCA_OK)
         goto done;
     lint_entry(c, entry, "hsmca_lint_crl", 0);
     rv = art_add(c, s->output, NULL, NULL, crl);
