@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "hsmca/log.h"
+#include "hsmca/transcript.h"
 #include "hsmca/uuid.h"
 #include "internal.h"
 
@@ -330,5 +331,38 @@ done:
         hsmca_ca_result_clear(out);
         hsmca_err(keep, "%s", detail);
     }
+    return rv;
+}
+
+hsmca_rv hsmca_ca_import_bundle_transcript(hsmca_ca *ca, const char *mount, const char *pem, size_t pem_len,
+                                           bool allow_keys, const char *transcript, size_t transcript_len,
+                                           hsmca_ca_result *out)
+{
+    hsmca_transcript tr;
+    bundle bnd;
+    hsmca_rv rv;
+
+    memset(out, 0, sizeof(*out));
+    memset(&tr, 0, sizeof(tr));
+    if ((rv = bundle_parse(pem, pem_len, &bnd)) != HSMCA_OK)
+        return rv;
+    if (bnd.n_certs == 0) {
+        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "transcript: the bundle holds no certificate to check against it");
+        goto done;
+    }
+    /* Checked before anything is written: a refused transcript imports
+     * nothing. */
+    if ((rv = hsmca_transcript_check(transcript, transcript_len, NULL, NULL, &tr)) != HSMCA_OK)
+        goto done;
+    if ((rv = hsmca_transcript_match_certificate(&tr, bnd.certs[0])) != HSMCA_OK) {
+        hsmca_err_prefix("transcript");
+        goto done;
+    }
+    hsmca_log(HSMCA_LOG_NOTICE, "mount '%s': importing an issuer made by ceremony '%s' (transcript signed by '%s')",
+              mount, tr.name, tr.signer_label);
+    rv = hsmca_ca_import_bundle(ca, mount, pem, pem_len, allow_keys, out);
+done:
+    hsmca_transcript_clear(&tr);
+    bundle_clear(&bnd);
     return rv;
 }

@@ -6,15 +6,16 @@
 # an OCSP signer; judged by openssl (verify, crl -verify, a leaf signed
 # through the provider with the intermediate's key) and GnuTLS certtool.
 # Transcripts verify, and tampering (an artefact byte, a transcript line, a
-# swapped key, a removed signature) is named. Bad ceremony files, a wrong
+# swapped key, a removed signature) is named, and hsmcad imports a
+# ceremony-made issuer only with a transcript that vouches for it. Bad ceremony files, a wrong
 # PIN, a taken label, a forged CSR and a lint failure change nothing on the
 # token and write nothing.
 #
-# env (set by tests/CMakeLists.txt): HSMCA_CLI, HSMCA_PROVIDER, HSMCA_TEST_WORKDIR
+# env (set by tests/CMakeLists.txt): HSMCA_CLI, HSMCA_PROVIDER, HSMCAD, HSMCA_TEST_WORKDIR
 set -eu
 . "$(dirname "$0")/../lib/token.sh"
-need_env HSMCA_CLI HSMCA_PROVIDER
-need_tool pkcs11-tool softhsm2-util openssl certtool
+need_env HSMCA_CLI HSMCA_PROVIDER HSMCAD
+need_tool pkcs11-tool softhsm2-util openssl certtool curl jq
 
 W=$(workdir ceremony)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -252,5 +253,44 @@ B key generate ec 256 example-issuing-2026 >/dev/null
 expect_fail "$W/t4.out" B ceremony verify out/int-key/transcript.jsonl
 expect_grep "$W/t4.out" "key 'example-issuing-2026' \(key_id [0-9a-f-]+\) is no longer on the token" "swapped key"
 pass "tampering named: artefact byte, transcript line, removed signature, swapped key"
+
+# ---- the daemon's issuer import takes a transcript and checks it
+. "$HERE/../lib/daemon.sh"
+need_tool curl jq
+daemon_start_dev "$W/dev"
+trap '[ -z "${DAEMON_PID:-}" ] || kill "$DAEMON_PID" 2>/dev/null || true' EXIT
+# import CERT TRANSCRIPT: issuers/import/bundle with the transcript's text.
+import() {
+    jq -n --rawfile p "$1" --rawfile t "$2" '{pem_bundle: $p, transcript: $t}' >"$W/import.json"
+    api POST pki/issuers/import/bundle "$(cat "$W/import.json")"
+}
+issuers() {
+    api GET "pki/issuers?list=true"
+    jget '.data.keys // [] | length'
+}
+# refused_import CERT TRANSCRIPT ERE WHAT: 400 naming the problem, no issuer added.
+refused_import() {
+    _n=$(issuers)
+    import "$1" "$2"
+    [ "$STATUS" = 400 ] || { show "$RESP"; die "$4: status $STATUS, expected 400"; }
+    jget '.errors[0] // ""' >"$W/import.msg"
+    expect_grep "$W/import.msg" "$3" "$4"
+    [ "$(issuers)" = "$_n" ] || die "$4: an issuer was imported anyway"
+    pass "import refused, nothing imported: $4"
+}
+refused_import "$INT" out/root/transcript.jsonl "not one that ceremony 'example-root-2026' made" \
+    "a transcript that does not record the certificate"
+refused_import out/cross/root-2027-by-2026.pem out/cross/transcript.jsonl \
+    "not signed by the key that signed ceremony 'root-2027-cross'" "a certificate not signed by the transcript's signer"
+sed '1s/"Bob"/"Eve"/' out/root/transcript.jsonl >"$W/tampered.jsonl"
+refused_import "$ROOT" "$W/tampered.jsonl" "line 2: chain broken" "a tampered transcript"
+import "$ROOT" out/root/transcript.jsonl
+[ "$STATUS" = 200 ] || { show "$RESP"; die "import of the root with its transcript: status $STATUS"; }
+[ "$(jget '.data.imported_issuers | length')" = 1 ] || { show "$RESP"; die "the root was not imported"; }
+import "$INT" out/int-cert/transcript.jsonl
+[ "$STATUS" = 200 ] || { show "$RESP"; die "import of the intermediate with its transcript: status $STATUS"; }
+[ "$(jget '.data.imported_issuers | length')" = 1 ] || { show "$RESP"; die "the intermediate was not imported"; }
+daemon_stop
+pass "hsmcad imports ceremony-made issuers only with a transcript that verifies and records them"
 
 echo "all ceremony checks passed"
