@@ -808,6 +808,8 @@ static hsmca_rv run_pass(cer_ctx *c)
         if (c->f->steps[i].generate)
             json_object_set_new(entry, "mode", json_string("generate"));
         rv = run_step(c, i, entry);
+        if (rv != HSMCA_OK && strncmp(hsmca_err_message(), "steps[", 6) != 0)
+            hsmca_err_prefix("steps[%zu] (%s)", i, c->f->steps[i].kind_name);
         if (rv == HSMCA_OK && c->t != NULL)
             rv = cer_transcript_append(c->t, entry);
         else
@@ -985,12 +987,28 @@ hsmca_rv cer_run(int argc, char **argv)
 done:
     if (t_open) {
         /* A run that failed part-way keeps its record of what was done,
-         * unsigned, so verify reports it as incomplete. */
-        char msg[512];
+         * unsigned, so verify reports it as incomplete. Keys it made stay
+         * in the token (certificates may already name them); the operator
+         * is told which, since a re-run would refuse their labels. */
+        char msg[512], made[512] = "";
+        json_t *keys = json_array();
+        size_t o = 0;
         snprintf(msg, sizeof(msg), "%s", hsmca_err_message());
-        cer_transcript_append(&t, json_pack("{s:s, s:s}", "type", "aborted", "error", msg));
+        for (size_t i = 0; i < c.n_keys; i++) {
+            if (!c.keys[i].made_here)
+                continue;
+            json_array_append_new(keys, json_string(c.keys[i].label));
+            o += (size_t)snprintf(made + o, o < sizeof(made) ? sizeof(made) - o : 0, "%s'%s'", o ? ", " : "",
+                                  c.keys[i].label);
+        }
+        cer_transcript_append(&t, json_pack("{s:s, s:s, s:o}", "type", "aborted", "error", msg, "keys_made", keys));
         cer_transcript_close(&t);
-        hsmca_err(rv, "%s", msg);
+        if (made[0])
+            hsmca_err(rv, "%s; the ceremony stopped there: keys it generated remain on the token (%s), its transcript "
+                          "records them and is unsigned",
+                      msg, made);
+        else
+            hsmca_err(rv, "%s; the ceremony stopped there, its transcript is unsigned", msg);
     }
     ctx_reset(&c);
     hsmca_keyslot_free(c.ks);

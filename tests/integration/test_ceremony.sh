@@ -94,6 +94,15 @@ printf 'not-the-pin' >pins/wrong.pin
 chmod 600 pins/wrong.pin
 sed 's|pins/offline-root.pin|pins/wrong.pin|' root.json >bad-pin.json
 refused pin bad-pin.json "PIN" "wrong PIN"
+# pin "prompt" asks on the terminal only (setsid: no controlling terminal).
+sed 's|"pin": {"file": "pins/offline-root.pin"}|"pin": {"prompt": true}|' root.json >prompt.json
+objects_A "$W/a.before"
+expect_fail "$W/prompt.out" setsid "$H" ceremony run prompt.json --operator Tester </dev/null
+expect_grep "$W/prompt.out" "no terminal to prompt on" "a PIN prompt without a terminal"
+objects_A "$W/a.after"
+cmp -s "$W/a.before" "$W/a.after" || die "a refused PIN prompt changed token A"
+sed 's|"pin": {"file": "pins/offline-root.pin"}|"pin": {"file": "pins/offline-root.pin", "prompt": true}|' root.json >pin2.json
+refused pin2 pin2.json "ceremony.pin: give exactly one of" "two PIN sources"
 sed 's/"label": "example-root-2026", "key_type"/"label": "taken", "key_type"/' root.json >bad-label.json
 refused label bad-label.json "a key labelled 'taken' already exists" "label collision"
 expect_fail "$W/noop.out" "$H" ceremony run root.json
@@ -212,6 +221,26 @@ for f in root-2027.pem root-2027-by-2026.pem; do
 done
 cmp -s "$W/root-2027.pem.id" "$W/root-2027-by-2026.pem.id" || die "the cross-certificate's subject or key differs from the new root's"
 pass "cross-sign: the new root's subject and key certified by the old root, openssl verifies it"
+
+# ---- a token that stops signing mid-ceremony (fault module): the run stops,
+# says which keys it made, and its transcript ends "aborted", unsigned.
+if [ -n "${HSMCA_FAULT_MODULE:-}" ]; then
+    printf 'module = %s\nfail = C_Sign every=1 rv=CKR_FUNCTION_FAILED\n' "$M" >"$W/fault.conf"
+    cat >aborted.json <<EOF
+{"version": 1, "name": "aborted", "module": "$HSMCA_FAULT_MODULE", "token": {"label": "offline-root"},
+ "pin": {"file": "pins/offline-root.pin"}, "output_dir": "out/aborted",
+ "steps": [{"kind": "root-key", "label": "doomed-root", "key_type": "ec", "key_bits": 256},
+           {"kind": "root-cert", "key": "doomed-root", "output": "doomed.pem", "validity": "365d",
+            "subject": {"common_name": "Doomed Root"}}]}
+EOF
+    expect_fail "$W/aborted.out" env HSMCA_FAULT_CONFIG="$W/fault.conf" "$H" ceremony run aborted.json --operator Alice
+    expect_grep "$W/aborted.out" "steps\[1\] \(root-cert\).*CKR_FUNCTION_FAILED.*keys it generated remain on the token \('doomed-root'\)" \
+        "an aborted run names the step and the keys it made"
+    [ ! -e out/aborted/doomed.pem ] || die "an aborted run wrote the certificate"
+    expect_fail "$W/aborted-v.out" "$H" ceremony verify out/aborted/transcript.jsonl
+    expect_grep "$W/aborted-v.out" "line 3: the ceremony was aborted: steps\[1\]" "verify reports the aborted run"
+    pass "a token failure mid-run: nothing signed, the transcript ends aborted and verify says so"
+fi
 
 # ---- transcripts
 for t in out/root out/int-cert out/crl-2 out/cross; do
