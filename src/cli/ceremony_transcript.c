@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
@@ -218,17 +219,38 @@ static void check_keys(verdict *v, hsmca_p11_token *tok, const hsmca_transcript 
     hsmca_keyslot_free(ks);
 }
 
+static void check_signer(verdict *v, const char *path, const hsmca_transcript *tr)
+{
+    char *pem = NULL;
+    size_t len = 0;
+    BIO *b = NULL;
+    X509 *cert = NULL;
+
+    if (cer_read_file(path, CER_FILE_MAX, &pem, &len) == HSMCA_OK && (b = BIO_new_mem_buf(pem, (int)len)) != NULL)
+        cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    ERR_clear_error();
+    if (cert == NULL)
+        fail(v, "--signer: '%s' is not a readable PEM certificate", path);
+    else if (!hsmca_offline_key_matches(cert, tr->signer))
+        fail(v, "the transcript is signed by '%s', whose key is not the key of --signer '%s'", tr->signer_label, path);
+    X509_free(cert);
+    BIO_free(b);
+    free(pem);
+}
+
 /* hsmca_transcript_check's problems, printed and counted like ours. */
 static void on_fail(void *arg, const char *msg)
 {
     fail(arg, "%s", msg);
 }
 
-#define VERIFY_USAGE "usage: hsmca [--module PATH --token LABEL --pin-file PATH] ceremony verify TRANSCRIPT"
+#define VERIFY_USAGE                                                                                              \
+    "usage: hsmca [--module PATH --token LABEL --pin-file PATH] ceremony verify TRANSCRIPT [--signer CERT]"
 
 hsmca_rv cer_verify(hsmca_p11_token *tok, int argc, char **argv)
 {
     char *data = NULL, dir[CER_PATH_MAX], *slash;
+    const char *file = NULL, *signer = NULL;
     size_t len = 0;
     unsigned n_keys = 0;
     hsmca_transcript tr;
@@ -237,22 +259,34 @@ hsmca_rv cer_verify(hsmca_p11_token *tok, int argc, char **argv)
 
     memset(&v, 0, sizeof(v));
     memset(&tr, 0, sizeof(tr));
-    if (argc != 2)
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--signer") == 0 && i + 1 < argc && signer == NULL)
+            signer = argv[++i];
+        else if (argv[i][0] != '-' && file == NULL)
+            file = argv[i];
+        else
+            return hsmca_err(HSMCA_ERR_INVALID_ARG, "unexpected argument '%.100s'; " VERIFY_USAGE, argv[i]);
+    }
+    if (file == NULL)
         return hsmca_err(HSMCA_ERR_INVALID_ARG, VERIFY_USAGE);
     /* Artefact paths are relative to the transcript's directory. */
-    snprintf(dir, sizeof(dir), "%s", argv[1]);
+    snprintf(dir, sizeof(dir), "%s", file);
     slash = strrchr(dir, '/');
     if (slash == NULL)
         snprintf(dir, sizeof(dir), ".");
     else
         *slash = '\0';
-    if ((rv = cer_read_file(argv[1], HSMCA_TRANSCRIPT_MAX, &data, &len)) != HSMCA_OK)
+    if ((rv = cer_read_file(file, HSMCA_TRANSCRIPT_MAX, &data, &len)) != HSMCA_OK)
         return rv;
     rv = hsmca_transcript_check(data, len, on_fail, &v, &tr);
     free(data);
     if (rv == HSMCA_ERR_NOMEM)
         goto done;
     check_artefacts(&v, dir, &tr);
+    /* The trust anchor: a transcript is only as good as the key that
+     * signed it, which the operator names by its certificate. */
+    if (signer != NULL && tr.signer != NULL)
+        check_signer(&v, signer, &tr);
     if (tok != NULL && tr.token_serial[0] != '\0') {
         if (strcmp(tr.token_serial, hsmca_p11_token_serial(tok)) != 0)
             fail(&v, "the token given (serial %s) is not the ceremony's token '%s' (serial %s)",
@@ -261,7 +295,7 @@ hsmca_rv cer_verify(hsmca_p11_token *tok, int argc, char **argv)
             check_keys(&v, tok, &tr, &n_keys);
     }
     if (v.failures > 0) {
-        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: %u problem%s; first: %s", argv[1], v.failures,
+        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: %u problem%s; first: %s", file, v.failures,
                        v.failures == 1 ? "" : "s", v.first);
         goto done;
     }

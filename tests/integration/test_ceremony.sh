@@ -250,6 +250,11 @@ done
 B ceremony verify out/int-key/transcript.jsonl >"$W/tv.out" 2>&1 || { show "$W/tv.out"; die "verify int-key with token B"; }
 "$H" ceremony verify out/root/transcript.jsonl >"$W/tv.out" 2>&1 || { show "$W/tv.out"; die "verify without a token"; }
 expect_grep "$W/tv.out" "keys not checked" "verify without a token says so"
+# --signer: the transcript's signing key must be that certificate's.
+"$H" ceremony verify out/int-cert/transcript.jsonl --signer "$ROOT" >"$W/tv.out" 2>&1 ||
+    { show "$W/tv.out"; die "verify --signer root (the root signed the intermediate's ceremony)"; }
+expect_fail "$W/tv.out" "$H" ceremony verify out/int-key/transcript.jsonl --signer "$ROOT"
+expect_grep "$W/tv.out" "signed by 'example-issuing-2026', whose key is not the key of --signer" "verify --signer names the signer"
 T=out/root/transcript.jsonl
 expect_grep "$T" '"operators":\["Alice Root","Bob"\]' "transcript operators"
 expect_grep "$T" '"CKA_NEVER_EXTRACTABLE":true' "transcript key attributes"
