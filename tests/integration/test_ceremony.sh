@@ -135,6 +135,9 @@ printf "$new" | dd of="$W/csr.der" bs=1 seek=$((size - 1)) conv=notrunc 2>/dev/n
 openssl req -inform DER -in "$W/csr.der" -out forged.csr
 sed 's|out/int-key/issuing-2026.csr|forged.csr|' intermediate-sign.json >bad-csr.json
 refused csr bad-csr.json "csr 'forged.csr'.*(signature|verify)" "CSR with an invalid signature"
+sed 's/"issuer_key": "example-root-2026"/"issuer_key": "example-root-2026-ocsp"/' intermediate-sign.json >bad-issuer.json
+refused issuer bad-issuer.json "issuer_cert 'out/root/root.pem' does not certify the token key 'example-root-2026-ocsp'" \
+    "issuer certificate and token key do not match"
 sed 's/"validity": "1826d"/"validity": "9000d"/' intermediate-sign.json >bad-lint.json
 refused lint bad-lint.json "lint validity.beyond_issuer" "lint failure (intermediate outlives the root)"
 expect_grep "$W/lint.out" "lint FAILED: validity.beyond_issuer.*nothing signed" "lint failure is shown"
