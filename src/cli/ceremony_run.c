@@ -442,6 +442,14 @@ static hsmca_rv do_cert(cer_ctx *c, size_t idx, hsmca_offline_cert_profile *p, j
     }
     hsmca_serial_format(p->serial, p->serial_len, serial);
     if (!c->execute) {
+        char subj[256], iss[256] = "itself", nb[32], na[32];
+        /* What the witnesses are asked to approve, before anything is signed. */
+        X509_NAME_oneline(p->subject, subj, sizeof(subj));
+        if (p->issuer != NULL)
+            X509_NAME_oneline(X509_get_subject_name(p->issuer), iss, sizeof(iss));
+        say(c, idx, "'%s': subject %s, signed by %s, valid %s to %s%s", s->output, subj, iss,
+            time_text(p->not_before, nb, sizeof(nb)),
+            time_text(p->not_after, na, sizeof(na)), p->kind == HSMCA_OFFLINE_OCSP_SIGNER ? ", OCSP signer" : "");
         say(c, idx, "lint passed (%zu rules) for '%s', serial %s", c->n_lint_rules, s->output, serial);
         rv = art_add(c, s->output, tbs, NULL, NULL);
         tbs = NULL;
