@@ -81,6 +81,8 @@ hsmca_rv hsmca_lint_certificate(X509 *tbs, const hsmca_lint_opts *opts, hsmca_li
  * SKI, cRLNumber, no duplicate or empty extensions, revoked serials
  * positive, short and unique. Results as hsmca_lint_certificate. */
 hsmca_rv hsmca_lint_crl(X509_CRL *crl, X509 *issuer, hsmca_lint_finding *finding);
+/* Every rule hsmca_lint_crl() can report, in the order it checks them. */
+const hsmca_lint_rule *hsmca_lint_crl_rules(size_t *count);
 
 #ifdef __cplusplus
 }

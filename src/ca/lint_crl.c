@@ -16,6 +16,32 @@
 #define CRL_KU_CRL_SIGN 6 /* keyUsage bit cRLSign (RFC 5280 4.2.1.3) */
 #define CRL_EXT_MAX 32
 
+static const hsmca_lint_rule crl_rules[] = {
+    {"crl.version", "version is v2 (RFC 5280 5.1.2.1: a CRL with extensions must be v2)"},
+    {"crl.issuer_match", "issuer is byte for byte the issuing CA's subject (RFC 5280 5.1.2.3)"},
+    {"crl.issuer_crl_sign", "the issuing CA's keyUsage has cRLSign (RFC 5280 4.2.1.3)"},
+    {"crl.time_format", "thisUpdate and nextUpdate are well-formed times"},
+    {"crl.time_type", "UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 5.1.2.4, 5.1.2.5)"},
+    {"crl.next_update", "nextUpdate is present and after thisUpdate (RFC 5280 5.1.2.5)"},
+    {"crl.ext.count", "at most 32 CRL extensions"},
+    {"crl.ext.empty", "no extension has an empty value"},
+    {"crl.ext.duplicate", "no extension appears twice (RFC 5280 4.2)"},
+    {"crl.aki.present", "authorityKeyIdentifier with a keyIdentifier (RFC 5280 5.2.1)"},
+    {"crl.aki.critical", "authorityKeyIdentifier is not critical (RFC 5280 5.2.1)"},
+    {"crl.aki.match", "authorityKeyIdentifier is the issuing CA's subjectKeyIdentifier"},
+    {"crl.number.present", "cRLNumber is present (RFC 5280 5.2.3)"},
+    {"crl.number.range", "cRLNumber is non-critical, non-negative, at most 20 octets (RFC 5280 5.2.3)"},
+    {"crl.revoked.serial", "revoked serials are positive and 1 to 20 octets (RFC 5280 4.1.2.2)"},
+    {"crl.revoked.duplicate", "no serial is listed twice"},
+    {"crl.revoked.date", "no revocation date is after thisUpdate"},
+};
+
+const hsmca_lint_rule *hsmca_lint_crl_rules(size_t *count)
+{
+    *count = sizeof(crl_rules) / sizeof(crl_rules[0]);
+    return crl_rules;
+}
+
 static hsmca_rv crl_fail(hsmca_lint_finding *f, const char *rule, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -60,7 +60,7 @@ typedef struct {
     cer_key keys[CER_STEPS_MAX * 2];
     size_t n_keys;
     cer_transcript *t;
-    size_t n_lint_rules;
+    size_t n_lint_rules, n_crl_rules;
 } cer_ctx;
 
 static void say(const cer_ctx *c, size_t step, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -384,11 +384,12 @@ static hsmca_rv to_pem(X509 *cert, X509_REQ *req, X509_CRL *crl, char **out, siz
     return HSMCA_OK;
 }
 
-static void lint_entry(cer_ctx *c, json_t *entry, const char *gate, size_t rules)
+/* A step's lint result for the transcript: only passes are ever recorded,
+ * since a failure stops the ceremony before signing. */
+static void lint_entry(json_t *entry, const char *gate, size_t rules)
 {
     json_object_set_new(entry, "lint", json_pack("{s:s, s:s, s:i}", "result", "pass", "gate", gate, "rules",
                                                  (int)rules));
-    (void)c;
 }
 
 /* ---- certificate steps ---- */
@@ -459,7 +460,7 @@ static hsmca_rv do_cert(cer_ctx *c, size_t idx, hsmca_offline_cert_profile *p, j
         (rv = to_pem(cert, NULL, NULL, &pem, &len, der_hex)) != HSMCA_OK ||
         (rv = write_output(c, idx, "output", s->output, "certificate", pem, len, der_hex, entry)) != HSMCA_OK)
         goto done;
-    lint_entry(c, entry, "hsmca_lint_certificate", c->n_lint_rules);
+    lint_entry(entry, "hsmca_lint_certificate", c->n_lint_rules);
     json_object_set_new(json_array_get(json_object_get(entry, "artefacts"),
                                        json_array_size(json_object_get(entry, "artefacts")) - 1),
                         "serial", json_string(serial));
@@ -734,7 +735,8 @@ static hsmca_rv step_crl(cer_ctx *c, size_t idx, json_t *entry)
         goto done;
     }
     if (!c->execute) {
-        say(c, idx, "lint passed (crl rules) for '%s': number %llu, %zu revoked, next update in %lld s", s->output,
+        say(c, idx, "lint passed (%zu CRL rules) for '%s': number %llu, %zu revoked, next update in %lld s",
+            c->n_crl_rules, s->output,
             (unsigned long long)s->crl_number, s->n_revoked, (long long)(s->next_update - s->this_update));
         rv = art_add(c, s->output, NULL, NULL, tbs);
         tbs = NULL;
@@ -744,7 +746,7 @@ static hsmca_rv step_crl(cer_ctx *c, size_t idx, json_t *entry)
         (rv = to_pem(NULL, NULL, crl, &pem, &len, der_hex)) != HSMCA_OK ||
         (rv = write_output(c, idx, "output", s->output, "crl", pem, len, der_hex, entry)) != HSMCA_OK)
         goto done;
-    lint_entry(c, entry, "hsmca_lint_crl", 0);
+    lint_entry(entry, "hsmca_lint_crl", c->n_crl_rules);
     rv = art_add(c, s->output, NULL, NULL, crl);
     crl = NULL;
 done:
@@ -900,6 +902,8 @@ hsmca_rv cer_run(int argc, char **argv)
     signer = transcript_signer(f);
     hsmca_lint_rules(&n_rules);
     c.n_lint_rules = n_rules;
+    hsmca_lint_crl_rules(&n_rules);
+    c.n_crl_rules = n_rules;
 
     /* The token, logged in with the PIN from the file's source. */
     memset(&cfg, 0, sizeof(cfg));

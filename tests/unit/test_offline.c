@@ -290,10 +290,42 @@ static void test_crl_rules(void **state)
     expect_rule(crl, f->root, "crl.number.present");
     X509_CRL_free(crl);
 
-    /* The AKI missing. */
+    /* The AKI missing, critical, or another CA's. */
     crl = prepared_crl(f, NULL, 0, &fd, &rv);
     X509_EXTENSION_free(X509_CRL_delete_ext(crl, X509_CRL_get_ext_by_NID(crl, NID_authority_key_identifier, -1)));
     expect_rule(crl, f->root, "crl.aki.present");
+    {
+        AUTHORITY_KEYID *aki = AUTHORITY_KEYID_new();
+        assert_non_null(aki);
+        aki->keyid = ASN1_OCTET_STRING_new();
+        assert_int_equal(ASN1_OCTET_STRING_set(aki->keyid, (const unsigned char *)"\x01\x02\x03\x04", 4), 1);
+        assert_int_equal(X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, aki, 1, 0), 1);
+        expect_rule(crl, f->root, "crl.aki.critical");
+        assert_int_equal(X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, aki, 0, X509V3_ADD_REPLACE), 1);
+        expect_rule(crl, f->root, "crl.aki.match");
+        AUTHORITY_KEYID_free(aki);
+    }
+    X509_CRL_free(crl);
+
+    /* A critical cRLNumber; an extension with an empty value. */
+    crl = prepared_crl(f, NULL, 0, &fd, &rv);
+    {
+        ASN1_INTEGER *num = ASN1_INTEGER_new();
+        ASN1_OCTET_STRING *empty = ASN1_OCTET_STRING_new();
+        X509_EXTENSION *e;
+        assert_int_equal(ASN1_INTEGER_set(num, 9), 1);
+        assert_int_equal(X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 1, X509V3_ADD_REPLACE), 1);
+        expect_rule(crl, f->root, "crl.number.range");
+        assert_int_equal(X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, X509V3_ADD_REPLACE), 1);
+        assert_int_equal(hsmca_lint_crl(crl, f->root, &fd), HSMCA_OK);
+        e = X509_EXTENSION_create_by_NID(NULL, NID_delta_crl, 0, empty);
+        assert_non_null(e);
+        assert_int_equal(X509_CRL_add_ext(crl, e, -1), 1);
+        expect_rule(crl, f->root, "crl.ext.empty");
+        X509_EXTENSION_free(e);
+        ASN1_OCTET_STRING_free(empty);
+        ASN1_INTEGER_free(num);
+    }
     X509_CRL_free(crl);
 }
 
@@ -327,6 +359,27 @@ static void test_crl_rules_from_profile(void **state)
     X509_free(in);
 }
 
+/* The rules these tests make fail are all in the table, and the table has
+ * no other rules but the three the builder cannot produce in a CRL object
+ * (a malformed time, more than 32 extensions, a non-positive serial). */
+static void test_crl_rule_table(void **state)
+{
+    static const char *const exercised[] = {
+        "crl.version",       "crl.issuer_match", "crl.issuer_crl_sign", "crl.time_type",         "crl.next_update",
+        "crl.ext.duplicate", "crl.aki.present",  "crl.number.present",  "crl.revoked.duplicate", "crl.revoked.date",
+        "crl.aki.critical",  "crl.aki.match",    "crl.number.range",    "crl.ext.empty"};
+    size_t n = 0, hit = 0;
+    const hsmca_lint_rule *rules = hsmca_lint_crl_rules(&n);
+
+    (void)state;
+    assert_int_equal(n, sizeof(exercised) / sizeof(exercised[0]) + 3);
+    for (size_t i = 0; i < sizeof(exercised) / sizeof(exercised[0]); i++) {
+        for (size_t j = 0; j < n; j++)
+            hit += strcmp(rules[j].id, exercised[i]) == 0;
+    }
+    assert_int_equal(hit, sizeof(exercised) / sizeof(exercised[0]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_crl_signs_and_verifies),
         cmocka_unit_test(test_crl_rules),
         cmocka_unit_test(test_crl_rules_from_profile),
+        cmocka_unit_test(test_crl_rule_table),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
