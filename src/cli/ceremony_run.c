@@ -861,7 +861,7 @@ hsmca_rv cer_run(int argc, char **argv)
     hsmca_p11_config cfg;
     hsmca_pin *pin = NULL;
     OSSL_PROVIDER *prov = NULL;
-    char tpath[CER_PATH_MAX], hex[65], when[32];
+    char tpath[CER_PATH_MAX], pin_path[CER_PATH_MAX], hex[65], when[32];
     int64_t now = (int64_t)time(NULL);
     cer_key *sk;
     json_t *j;
@@ -911,9 +911,11 @@ hsmca_rv cer_run(int argc, char **argv)
     cfg.token_label = f->token_label;
     cfg.token_serial = f->token_serial;
     if (f->pin_file != NULL) {
-        if ((rv = cer_path(f->base_dir, f->pin_file, tpath, sizeof(tpath))) != HSMCA_OK)
+        /* Its own buffer: the token may read the file again to log in
+         * after a lost session. */
+        if ((rv = cer_path(f->base_dir, f->pin_file, pin_path, sizeof(pin_path))) != HSMCA_OK)
             goto done;
-        cfg.pin.file = tpath;
+        cfg.pin.file = pin_path;
     } else {
         char what[96];
         snprintf(what, sizeof(what), "user PIN of token '%s'", f->token_label ? f->token_label : f->token_serial);
@@ -951,6 +953,12 @@ hsmca_rv cer_run(int argc, char **argv)
             goto done;
         }
     }
+    if ((rv = cer_path(f->output_dir, "transcript.jsonl", tpath, sizeof(tpath))) != HSMCA_OK)
+        goto done;
+    if (access(tpath, F_OK) == 0) {
+        rv = hsmca_err(HSMCA_ERR_EXISTS, "output_dir: '%s' exists; each ceremony needs its own output_dir", tpath);
+        goto done;
+    }
     if (dry_run) {
         printf("dry run passed: %zu steps checked; the transcript would be signed by '%s'\n", f->n_steps, signer);
         rv = HSMCA_OK;
@@ -959,8 +967,6 @@ hsmca_rv cer_run(int argc, char **argv)
     ctx_reset(&c);
 
     /* 2. The run. */
-    if ((rv = cer_path(f->output_dir, "transcript.jsonl", tpath, sizeof(tpath))) != HSMCA_OK)
-        goto done;
     if ((rv = make_dirs(f->output_dir)) != HSMCA_OK)
         goto done;
     if ((rv = cer_transcript_open(&t, tpath)) != HSMCA_OK)

@@ -225,6 +225,33 @@ done
 cmp -s "$W/root-2027.pem.id" "$W/root-2027-by-2026.pem.id" || die "the cross-certificate's subject or key differs from the new root's"
 pass "cross-sign: the new root's subject and key certified by the old root, openssl verifies it"
 
+# ---- one token, one ceremony: Ed25519 root, RSA intermediate generated and
+# signed in the same run, a CRL of the intermediate revoking a serial.
+cat >dev.json <<EOF
+{"version": 1, "name": "dev-pki", "module": "$M", "token": {"label": "offline-root"},
+ "pin": {"file": "pins/offline-root.pin"}, "output_dir": "out/dev",
+ "steps": [
+  {"kind": "root-key", "label": "dev-root", "key_type": "ed25519"},
+  {"kind": "root-cert", "key": "dev-root", "output": "root.pem", "validity": "3650d", "path_length": 1,
+   "subject": {"common_name": "Dev Root"}},
+  {"kind": "intermediate", "mode": "generate", "label": "dev-int", "key_type": "rsa", "key_bits": 2048,
+   "subject": {"common_name": "Dev Intermediate"}, "csr_output": "int.csr"},
+  {"kind": "intermediate", "mode": "sign", "csr": "int.csr", "issuer_cert": "root.pem", "issuer_key": "dev-root",
+   "output": "int.pem", "validity": "365d"},
+  {"kind": "crl", "issuer_cert": "int.pem", "issuer_key": "dev-int", "output": "int.crl", "number": 1,
+   "next_update_in": "7d", "revoked": [{"serial": "01:02:03", "reason": "superseded"}]}]}
+EOF
+"$H" ceremony run dev.json --operator Dev >"$W/dev.out" 2>&1 || { show "$W/dev.out"; die "one-token ceremony"; }
+openssl verify -x509_strict -CAfile out/dev/root.pem out/dev/int.pem >"$W/v.out" 2>&1 || { show "$W/v.out"; die "Ed25519 root -> RSA intermediate"; }
+cat out/dev/int.pem out/dev/root.pem >"$W/dev-chain.pem"
+openssl crl -in out/dev/int.crl -CAfile "$W/dev-chain.pem" -noout -verify -text >"$W/crl.out" 2>&1 || { show "$W/crl.out"; die "intermediate CRL"; }
+expect_grep "$W/crl.out" "Serial Number: 010203" "the CRL lists the revoked serial"
+expect_grep "$W/crl.out" "Superseded" "the CRL gives the reason"
+# The same output_dir twice: refused in the plan, nothing touched.
+sed 's/"dev-root"/"dev-root-2"/g; s/"dev-int"/"dev-int-2"/g; s/"root.pem"/"root2.pem"/g; s/"int.csr"/"int2.csr"/g; s/"int.pem"/"int2.pem"/g; s/"int.crl"/"int2.crl"/g' dev.json >dev-again.json
+refused devagain dev-again.json "transcript.jsonl' exists; each ceremony needs its own output_dir" "a second ceremony into the same output_dir"
+pass "one-token ceremony: Ed25519 root, RSA intermediate made and signed in one run, intermediate CRL"
+
 # ---- a token that stops signing mid-ceremony (fault module): the run stops,
 # says which keys it made, and its transcript ends "aborted", unsigned.
 if [ -n "${HSMCA_FAULT_MODULE:-}" ]; then
@@ -246,7 +273,7 @@ EOF
 fi
 
 # ---- transcripts
-for t in out/root out/int-cert out/crl-2 out/cross; do
+for t in out/root out/int-cert out/crl-2 out/cross out/dev; do
     A ceremony verify "$t/transcript.jsonl" >"$W/tv.out" 2>&1 || { show "$W/tv.out"; die "verify $t with token A"; }
     expect_grep "$W/tv.out" "^ok: .*non-extractable on token 'offline-root'" "verify $t"
 done
