@@ -82,10 +82,10 @@ hsmca_rv hsmca_offline_csr_read(const char *pem, X509_REQ **req, EVP_PKEY **pub)
 int hsmca_offline_key_matches(X509 *cert, const EVP_PKEY *key);
 
 typedef struct {
-    unsigned char serial[HSMCA_SERIAL_MAX];
-    size_t serial_len;
     int64_t revoked_at; /* unix seconds */
-    int reason;         /* CRLReason (RFC 5280 5.3.1); -1: none */
+    size_t serial_len;
+    int reason; /* CRLReason (RFC 5280 5.3.1); -1: none */
+    unsigned char serial[HSMCA_SERIAL_MAX];
 } hsmca_offline_revoked;
 
 #define HSMCA_OFFLINE_CRL_REVOKED_MAX 1024

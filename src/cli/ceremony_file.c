@@ -34,7 +34,11 @@ void cer_hex(const unsigned char *b, size_t n, char *out)
 
 hsmca_rv cer_path(const char *dir, const char *rel, char *out, size_t size)
 {
-    int n = rel[0] == '/' ? snprintf(out, size, "%s", rel) : snprintf(out, size, "%s/%s", dir, rel);
+    int n;
+
+    if (rel == NULL || rel[0] == '\0')
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "an empty path");
+    n = rel[0] == '/' ? snprintf(out, size, "%s", rel) : snprintf(out, size, "%s/%s", dir, rel);
 
     if (n < 0 || (size_t)n >= size)
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "path '%.64s...' is longer than %zu bytes", rel, size - 1);
@@ -351,8 +355,8 @@ static hsmca_rv parse_step(json_t *obj, size_t idx, int64_t now, cer_step *s)
     snprintf(where, sizeof(where), "steps[%zu]", idx);
     if (!json_is_object(obj))
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s: must be an object", where);
-    if ((rv = get_str(obj, where, "kind", true, 32, &s->kind_name)) != HSMCA_OK)
-        return rv;
+    if ((rv = get_str(obj, where, "kind", true, 32, &s->kind_name)) != HSMCA_OK || s->kind_name == NULL)
+        return rv != HSMCA_OK ? rv : hsmca_err(HSMCA_ERR_INTERNAL, "%s: kind", where);
     s->path_len = -1;
     if (strcmp(s->kind_name, "root-key") == 0) {
         s->kind = CER_ROOT_KEY;

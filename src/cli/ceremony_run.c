@@ -118,13 +118,14 @@ static hsmca_rv key_find(cer_ctx *c, size_t idx, const char *field, const char *
     cer_key *k = key_table(c, label);
     hsmca_rv rv;
 
+    *out = NULL;
     if (k != NULL) {
         *out = k;
         return HSMCA_OK;
     }
     if (c->n_keys >= sizeof(c->keys) / sizeof(c->keys[0]))
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "too many keys in one ceremony");
-    if ((rv = hsmca_keyslot_lookup(c->ks, label, &info)) != HSMCA_OK)
+    if (hsmca_keyslot_lookup(c->ks, label, &info) != HSMCA_OK)
         return hsmca_err(HSMCA_ERR_NOT_FOUND, "steps[%zu].%s: no key labelled '%s' on token '%s'", idx, field, label,
                          hsmca_p11_token_label(c->tok));
     k = &c->keys[c->n_keys];
@@ -158,11 +159,12 @@ static hsmca_rv key_make(cer_ctx *c, size_t idx, cer_key **out)
     const cer_step *s = &c->f->steps[idx];
     hsmca_keyslot_info info;
     size_t n = 0;
-    cer_key *k;
+    cer_key *k = NULL;
     hsmca_key_type t;
     unsigned bits;
     hsmca_rv rv;
 
+    *out = NULL;
     if (key_table(c, s->label) != NULL)
         return hsmca_err(HSMCA_ERR_EXISTS, "steps[%zu].label: '%s' is already used by this ceremony", idx, s->label);
     if (!c->execute) {
@@ -478,7 +480,7 @@ static hsmca_rv step_root_cert(cer_ctx *c, size_t idx, json_t *entry)
     const cer_step *s = &c->f->steps[idx];
     hsmca_offline_cert_profile p;
     X509_NAME *subject = NULL;
-    cer_key *k;
+    cer_key *k = NULL;
     hsmca_rv rv;
 
     memset(&p, 0, sizeof(p));
@@ -538,7 +540,7 @@ static hsmca_rv step_intermediate_sign(cer_ctx *c, size_t idx, json_t *entry)
     EVP_PKEY *pub = NULL;
     X509_NAME *subject = NULL;
     X509 *issuer = NULL;
-    cer_key *k;
+    cer_key *k = NULL;
     hsmca_rv rv;
 
     memset(&p, 0, sizeof(p));
@@ -575,7 +577,7 @@ static hsmca_rv step_intermediate_generate(cer_ctx *c, size_t idx, json_t *entry
     X509_REQ *req = NULL;
     char *pem = NULL, der_hex[65];
     size_t len = 0;
-    cer_key *k;
+    cer_key *k = NULL;
     hsmca_rv rv;
 
     if (!c->execute && (rv = write_output(c, idx, "csr_output", s->csr_output, "csr", NULL, 0, NULL, entry)) != HSMCA_OK)
@@ -609,7 +611,7 @@ static hsmca_rv step_cross_sign(cer_ctx *c, size_t idx, json_t *entry)
     hsmca_offline_cert_profile p;
     X509 *subject_cert = NULL, *issuer = NULL;
     BASIC_CONSTRAINTS *bc = NULL;
-    cer_key *k;
+    cer_key *k = NULL;
     hsmca_rv rv;
 
     memset(&p, 0, sizeof(p));
@@ -650,7 +652,7 @@ static hsmca_rv step_ocsp_signer(cer_ctx *c, size_t idx, json_t *entry)
     hsmca_offline_cert_profile p;
     X509_NAME *subject = NULL;
     X509 *issuer = NULL;
-    cer_key *k, *ik;
+    cer_key *k = NULL, *ik = NULL;
     hsmca_rv rv;
 
     memset(&p, 0, sizeof(p));
@@ -685,7 +687,7 @@ static hsmca_rv step_crl(cer_ctx *c, size_t idx, json_t *entry)
     X509_CRL *tbs = NULL, *crl = NULL;
     char *pem = NULL, der_hex[65];
     size_t len = 0;
-    cer_key *k;
+    cer_key *k = NULL;
     hsmca_rv rv;
 
     memset(&p, 0, sizeof(p));
@@ -761,7 +763,7 @@ done:
 static hsmca_rv run_step(cer_ctx *c, size_t idx, json_t *entry)
 {
     const cer_step *s = &c->f->steps[idx];
-    cer_key *k;
+    cer_key *k = NULL;
     hsmca_rv rv;
 
     switch (s->kind) {
@@ -863,7 +865,7 @@ hsmca_rv cer_run(int argc, char **argv)
     OSSL_PROVIDER *prov = NULL;
     char tpath[CER_PATH_MAX], pin_path[CER_PATH_MAX], hex[65], when[32];
     int64_t now = (int64_t)time(NULL);
-    cer_key *sk;
+    cer_key *sk = NULL;
     json_t *j;
     hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
 
@@ -947,8 +949,8 @@ hsmca_rv cer_run(int argc, char **argv)
     if ((rv = run_pass(&c)) != HSMCA_OK)
         goto done;
     if (signer == NULL || key_table(&c, signer) == NULL) {
-        cer_key *tk;
-        if (signer == NULL || (rv = key_find(&c, 0, "transcript_key", signer, &tk)) != HSMCA_OK) {
+        cer_key *tk = NULL;
+        if (signer == NULL || key_find(&c, 0, "transcript_key", signer, &tk) != HSMCA_OK) {
             rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "transcript_key: no key on the token to sign the transcript with");
             goto done;
         }
@@ -992,6 +994,10 @@ hsmca_rv cer_run(int argc, char **argv)
         goto done;
     if ((rv = key_find(&c, 0, "transcript_key", signer, &sk)) != HSMCA_OK)
         goto done;
+    if (sk == NULL) {
+        rv = hsmca_err(HSMCA_ERR_INTERNAL, "transcript_key '%s' was not loaded", signer);
+        goto done;
+    }
     {
         hsmca_keyslot_info info;
         if ((rv = hsmca_keyslot_lookup(c.ks, signer, &info)) != HSMCA_OK ||
