@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "hsmca/log.h"
@@ -360,6 +361,31 @@ hsmca_rv hsmca_ca_import_bundle_transcript(hsmca_ca *ca, const char *mount, cons
     }
     hsmca_log(HSMCA_LOG_NOTICE, "mount '%s': importing an issuer made by ceremony '%s' (transcript signed by '%s')",
               mount, tr.name, tr.signer_label);
+    /* A ceremony-made intermediate's key was generated in this token by its
+     * own ceremony, outside the API: adopt it, so the issuer can sign. A key
+     * elsewhere (the offline root's) leaves the issuer key-less, as in any
+     * import. */
+    {
+        unsigned char *spki = NULL, md[32];
+        char key_id[37];
+        int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(bnd.certs[0]), &spki);
+        hsmca_ca_key k;
+        if (n <= 0) {
+            rv = hsmca_err(HSMCA_ERR_CRYPTO, "cannot encode the certificate's public key");
+            goto done;
+        }
+        SHA256(spki, (size_t)n, md);
+        OPENSSL_free(spki);
+        if ((rv = find_key_for_pub(ca, mount, X509_get0_pubkey(bnd.certs[0]), key_id)) != HSMCA_OK)
+            goto done;
+        if (key_id[0] == '\0') {
+            rv = ca_key_adopt_by_spki(ca, mount, md, &k);
+            if (rv == HSMCA_ERR_NOT_FOUND)
+                hsmca_err_clear();
+            else if (rv != HSMCA_OK)
+                goto done;
+        }
+    }
     rv = hsmca_ca_import_bundle(ca, mount, pem, pem_len, allow_keys, out);
 done:
     hsmca_transcript_clear(&tr);

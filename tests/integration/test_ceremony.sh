@@ -357,4 +357,46 @@ import "$INT" out/int-cert/transcript.jsonl
 daemon_stop
 pass "hsmcad imports ceremony-made issuers only with a transcript that verifies and records them"
 
+# ---- the issue's scenario end to end: the online intermediate's key made by
+# a ceremony in the daemon's own token, signed by the offline root, imported
+# with its transcript (the key is adopted) and issuing leaves through the API.
+DEVCONF=$W/dev/softhsm2.conf
+cat >online-key.json <<EOF
+{"version": 1, "name": "online-issuing-key", "module": "$M", "token": {"label": "hsmca-dev"},
+ "pin": {"file": "$W/dev/pin"}, "output_dir": "out/online-key",
+ "steps": [{"kind": "intermediate", "mode": "generate", "label": "online-issuing-2026", "key_type": "ec",
+            "key_bits": 256, "subject": {"common_name": "Example Online Issuing CA", "organization": "Example Org"},
+            "csr_output": "online.csr"}]}
+EOF
+cat >online-sign.json <<EOF
+{"version": 1, "name": "online-issuing-sign", "module": "$M", "token": {"label": "offline-root"},
+ "pin": {"file": "pins/offline-root.pin"}, "output_dir": "out/online-sign",
+ "steps": [{"kind": "intermediate", "mode": "sign", "csr": "out/online-key/online.csr",
+            "issuer_cert": "out/root/root.pem", "issuer_key": "example-root-2026", "output": "online.pem",
+            "validity": "365d", "path_length": 0}]}
+EOF
+SOFTHSM2_CONF=$DEVCONF "$H" ceremony run online-key.json --operator Alice >"$W/online1.out" 2>&1 ||
+    { show "$W/online1.out"; die "intermediate key ceremony on the daemon's token"; }
+"$H" ceremony run online-sign.json --operator Alice >"$W/online2.out" 2>&1 ||
+    { show "$W/online2.out"; die "the root signs the online intermediate"; }
+daemon_start_dev "$W/dev"
+trap '[ -z "${DAEMON_PID:-}" ] || kill "$DAEMON_PID" 2>/dev/null || true' EXIT
+import out/online-sign/online.pem out/online-sign/transcript.jsonl
+[ "$STATUS" = 200 ] || { show "$RESP"; die "import of the online intermediate: status $STATUS"; }
+ONLINE=$(jget '.data.imported_issuers[0]')
+key=$(jget ".data.mapping[\"$ONLINE\"]")
+[ -n "$key" ] && [ "$key" != null ] || { show "$RESP"; die "the ceremony-made key was not adopted for the imported issuer"; }
+api POST pki/roles/web "{\"allowed_domains\":\"example.org\",\"allow_subdomains\":true,\"issuer_ref\":\"$ONLINE\",\"key_type\":\"ec\"}"
+[ "$STATUS" = 200 ] || [ "$STATUS" = 204 ] || { show "$RESP"; die "role: status $STATUS"; }
+api POST pki/issue/web '{"common_name":"www.example.org","ttl":"24h"}'
+[ "$STATUS" = 200 ] || { show "$RESP"; die "issue through the API: status $STATUS"; }
+jget .data.certificate >"$W/api-leaf.pem"
+openssl verify -x509_strict -CAfile "$ROOT" -untrusted out/online-sign/online.pem "$W/api-leaf.pem" >"$W/v.out" 2>&1 ||
+    { show "$W/v.out"; die "openssl verify root -> ceremony intermediate -> API leaf"; }
+daemon_stop
+SOFTHSM2_CONF=$DEVCONF "$H" --module "$M" --token hsmca-dev --pin-file "$W/dev/pin" \
+    ceremony verify out/online-key/transcript.jsonl >"$W/tv.out" 2>&1 ||
+    { show "$W/tv.out"; die "the online key's transcript after adoption (label and key unchanged)"; }
+pass "ceremony-made online intermediate: imported with its transcript, key adopted, API leaf verifies to the offline root"
+
 echo "all ceremony checks passed"
