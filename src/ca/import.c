@@ -364,8 +364,9 @@ hsmca_rv hsmca_ca_import_bundle_transcript(hsmca_ca *ca, const char *mount, cons
     /* A ceremony-made intermediate's key was generated in this token by its
      * own ceremony, outside the API: adopt it, so the issuer can sign. A key
      * elsewhere (the offline root's) leaves the issuer key-less, as in any
-     * import. */
-    {
+     * import. Only a CA certificate is imported, so only its key may be
+     * adopted: a refused import must leave the mount as it was. */
+    if (X509_check_ca(bnd.certs[0]) >= 1) {
         unsigned char *spki = NULL, md[32];
         char key_id[37];
         int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(bnd.certs[0]), &spki);
