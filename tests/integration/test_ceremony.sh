@@ -379,8 +379,32 @@ SOFTHSM2_CONF=$DEVCONF "$H" ceremony run online-key.json --operator Alice >"$W/o
     { show "$W/online1.out"; die "intermediate key ceremony on the daemon's token"; }
 "$H" ceremony run online-sign.json --operator Alice >"$W/online2.out" 2>&1 ||
     { show "$W/online2.out"; die "the root signs the online intermediate"; }
+# A leaf-type certificate (an OCSP signer) whose key is also in the daemon's
+# token: its transcript verifies, but a non-CA import is refused, and the
+# refusal must not adopt its key either.
+cat >dev-ocsp.json <<EOF
+{"version": 1, "name": "dev-token-ocsp", "module": "$M", "token": {"label": "hsmca-dev"},
+ "pin": {"file": "$W/dev/pin"}, "output_dir": "out/dev-ocsp",
+ "steps": [{"kind": "root-key", "label": "dev-token-root", "key_type": "ec", "key_bits": 256},
+           {"kind": "root-cert", "key": "dev-token-root", "output": "root.pem", "validity": "365d",
+            "subject": {"common_name": "Dev Token Root"}},
+           {"kind": "ocsp-signer", "label": "dev-token-ocsp", "key_type": "ec", "key_bits": 256,
+            "issuer_cert": "root.pem", "issuer_key": "dev-token-root", "output": "ocsp.pem", "validity": "30d",
+            "subject": {"common_name": "Dev Token OCSP"}}]}
+EOF
+SOFTHSM2_CONF=$DEVCONF "$H" ceremony run dev-ocsp.json --operator Alice >"$W/devocsp.out" 2>&1 ||
+    { show "$W/devocsp.out"; die "OCSP signer ceremony on the daemon's token"; }
 daemon_start_dev "$W/dev"
 trap '[ -z "${DAEMON_PID:-}" ] || kill "$DAEMON_PID" 2>/dev/null || true' EXIT
+mount_keys() {
+    api GET "pki/keys?list=true"
+    jget '.data.keys // [] | length'
+}
+nkeys=$(mount_keys)
+import out/dev-ocsp/ocsp.pem out/dev-ocsp/transcript.jsonl
+[ "$STATUS" = 400 ] || { show "$RESP"; die "import of a non-CA certificate with its transcript: status $STATUS"; }
+[ "$(mount_keys)" = "$nkeys" ] || die "a refused import adopted a token key"
+pass "a refused import (not a CA) adopts no key"
 import out/online-sign/online.pem out/online-sign/transcript.jsonl
 [ "$STATUS" = 200 ] || { show "$RESP"; die "import of the online intermediate: status $STATUS"; }
 ONLINE=$(jget '.data.imported_issuers[0]')
