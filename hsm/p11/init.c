@@ -9,7 +9,7 @@
 #include "hsmca/p11.h"
 #include "internal.h"
 
-#define SLOTS_MAX 64
+#define SLOTS_MAX HSMCA_P11_SLOTS_MAX
 
 /* The slot whose token is initialised and labelled `label` (blank padded to
  * 32, as C_GetTokenInfo reports it), or the first uninitialised one. */
@@ -95,6 +95,64 @@ done:
         p11_C_Logout(m, s);
     if (s != CK_INVALID_HANDLE)
         p11_C_CloseSession(m, s);
+    if (entered)
+        p11_module_leave(m);
+    p11_module_release(m);
+    return rv;
+}
+
+/* CK_TOKEN_INFO strings are blank-padded and not NUL-terminated. */
+static void unpad(char *dst, size_t dst_size, const CK_UTF8CHAR *src, size_t src_len)
+{
+    size_t n = src_len;
+
+    while (n > 0 && (src[n - 1] == ' ' || src[n - 1] == '\0'))
+        n--;
+    if (n >= dst_size)
+        n = dst_size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+hsmca_rv hsmca_p11_token_list(const char *module_path, hsmca_p11_token_desc *out, size_t max, size_t *n)
+{
+    p11_module *m = NULL;
+    CK_SLOT_ID slots[SLOTS_MAX];
+    CK_ULONG ns = SLOTS_MAX;
+    bool entered = false;
+    CK_RV crv;
+    hsmca_rv rv;
+
+    *n = 0;
+    if ((rv = p11_module_acquire(module_path, &m)) != HSMCA_OK)
+        return rv;
+    if ((rv = p11_module_enter(m)) != HSMCA_OK)
+        goto done;
+    entered = true;
+    crv = p11_C_GetSlotList(m, CK_TRUE, slots, &ns);
+    if (crv != CKR_OK) {
+        rv = p11_fail(crv, "C_GetSlotList", "listing slots");
+        goto done;
+    }
+    for (CK_ULONG i = 0; i < ns && *n < max; i++) {
+        CK_TOKEN_INFO ti;
+        hsmca_p11_token_desc *d = &out[*n];
+        /* A slot whose token vanished between the two calls is skipped. */
+        if (p11_C_GetTokenInfo(m, slots[i], &ti) != CKR_OK)
+            continue;
+        memset(d, 0, sizeof(*d));
+        d->slot = slots[i];
+        unpad(d->label, sizeof(d->label), ti.label, sizeof(ti.label));
+        unpad(d->manufacturer, sizeof(d->manufacturer), ti.manufacturerID, sizeof(ti.manufacturerID));
+        unpad(d->model, sizeof(d->model), ti.model, sizeof(ti.model));
+        unpad(d->serial, sizeof(d->serial), ti.serialNumber, sizeof(ti.serialNumber));
+        d->initialized = (ti.flags & CKF_TOKEN_INITIALIZED) != 0;
+        d->user_pin_set = (ti.flags & CKF_USER_PIN_INITIALIZED) != 0;
+        d->pin_locked = (ti.flags & CKF_USER_PIN_LOCKED) != 0;
+        (*n)++;
+    }
+    rv = HSMCA_OK;
+done:
     if (entered)
         p11_module_leave(m);
     p11_module_release(m);

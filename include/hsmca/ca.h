@@ -272,6 +272,15 @@ hsmca_rv hsmca_ca_sign_self_issued(hsmca_ca *ca, const char *mount, const char *
 hsmca_rv hsmca_ca_import_bundle(hsmca_ca *ca, const char *mount, const char *pem, size_t pem_len, bool allow_keys,
                                 hsmca_ca_result *out);
 
+/* The same for a ceremony-made issuer (docs/ceremony.md): transcript, the
+ * text of the ceremony's transcript.jsonl, must verify (chain and
+ * signature), must record the bundle's first certificate, and that
+ * certificate must be signed by the transcript's signing key; otherwise
+ * nothing is imported and the detail names the problem. */
+hsmca_rv hsmca_ca_import_bundle_transcript(hsmca_ca *ca, const char *mount, const char *pem, size_t pem_len,
+                                           bool allow_keys, const char *transcript, size_t transcript_len,
+                                           hsmca_ca_result *out);
+
 /* ---- for the revocation module (src/revocation, issue 5) ---- */
 
 /* The store and library context the CA was made with (borrowed). */

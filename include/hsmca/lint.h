@@ -75,6 +75,15 @@ const hsmca_lint_rule *hsmca_lint_rules(size_t *count);
  * certificate is only read. */
 hsmca_rv hsmca_lint_certificate(X509 *tbs, const hsmca_lint_opts *opts, hsmca_lint_finding *finding);
 
+/* Lints a to-be-signed CRL of issuer (the CA certificate that signs it)
+ * with the crl.* rules of RFC 5280 section 5: v2, issuer name chaining,
+ * the issuer's cRLSign, time encoding and order, AKI matching the issuer's
+ * SKI, cRLNumber, no duplicate or empty extensions, revoked serials
+ * positive, short and unique. Results as hsmca_lint_certificate. */
+hsmca_rv hsmca_lint_crl(X509_CRL *crl, X509 *issuer, hsmca_lint_finding *finding);
+/* Every rule hsmca_lint_crl() can report, in the order it checks them. */
+const hsmca_lint_rule *hsmca_lint_crl_rules(size_t *count);
+
 #ifdef __cplusplus
 }
 #endif

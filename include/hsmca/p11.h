@@ -230,6 +230,22 @@ void hsmca_p11_global_init(void);
 hsmca_rv hsmca_p11_token_init(const char *module_path, const char *label, const hsmca_pin *so_pin,
                               const hsmca_pin *user_pin);
 
+/* One slot's token as C_GetTokenInfo reports it (blank padding removed). */
+typedef struct {
+    unsigned long slot;
+    char label[33], manufacturer[33], model[17], serial[17];
+    bool initialized;   /* CKF_TOKEN_INITIALIZED */
+    bool user_pin_set;  /* CKF_USER_PIN_INITIALIZED */
+    bool pin_locked;    /* CKF_USER_PIN_LOCKED */
+} hsmca_p11_token_desc;
+
+#define HSMCA_P11_SLOTS_MAX 64
+
+/* Every slot of the module that holds a token, initialised or not, in the
+ * module's slot order; at most max entries (HSMCA_P11_SLOTS_MAX is the
+ * module's own bound). Needs no PIN and logs in nowhere. */
+hsmca_rv hsmca_p11_token_list(const char *module_path, hsmca_p11_token_desc *out, size_t max, size_t *n);
+
 #ifdef __cplusplus
 }
 #endif

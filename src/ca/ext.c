@@ -209,6 +209,18 @@ done:
     return rv;
 }
 
+hsmca_rv ca_ext_add_url_lists(X509 *x, const hsmca_strlist *ca_issuers, const hsmca_strlist *ocsp,
+                              const hsmca_strlist *crls)
+{
+    static const hsmca_strlist none = {0};
+    url_ctx u = {.issuer_id = "", .cluster_path = "", .cluster_aia_path = "", .templating = false};
+    hsmca_rv rv = add_aia(x, &u, ca_issuers ? ca_issuers : &none, ocsp ? ocsp : &none);
+
+    if (rv == HSMCA_OK)
+        rv = add_cdp(x, &u, crls ? crls : &none);
+    return rv;
+}
+
 hsmca_rv ca_ext_add_issued_by(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer *iss, X509 *x)
 {
     hsmca_rv rv = ca_ext_add(x, iss->certificate, NID_subject_key_identifier, "hash");

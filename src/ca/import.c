@@ -8,9 +8,11 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "hsmca/log.h"
+#include "hsmca/transcript.h"
 #include "hsmca/uuid.h"
 #include "internal.h"
 
@@ -330,5 +332,64 @@ done:
         hsmca_ca_result_clear(out);
         hsmca_err(keep, "%s", detail);
     }
+    return rv;
+}
+
+hsmca_rv hsmca_ca_import_bundle_transcript(hsmca_ca *ca, const char *mount, const char *pem, size_t pem_len,
+                                           bool allow_keys, const char *transcript, size_t transcript_len,
+                                           hsmca_ca_result *out)
+{
+    hsmca_transcript tr;
+    bundle bnd;
+    hsmca_rv rv;
+
+    memset(out, 0, sizeof(*out));
+    memset(&tr, 0, sizeof(tr));
+    if ((rv = bundle_parse(pem, pem_len, &bnd)) != HSMCA_OK)
+        return rv;
+    if (bnd.n_certs == 0) {
+        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "transcript: the bundle holds no certificate to check against it");
+        goto done;
+    }
+    /* Checked before anything is written: a refused transcript imports
+     * nothing. */
+    if ((rv = hsmca_transcript_check(transcript, transcript_len, NULL, NULL, &tr)) != HSMCA_OK)
+        goto done;
+    if ((rv = hsmca_transcript_match_certificate(&tr, bnd.certs[0])) != HSMCA_OK) {
+        hsmca_err_prefix("transcript");
+        goto done;
+    }
+    hsmca_log(HSMCA_LOG_NOTICE, "mount '%s': importing an issuer made by ceremony '%s' (transcript signed by '%s')",
+              mount, tr.name, tr.signer_label);
+    /* A ceremony-made intermediate's key was generated in this token by its
+     * own ceremony, outside the API: adopt it, so the issuer can sign. A key
+     * elsewhere (the offline root's) leaves the issuer key-less, as in any
+     * import. Only a CA certificate is imported, so only its key may be
+     * adopted: a refused import must leave the mount as it was. */
+    if (X509_check_ca(bnd.certs[0]) >= 1) {
+        unsigned char *spki = NULL, md[32];
+        char key_id[37];
+        int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(bnd.certs[0]), &spki);
+        hsmca_ca_key k;
+        if (n <= 0) {
+            rv = hsmca_err(HSMCA_ERR_CRYPTO, "cannot encode the certificate's public key");
+            goto done;
+        }
+        SHA256(spki, (size_t)n, md);
+        OPENSSL_free(spki);
+        if ((rv = find_key_for_pub(ca, mount, X509_get0_pubkey(bnd.certs[0]), key_id)) != HSMCA_OK)
+            goto done;
+        if (key_id[0] == '\0') {
+            rv = ca_key_adopt_by_spki(ca, mount, md, &k);
+            if (rv == HSMCA_ERR_NOT_FOUND)
+                hsmca_err_clear();
+            else if (rv != HSMCA_OK)
+                goto done;
+        }
+    }
+    rv = hsmca_ca_import_bundle(ca, mount, pem, pem_len, allow_keys, out);
+done:
+    hsmca_transcript_clear(&tr);
+    bundle_clear(&bnd);
     return rv;
 }

@@ -115,6 +115,12 @@ hsmca_rv ca_key_resolve(hsmca_ca *ca, const char *mount, const char *ref, hsmca_
 /* Adds the key document (and, if the mount has none, the default) to b. */
 void ca_key_record(hsmca_ca *ca, hsmca_store_batch *b, const char *mount, const hsmca_ca_key *k,
                    bool make_default);
+/* Adopts into the mount the one token key pair whose SubjectPublicKeyInfo
+ * hashes to spki_sha256: a key made outside the API, by a key ceremony. Its
+ * token label is left as the ceremony recorded it (ceremony verify checks
+ * it) and its mount key_name stays empty. HSMCA_ERR_NOT_FOUND if the token
+ * has no such key; a key the mount already has is returned as it is. */
+hsmca_rv ca_key_adopt_by_spki(hsmca_ca *ca, const char *mount, const unsigned char spki_sha256[32], hsmca_ca_key *out);
 /* The provider-backed EVP_PKEY of a mount key. */
 hsmca_rv ca_key_pkey(hsmca_ca *ca, const char *key_id, EVP_PKEY **out);
 
@@ -229,6 +235,10 @@ hsmca_rv ca_ext_add_issued_by(hsmca_ca *ca, const char *mount, const hsmca_ca_is
  * from the issuer's own URLs or the mount's config/urls, templated with
  * {{issuer_id}}, {{cluster_path}}, {{cluster_aia_path}}. */
 hsmca_rv ca_ext_add_urls(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer *issuer, X509 *x);
+/* AIA (OCSP, caIssuers) and CRL distribution points from literal URL lists
+ * (NULL or empty: that part is left out); no templating. */
+hsmca_rv ca_ext_add_url_lists(X509 *x, const hsmca_strlist *ca_issuers, const hsmca_strlist *ocsp,
+                              const hsmca_strlist *crls);
 
 int64_t ca_now(void);
 int64_t ca_asn1_time_to_unix(const ASN1_TIME *t);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "hsmca/log.h"
 #include "internal.h"
 
@@ -214,6 +216,42 @@ hsmca_rv hsmca_ca_key_import(hsmca_ca *ca, const char *mount, const char *key_na
     }
     hsmca_err_clear();
     return adopt(ca, mount, &info, key_name, false, out);
+}
+
+hsmca_rv ca_key_adopt_by_spki(hsmca_ca *ca, const char *mount, const unsigned char spki_sha256[32], hsmca_ca_key *out)
+{
+    hsmca_keyslot_info *all = NULL, *hit = NULL;
+    hsmca_store_doc doc;
+    size_t n = 0, matches = 0;
+    hsmca_rv rv;
+
+    if ((rv = hsmca_keyslot_list(ca->keyslot, &all, &n)) != HSMCA_OK)
+        return rv;
+    for (size_t i = 0; i < n; i++) {
+        if (CRYPTO_memcmp(all[i].spki_sha256, spki_sha256, 32) == 0) {
+            hit = &all[i];
+            matches++;
+        }
+    }
+    if (matches != 1) {
+        rv = hsmca_err(HSMCA_ERR_NOT_FOUND, matches == 0 ? "no token key has this public key"
+                                                         : "more than one token key has this public key");
+        goto done;
+    }
+    memset(&doc, 0, sizeof(doc));
+    if (hsmca_store_doc_get(ca->store, mount, HSMCA_DOC_KEY, hit->key_id, &doc) == HSMCA_OK) {
+        hsmca_store_doc_clear(&doc);
+        rv = hsmca_ca_key_get(ca, mount, hit->key_id, out);
+        goto done;
+    }
+    hsmca_err_clear();
+    rv = adopt(ca, mount, hit, "", false, out);
+    if (rv == HSMCA_OK)
+        hsmca_log(HSMCA_LOG_NOTICE, "mount '%s': adopted token key %s ('%s') made by a key ceremony", mount,
+                  hit->key_id, hit->key_name);
+done:
+    OPENSSL_free(all);
+    return rv;
 }
 
 hsmca_rv hsmca_ca_key_get(hsmca_ca *ca, const char *mount, const char *ref, hsmca_ca_key *out)

@@ -13,6 +13,8 @@
 #include "hsmca/log.h"
 #include "hsmca/p11.h"
 #include "init.h"
+#include "token.h"
+#include "ceremony_cli.h"
 
 #include "audit.h"
 
@@ -60,6 +62,10 @@ static void usage(FILE *f)
             "             [--pin-file PATH | --pin-credential NAME] [--debug] COMMAND ...\n"
             "\n"
             "commands:\n"
+            "  token list                      the module's tokens (no PIN needed)\n"
+            "  token init LABEL [--so-pin-file PATH] [--user-pin-file PATH]\n"
+            "                                  initialise a free slot's token; PINs not given\n"
+            "                                  as files are asked for on the terminal, no echo\n"
             "  token info                      token identity and health\n"
             "  key list                        keys on the token\n"
             "  key generate TYPE [BITS] NAME   TYPE rsa (2048|3072|4096), ec (256|384|521), ed25519\n"
@@ -67,6 +73,10 @@ static void usage(FILE *f)
             "  key pubkey REF                  public key as PEM\n"
             "  key rename REF NAME\n"
             "  key delete REF\n"
+            "  ceremony run FILE [--dry-run] [--operator NAME ...]\n"
+            "                                  a key ceremony as its JSON file describes (docs/ceremony.md)\n"
+            "  ceremony verify TRANSCRIPT      check a ceremony transcript (and, with the token options,\n"
+            "                                  that its keys are still in the token and non-extractable)\n"
             "  audit verify FILE [--prev HEX] check an audit log's HMAC chain (docs/audit.md)\n"
             "  init --db PATH                  make a new database's root token, print it once (no token needed)\n"
             "\n"
@@ -105,22 +115,22 @@ static int cmd_key_info(hsmca_keyslot *ks, const char *ref)
     if (rv == HSMCA_OK)
         rv = hsmca_p11_key_get_attrs(key, &a);
     if (rv == HSMCA_OK) {
-        printf("key_id:             %s\n", k.key_id);
-        printf("key_name:           %s\n", k.key_name);
-        printf("key_type:           %s\n", type_name(k.type));
-        printf("key_bits:           %u\n", k.bits);
+        printf("key_id:                %s\n", k.key_id);
+        printf("key_name:              %s\n", k.key_name);
+        printf("key_type:              %s\n", type_name(k.type));
+        printf("key_bits:              %u\n", k.bits);
         if (k.curve[0])
-            printf("curve:              %s\n", k.curve);
-        printf("CKA_LOCAL:          %s\n", a.local ? "true" : "false");
-        printf("CKA_SENSITIVE:      %s\n", a.sensitive ? "true" : "false");
-        printf("CKA_ALWAYS_SENSITIVE: %s\n", a.always_sensitive ? "true" : "false");
-        printf("CKA_EXTRACTABLE:    %s\n", a.extractable ? "true" : "false");
+            printf("curve:                 %s\n", k.curve);
+        printf("CKA_LOCAL:             %s\n", a.local ? "true" : "false");
+        printf("CKA_SENSITIVE:         %s\n", a.sensitive ? "true" : "false");
+        printf("CKA_ALWAYS_SENSITIVE:  %s\n", a.always_sensitive ? "true" : "false");
+        printf("CKA_EXTRACTABLE:       %s\n", a.extractable ? "true" : "false");
         printf("CKA_NEVER_EXTRACTABLE: %s\n", a.never_extractable ? "true" : "false");
-        printf("signature schemes: %s%s%s%s%s\n", (k.caps & HSMCA_CAP_RSA_PKCS1) ? " rsa-pkcs1" : "",
+        printf("signature schemes:    %s%s%s%s%s\n", (k.caps & HSMCA_CAP_RSA_PKCS1) ? " rsa-pkcs1" : "",
                (k.caps & HSMCA_CAP_RSA_PSS) ? " rsa-pss" : "",
                (k.caps & HSMCA_CAP_RSA_RAW) ? " rsa-raw(software padding)" : "",
                (k.caps & HSMCA_CAP_ECDSA) ? " ecdsa" : "", (k.caps & HSMCA_CAP_EDDSA) ? " eddsa" : "");
-        printf("SPKI SHA-256:       ");
+        printf("SPKI SHA-256:          ");
         print_hex(k.spki_sha256, sizeof(k.spki_sha256));
         printf("\n");
     }
@@ -248,9 +258,20 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[optind], "init") == 0)
         return report(hsmca_cli_init(argc - optind, argv + optind), "init");
+    /* A ceremony names its own module, token and PIN source. */
+    if (strcmp(argv[optind], "ceremony") == 0) {
+        CRYPTO_secure_malloc_init(32 * 1024, 32);
+        return report(hsmca_cli_ceremony(&cfg, argc - optind, argv + optind), "ceremony");
+    }
     if (cfg.module_path == NULL) {
         fprintf(stderr, "hsmca: no PKCS#11 module: give --module PATH or set HSMCA_PKCS11_MODULE\n");
         return 64;
+    }
+    /* These run before any login: list needs no PIN, init sets the PINs. */
+    if (strcmp(argv[optind], "token") == 0 && optind + 1 < argc &&
+        (strcmp(argv[optind + 1], "list") == 0 || strcmp(argv[optind + 1], "init") == 0)) {
+        CRYPTO_secure_malloc_init(32 * 1024, 32);
+        return report(hsmca_cli_token(&cfg, argc - optind, argv + optind), "token");
     }
     if (cfg.pin.file == NULL && cfg.pin.credential == NULL) {
         fprintf(stderr, "hsmca: no PIN source: give --pin-file PATH or --pin-credential NAME\n");

@@ -297,8 +297,10 @@ static void intermediate_cross_sign(hsmca_http_req *req, hsmca_http_resp *resp, 
 
 /* ---- config/ca, issuers/import/{bundle,cert}, intermediate/set-signed ---- */
 
-static const ob_field bundle_fields[] = {{"pem_bundle", OBF_STRING}, OB_FIELDS_END};
-static const ob_field set_signed_fields[] = {{"certificate", OBF_STRING}, OB_FIELDS_END};
+/* transcript (hsmca's own): a key ceremony's transcript that must vouch
+ * for the first certificate (docs/ceremony.md). */
+static const ob_field bundle_fields[] = {{"pem_bundle", OBF_STRING}, {"transcript", OBF_STRING}, OB_FIELDS_END};
+static const ob_field set_signed_fields[] = {{"certificate", OBF_STRING}, {"transcript", OBF_STRING}, OB_FIELDS_END};
 
 /* A PEM bundle may hold private keys: the copies of it this handler owns
  * or borrows (the typed fields and the parsed body) are cleansed once the
@@ -360,7 +362,7 @@ static void import_common(hsmca_http_req *req, hsmca_http_resp *resp, void *arg,
     hsmca_ca *ca = ob_ca(arg);
     hsmca_ca_result res;
     json_t *in, *data = NULL, *mapping = NULL;
-    const char *pem;
+    const char *pem, *transcript;
     char def[37];
     size_t keyless = 0, with_key = 0;
     hsmca_rv rv;
@@ -376,7 +378,12 @@ static void import_common(hsmca_http_req *req, hsmca_http_resp *resp, void *arg,
                                          : "the PEM certificates (and for bundles, keys) to import");
         goto done;
     }
-    rv = hsmca_ca_import_bundle(ca, mount, pem, strlen(pem), allow_keys, &res);
+    transcript = ob_str(in, "transcript", "");
+    if (transcript[0] != '\0')
+        rv = hsmca_ca_import_bundle_transcript(ca, mount, pem, strlen(pem), allow_keys, transcript, strlen(transcript),
+                                               &res);
+    else
+        rv = hsmca_ca_import_bundle(ca, mount, pem, strlen(pem), allow_keys, &res);
     if (rv != HSMCA_OK) {
         const char *m = hsmca_err_message();
         /* The core names its input pem_bundle; set-signed calls it

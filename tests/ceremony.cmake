@@ -1,0 +1,6 @@
+# SPDX-License-Identifier: Apache-2.0
+# Tests of the offline CA operations of key ceremonies (src/ca/offline.c)
+# and the CRL lint (src/ca/lint_crl.c). The end-to-end ceremony test,
+# integration/test_ceremony.sh, is a token test in tests/CMakeLists.txt.
+hsmca_unit_test(test_offline)
+set_tests_properties(unit.test_offline PROPERTIES LABELS lint ENVIRONMENT "${HSMCA_TEST_SAN_ENV}")
