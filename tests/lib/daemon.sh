@@ -32,8 +32,22 @@ daemon_start_dev() {
     [ -n "$ADDR" ] || { show "$DAEMON_LOG"; die "hsmcad -dev did not print its address within 30 s"; }
     CURL_TLS=
     case $ADDR in https:*) CURL_TLS="--cacert $DAEMON_DIR/tls-ca.pem" ;; esac
-    # shellcheck disable=SC2086
-    curl -sf $CURL_TLS "$ADDR/v1/sys/health" >/dev/null || { show "$DAEMON_LOG"; die "hsmcad is not healthy"; }
+    # Healthy within 5 s of printing its address. On a loaded machine the
+    # first probe has been seen to fail (two flakes while four builds ran);
+    # the statuses seen are kept so a daemon that really answers 5xx at
+    # start still fails here, naming them.
+    _i=0
+    _seen=
+    while :; do
+        # shellcheck disable=SC2086
+        _st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 $CURL_TLS "$ADDR/v1/sys/health" || true)
+        [ "$_st" = 200 ] && break
+        _seen="$_seen $_st"
+        _i=$((_i + 1))
+        [ $_i -lt 25 ] || { show "$DAEMON_LOG"; die "hsmcad is not healthy within 5 s (statuses:$_seen)"; }
+        sleep 0.2
+    done
+    [ -z "$_seen" ] || echo "# hsmcad healthy after $_i probes (before:$_seen)" >&2
     TOKEN=$ROOT_TOKEN
     RESP=$DAEMON_DIR.resp
     export ADDR ROOT_TOKEN DAEMON_PID DAEMON_DIR TOKEN RESP
