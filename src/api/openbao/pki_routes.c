@@ -17,6 +17,8 @@ extern const hsmca_http_route ob_keys_routes[];
 extern const size_t ob_keys_routes_n;
 extern const hsmca_http_route ob_config_routes[];
 extern const size_t ob_config_routes_n;
+extern const hsmca_http_route ob_ocsp_routes[];
+extern const size_t ob_ocsp_routes_n;
 
 hsmca_rv ob_pki_routes(hsmca_http_router *r, hsmca_openbao *api)
 {
@@ -31,6 +33,7 @@ hsmca_rv ob_pki_routes(hsmca_http_router *r, hsmca_openbao *api)
         {ob_ca_routes, &ob_ca_routes_n},
         {ob_keys_routes, &ob_keys_routes_n},
         {ob_config_routes, &ob_config_routes_n},
+        {ob_ocsp_routes, &ob_ocsp_routes_n},
     };
     hsmca_rv rv = HSMCA_OK;
 
