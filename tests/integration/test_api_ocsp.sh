@@ -184,7 +184,29 @@ post_raw ocsp-ec nonce.req nonce2.der
 cmp -s nonce1.der nonce2.der && die "cache: a request with a nonce was served a cached answer"
 pass "cache: repeated request served the same signed bytes; nonce requests signed afresh"
 
-# ---- revoked (needs POST pki/revoke, issue #5's revocation part) ----
+# ---- revoked, as the store records it: the revoke endpoint is issue #5's
+# revocation part; until it lands the row is marked with sqlite3 as that
+# path will mark it (revoked_at, revocation_reason), and asked with a nonce
+# (nothing cached: the direct write cannot invalidate the daemon's cache) ----
+if command -v sqlite3 >/dev/null 2>&1; then
+    der=$(openssl x509 -in ocsp-pss.leaf2.pem -outform DER | od -An -v -tx1 | tr -d ' \n')
+    rev_at=$(($(date +%s) - 3600))
+    sqlite3 "$STATE/hsmca.db" "PRAGMA busy_timeout=5000; UPDATE certs SET revoked_at=$rev_at, revocation_reason=1
+        WHERE mount='ocsp-pss' AND der=X'$der'; SELECT changes();" >sql.out 2>&1 || { show sql.out; die "sqlite3 update"; }
+    [ "$(tail -1 sql.out)" = 1 ] || { show sql.out; die "sqlite3: leaf2 row not found"; }
+    ocsp_post ocsp-pss store-rev.txt -issuer ocsp-pss.root.pem -cert ocsp-pss.leaf1.pem -cert ocsp-pss.leaf2.pem \
+        -CAfile ocsp-pss.root.pem -respout store-rev.der
+    grep -q '^ocsp-pss.leaf1.pem: good' store-rev.txt && grep -q '^ocsp-pss.leaf2.pem: revoked' store-rev.txt &&
+        grep -q 'Reason: keyCompromise' store-rev.txt && grep -q 'Response verify OK' store-rev.txt ||
+        { show store-rev.txt; die "store revocation: expected good + revoked (keyCompromise) in one response"; }
+    want=$(date -u -d "@$rev_at" '+%b %e %H:%M:%S %Y GMT' | tr -s ' ')
+    grep 'Revocation Time' store-rev.txt | tr -s ' ' | grep -q "$want" || { show store-rev.txt; die "revocation time is not $want"; }
+    ocsptool --response-info --infile store-rev.der >store-rev.gnutls 2>&1 || { show store-rev.gnutls; die "ocsptool revoked"; }
+    grep -q 'Certificate Status: revoked' store-rev.gnutls || { show store-rev.gnutls; die "ocsptool does not see revoked"; }
+    pass "revoked (store row): revoked with time and reason beside good, openssl and ocsptool agree"
+fi
+
+# ---- revoked through POST revoke (issue #5's revocation part) ----
 serial=$(serial_of ocsp-ec.leaf2.pem)
 api POST ocsp-ec/revoke "{\"serial_number\":\"$serial\"}"
 if [ "$STATUS" = 200 ]; then
@@ -256,8 +278,33 @@ if [ "$STATUS" = 200 ] || [ "$STATUS" = 204 ]; then
         die "ocsp_disable: expected 401 unauthorized, got $POST_STATUS $(resp_status dis.der)"
     api POST ocsp-rsa/config/crl '{"ocsp_disable":false}'
     pass "ocsp_disable: unauthorized"
+elif command -v sqlite3 >/dev/null 2>&1; then
+    # Until config/crl exists the stored document is written as that
+    # endpoint will store it (OpenBao's field names and values).
+    crl_doc() {
+        sqlite3 "$STATE/hsmca.db" "PRAGMA busy_timeout=5000; INSERT OR REPLACE INTO docs (mount, kind, id, name, body,
+            blob, created, updated) VALUES ('ocsp-rsa', 'config', 'crl', NULL, '$1', NULL, 0, 0);" >/dev/null ||
+            die "sqlite3: config/crl"
+    }
+    openssl ocsp -no_nonce -issuer ocsp-rsa.root.pem -cert ocsp-rsa.leaf1.pem -reqout dis.req >/dev/null 2>&1
+    crl_doc '{"ocsp_disable":true}'
+    post_raw ocsp-rsa dis.req dis.der
+    [ "$POST_STATUS" = 401 ] && [ "$(resp_status dis.der)" = unauthorized ] ||
+        die "ocsp_disable (stored): expected 401 unauthorized, got $POST_STATUS $(resp_status dis.der)"
+    # ocsp_expiry: nextUpdate = thisUpdate + 1h; "0" leaves it out
+    crl_doc '{"ocsp_disable":false,"ocsp_expiry":"1h"}'
+    ocsp_post ocsp-rsa exp1h.txt -issuer ocsp-rsa.root.pem -cert ocsp-rsa.leaf1.pem -CAfile ocsp-rsa.root.pem
+    tu=$(date -u -d "$(sed -n 's/^ *This Update: //p' exp1h.txt | head -1)" +%s)
+    nu=$(date -u -d "$(sed -n 's/^ *Next Update: //p' exp1h.txt | head -1)" +%s)
+    [ $((nu - tu)) = 3600 ] || { show exp1h.txt; die "ocsp_expiry 1h: nextUpdate - thisUpdate = $((nu - tu))"; }
+    crl_doc '{"ocsp_expiry":"0"}'
+    ocsp_post ocsp-rsa exp0.txt -issuer ocsp-rsa.root.pem -cert ocsp-rsa.leaf1.pem -CAfile ocsp-rsa.root.pem
+    grep -q 'Next Update' exp0.txt && { show exp0.txt; die "ocsp_expiry 0: nextUpdate present"; }
+    grep -q '^ocsp-rsa.leaf1.pem: good' exp0.txt || { show exp0.txt; die "ocsp_expiry 0: not good"; }
+    sqlite3 "$STATE/hsmca.db" "PRAGMA busy_timeout=5000; DELETE FROM docs WHERE mount='ocsp-rsa' AND kind='config' AND id='crl';" >/dev/null
+    pass "ocsp_disable -> 401 unauthorized; ocsp_expiry 1h -> nextUpdate +1h, 0 -> none (stored config/crl)"
 else
-    echo "SKIPPED: ocsp_disable (POST config/crl answered $STATUS; no config/crl endpoint yet)"
+    echo "SKIPPED: ocsp_disable (POST config/crl answered $STATUS; no config/crl endpoint yet; no sqlite3)"
     SKIPPED="$SKIPPED ocsp_disable"
 fi
 
