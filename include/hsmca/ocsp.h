@@ -84,6 +84,9 @@ void hsmca_ocsp_get_stats(hsmca_ca *ca, hsmca_ocsp_stats *out);
 typedef struct hsmca_ocsp_state hsmca_ocsp_state;
 hsmca_rv hsmca_ocsp_state_new(hsmca_ocsp_state **out);
 void hsmca_ocsp_state_free(hsmca_ocsp_state *st);
+/* Appends the key_ids of the mount's delegated OCSP signers (token keys
+ * that no key document lists), for the mount's removal to destroy. */
+hsmca_rv hsmca_ocsp_signer_keys(hsmca_ca *ca, const char *mount, hsmca_strlist *key_ids);
 
 #ifdef __cplusplus
 }

@@ -103,6 +103,8 @@ hsmca_rv hsmca_ca_mount_disable(hsmca_ca *ca, const char *mount)
     /* Which token keys belong to the mount, before its records go. */
     rv = hsmca_ca_key_list(ca, mount, collect_key, &keys);
     if (rv == HSMCA_OK)
+        rv = hsmca_ocsp_signer_keys(ca, mount, &keys);
+    if (rv == HSMCA_OK)
         rv = hsmca_store_mount_delete(ca->store, mount);
     ca_invalidate(ca);
     for (size_t i = 0; rv == HSMCA_OK && i < keys.n; i++) {

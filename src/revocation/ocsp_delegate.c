@@ -268,3 +268,19 @@ done:
     hsmca_store_doc_clear(&old);
     return rv;
 }
+
+static int collect_signer_key(const hsmca_store_doc *doc, void *arg)
+{
+    char key_id[37];
+
+    if (doc_key_id(doc, key_id) != HSMCA_OK) {
+        hsmca_err_clear();
+        return 1;
+    }
+    return hsmca_strlist_add(arg, key_id, strlen(key_id)) == HSMCA_OK;
+}
+
+hsmca_rv hsmca_ocsp_signer_keys(hsmca_ca *ca, const char *mount, hsmca_strlist *key_ids)
+{
+    return hsmca_store_doc_list(ca->store, mount, OCSP_DOC_SIGNER, NULL, 0, collect_signer_key, key_ids);
+}
