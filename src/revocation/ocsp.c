@@ -198,6 +198,18 @@ static const ocsp_issuer *pick_signer(const ocsp_mount *m, OCSP_REQUEST *req, in
     return ocsp_mount_default(m);
 }
 
+/* thisUpdate + ocsp_expiry, but never past the delegated signer's
+ * certificate: a response is only as good as the certificate that
+ * vouches for its signature. */
+static int64_t next_update_time(const ocsp_issuer *signer, int64_t now, const ocsp_settings *set)
+{
+    int64_t next = now + set->expiry;
+
+    if (signer->signer_cert != NULL && signer->signer_not_after > now && next > signer->signer_not_after)
+        next = signer->signer_not_after;
+    return next;
+}
+
 /* The answers for every CertID, nonce, signature: the successful response. */
 static hsmca_rv build_response(hsmca_ca *ca, const char *mount, const ocsp_settings *set, const ocsp_mount *m,
                                const ocsp_issuer *signer, OCSP_REQUEST *req, int n, unsigned char **der,
@@ -221,7 +233,7 @@ static hsmca_rv build_response(hsmca_ca *ca, const char *mount, const ocsp_setti
      * available" (RFC 6960 4.2.2.1). */
     if (set->expiry > 0) {
         next_update = ASN1_TIME_new();
-        if (next_update == NULL || (rv = ca_set_time(next_update, now + set->expiry)) != HSMCA_OK) {
+        if (next_update == NULL || (rv = ca_set_time(next_update, next_update_time(signer, now, set))) != HSMCA_OK) {
             rv = next_update == NULL ? hsmca_err(HSMCA_ERR_NOMEM, "out of memory") : rv;
             goto done;
         }
@@ -349,9 +361,13 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
     out->status = HSMCA_OCSP_SUCCESSFUL;
     /* Reused for the first three quarters of its validity: a relying party
      * or a stapling server always gets at least a quarter of ocsp_expiry. */
-    if (cacheable)
-        ocsp_cache_store(ca->ocsp, &key, gen, set.expiry, ca_now() + set.expiry - set.expiry / 4, out->der,
-                         out->der_len);
+    if (cacheable) {
+        int64_t now = ca_now(), refresh = now + set.expiry - set.expiry / 4;
+        /* and not past a delegated signer's rollover */
+        if (signer->signer_cert != NULL && signer->signer_renew_at > 0 && refresh > signer->signer_renew_at)
+            refresh = signer->signer_renew_at;
+        ocsp_cache_store(ca->ocsp, &key, gen, set.expiry, refresh, out->der, out->der_len);
+    }
     rv = HSMCA_OK;
     goto done;
 fail:

@@ -78,6 +78,7 @@ hsmca_rv ocsp_signer_load(hsmca_ca *ca, const char *mount, ocsp_issuer *iss)
     if (rv != HSMCA_OK)
         goto done;
     iss->signer_renew_at = renew_time(cert);
+    iss->signer_not_after = ca_asn1_time_to_unix(X509_get0_notAfter(cert));
     iss->signer_cert = cert;
     iss->signer_key = key;
     cert = NULL;

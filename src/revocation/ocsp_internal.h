@@ -58,6 +58,7 @@ typedef struct {
     X509 *signer_cert;
     EVP_PKEY *signer_key;
     int64_t signer_renew_at; /* after this the signer is rolled over */
+    int64_t signer_not_after;
 } ocsp_issuer;
 
 /* One mount's issuers as loaded at a CA generation; immutable once built,
@@ -67,6 +68,10 @@ typedef struct {
     char mount[HSMCA_STORE_MOUNT_MAX + 1];
     unsigned long gen;
     bool delegated;        /* built with delegation on */
+    /* The earliest rollover due among the delegated signers (0: none): the
+     * table is rebuilt then even if nothing else changed, or a signer would
+     * never roll over on a quiet CA. */
+    int64_t renew_at;
     char default_id[37];   /* the mount's default issuer ("" none) */
     ocsp_issuer issuers[OCSP_ISSUERS_MAX];
     size_t n;

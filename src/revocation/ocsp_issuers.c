@@ -181,6 +181,11 @@ static hsmca_rv table_build(hsmca_ca *ca, const char *mount, const ocsp_settings
     }
     if (set->delegated && (rv = load_signers(ca, w.m, set)) != HSMCA_OK)
         goto done;
+    for (size_t k = 0; k < w.m->n; k++) {
+        int64_t r = w.m->issuers[k].signer_cert != NULL ? w.m->issuers[k].signer_renew_at : 0;
+        if (r > 0 && (w.m->renew_at == 0 || r < w.m->renew_at))
+            w.m->renew_at = r;
+    }
     *out = w.m;
     w.m = NULL;
     rv = HSMCA_OK;
@@ -195,6 +200,7 @@ hsmca_rv ocsp_mount_get(hsmca_ca *ca, const char *mount, const ocsp_settings *se
 {
     hsmca_ocsp_state *st = ca->ocsp;
     unsigned long gen = atomic_load(&ca->gen);
+    int64_t now = ca_now();
     ocsp_mount *built = NULL;
     size_t slot = 0;
     hsmca_rv rv;
@@ -203,7 +209,8 @@ hsmca_rv ocsp_mount_get(hsmca_ca *ca, const char *mount, const ocsp_settings *se
     pthread_mutex_lock(&st->lock);
     for (size_t k = 0; k < st->n_mounts; k++) {
         ocsp_mount *m = st->mounts[k];
-        if (strcmp(m->mount, mount) == 0 && m->gen == gen && m->delegated == set->delegated) {
+        if (strcmp(m->mount, mount) == 0 && m->gen == gen && m->delegated == set->delegated &&
+            (m->renew_at == 0 || now < m->renew_at)) {
             atomic_fetch_add(&m->refs, 1);
             st->mounts_used[k] = ++st->clock;
             *out = m;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 #include <openssl/ocsp.h>
@@ -289,6 +290,64 @@ static void delegated_signer_rolls_over(void **state)
     OPENSSL_free(req);
 }
 
+/* The nextUpdate of a successful single answer (unix seconds). */
+static int64_t answer_next_update(const hsmca_ocsp_response *r)
+{
+    const unsigned char *p = r->der;
+    OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)r->der_len);
+    OCSP_BASICRESP *bs = resp ? OCSP_response_get1_basic(resp) : NULL;
+    ASN1_GENERALIZEDTIME *next = NULL;
+    int64_t t;
+
+    assert_non_null(bs);
+    OCSP_single_get0_status(OCSP_resp_get0(bs, 0), NULL, NULL, NULL, &next);
+    assert_non_null(next);
+    t = ca_asn1_time_to_unix(next);
+    OCSP_BASICRESP_free(bs);
+    OCSP_RESPONSE_free(resp);
+    return t;
+}
+
+/* A quiet CA (nothing changes the generation) still rolls its signer over
+ * when the rollover time comes; and no answer outlives its signer. */
+static void signer_rolls_over_on_time(void **state)
+{
+    hsmca_ocsp_config cfg = {1, 48 * 3600};
+    unsigned char *req = NULL;
+    size_t len = make_request(true, &req);
+    hsmca_ocsp_response r;
+    hsmca_ocsp_stats s0, s1;
+    ocsp_settings set;
+    ocsp_mount *m = NULL;
+
+    (void)state;
+    assert_int_equal(hsmca_ocsp_config_set(ca, MOUNT, &cfg), HSMCA_OK);
+    assert_int_equal(hsmca_ocsp_respond(ca, MOUNT, req, len, &r), HSMCA_OK);
+    hsmca_ocsp_response_clear(&r);
+    /* a signer living 18 s (+30 s backdating): due in 2 s */
+    assert_int_equal(ocsp_settings_load(ca, MOUNT, &set), HSMCA_OK);
+    assert_int_equal(ocsp_mount_get(ca, MOUNT, &set, &m), HSMCA_OK);
+    assert_int_equal(ocsp_signer_issue(ca, MOUNT, &m->issuers[0], 18), HSMCA_OK);
+    ocsp_mount_unref(m);
+    hsmca_ocsp_get_stats(ca, &s0);
+    assert_int_equal(hsmca_ocsp_respond(ca, MOUNT, req, len, &r), HSMCA_OK);
+    assert_int_equal(r.status, HSMCA_OCSP_SUCCESSFUL);
+    assert_true(answer_next_update(&r) <= ca_now() + 18); /* not the 12h of ocsp_expiry */
+    hsmca_ocsp_response_clear(&r);
+    hsmca_ocsp_get_stats(ca, &s1);
+    assert_int_equal(s1.delegated_certs, s0.delegated_certs); /* not due yet */
+    sleep(3);
+    assert_int_equal(hsmca_ocsp_respond(ca, MOUNT, req, len, &r), HSMCA_OK);
+    assert_int_equal(r.status, HSMCA_OCSP_SUCCESSFUL);
+    assert_true(answer_next_update(&r) > ca_now() + 11 * 3600);
+    hsmca_ocsp_response_clear(&r);
+    hsmca_ocsp_get_stats(ca, &s1);
+    assert_int_equal(s1.delegated_certs - s0.delegated_certs, 1);
+    cfg.delegated_signing = 0;
+    assert_int_equal(hsmca_ocsp_config_set(ca, MOUNT, &cfg), HSMCA_OK);
+    OPENSSL_free(req);
+}
+
 /* Removing a mount destroys its delegated signers' keys with its own
  * (no key document lists them). */
 static void mount_removal_destroys_signer_keys(void **state)
@@ -339,6 +398,7 @@ int main(void)
         cmocka_unit_test(cache_serves_and_revocation_invalidates),
         cmocka_unit_test(answer_read_before_invalidation_is_not_cached),
         cmocka_unit_test(delegated_signer_rolls_over),
+        cmocka_unit_test(signer_rolls_over_on_time),
         cmocka_unit_test(mount_removal_destroys_signer_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
