@@ -314,7 +314,7 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
         goto fail;
 
     gen = atomic_load(&ca->gen);
-    rv = ocsp_settings_load(ca, mount, &set);
+    rv = ocsp_settings_get(ca, mount, &set);
     if (rv == HSMCA_OK && set.disable) {
         status = HSMCA_OCSP_UNAUTHORIZED;
         goto fail;

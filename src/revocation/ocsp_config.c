@@ -3,6 +3,7 @@
  * config/crl, delegation from hsmca's config/ocsp extension. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hsmca/duration.h"
 #include "hsmca/log.h"
@@ -71,6 +72,57 @@ done:
     json_decref(crl);
     json_decref(ocsp);
     return rv;
+}
+
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+hsmca_rv ocsp_settings_get(hsmca_ca *ca, const char *mount, ocsp_settings *out)
+{
+    hsmca_ocsp_state *st = ca->ocsp;
+    unsigned long gen = atomic_load(&ca->gen);
+    uint64_t now = monotonic_ms();
+    size_t slot;
+    hsmca_rv rv;
+
+    pthread_mutex_lock(&st->lock);
+    for (size_t k = 0; k < st->n_settings; k++) {
+        const ocsp_settings_entry *e = &st->settings[k];
+        if (e->gen == gen && now - e->loaded_ms < OCSP_SETTINGS_MAX_AGE_MS && strcmp(e->mount, mount) == 0) {
+            *out = e->set;
+            pthread_mutex_unlock(&st->lock);
+            return HSMCA_OK;
+        }
+    }
+    pthread_mutex_unlock(&st->lock);
+    rv = ocsp_settings_load(ca, mount, out);
+    if (rv != HSMCA_OK || strlen(mount) > HSMCA_STORE_MOUNT_MAX)
+        return rv;
+    pthread_mutex_lock(&st->lock);
+    for (slot = 0; slot < st->n_settings; slot++) {
+        if (strcmp(st->settings[slot].mount, mount) == 0)
+            break;
+    }
+    if (slot == st->n_settings) {
+        if (st->n_settings < OCSP_MOUNTS_MAX) {
+            st->n_settings++;
+        } else {
+            slot = 0; /* the oldest load goes */
+            for (size_t k = 1; k < st->n_settings; k++)
+                slot = st->settings[k].loaded_ms < st->settings[slot].loaded_ms ? k : slot;
+        }
+    }
+    memcpy(st->settings[slot].mount, mount, strlen(mount) + 1);
+    st->settings[slot].gen = gen;
+    st->settings[slot].loaded_ms = now;
+    st->settings[slot].set = *out;
+    pthread_mutex_unlock(&st->lock);
+    return HSMCA_OK;
 }
 
 hsmca_rv hsmca_ocsp_config_get(hsmca_ca *ca, const char *mount, hsmca_ocsp_config *out)

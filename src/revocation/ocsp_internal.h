@@ -41,6 +41,21 @@ typedef struct {
  * knows where ocsp_disable/ocsp_expiry live (to be swapped for the
  * revocation module's config getter). */
 hsmca_rv ocsp_settings_load(hsmca_ca *ca, const char *mount, ocsp_settings *out);
+/* The same through a per-mount copy kept while the CA generation stays and
+ * for at most OCSP_SETTINGS_MAX_AGE_MS: two SQLite reads and JSON parses
+ * per request were a large part of a cached answer's cost. */
+hsmca_rv ocsp_settings_get(hsmca_ca *ca, const char *mount, ocsp_settings *out);
+
+/* A configuration write that does not move the CA generation (a writer
+ * outside the CA core's commit) is seen within this time. */
+#define OCSP_SETTINGS_MAX_AGE_MS 1000
+
+typedef struct {
+    char mount[HSMCA_STORE_MOUNT_MAX + 1];
+    unsigned long gen;
+    uint64_t loaded_ms; /* CLOCK_MONOTONIC */
+    ocsp_settings set;
+} ocsp_settings_entry;
 
 /* ---- issuers the responder signs for (ocsp_issuers.c) ---- */
 
@@ -130,6 +145,8 @@ struct hsmca_ocsp_state {
     ocsp_mount *mounts[OCSP_MOUNTS_MAX];
     uint64_t mounts_used[OCSP_MOUNTS_MAX];
     size_t n_mounts;
+    ocsp_settings_entry settings[OCSP_MOUNTS_MAX];
+    size_t n_settings;
     ocsp_cache_set *sets;    /* OCSP_CACHE_SETS */
     uint64_t clock;
     atomic_uint_fast64_t signed_responses, cache_hits, delegated_certs;
