@@ -11,4 +11,4 @@ add_test(NAME integration.test_ocsp_core COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/
 set_tests_properties(integration.test_ocsp_core PROPERTIES
     LABELS "token;ca"
     TIMEOUT 120
-    ENVIRONMENT "HSMCA_OCSP_CORE=$<TARGET_FILE:test_ocsp_core>;HSMCA_TEST_WORKDIR=${HSMCA_TEST_WORK}/test_ocsp_core;${HSMCA_TEST_SAN_ENV}")
+    ENVIRONMENT "HSMCA_OCSP_CORE=$<TARGET_FILE:test_ocsp_core>;HSMCA_FAULT_MODULE=$<TARGET_FILE:hsmca-fault-pkcs11>;HSMCA_TEST_WORKDIR=${HSMCA_TEST_WORK}/test_ocsp_core;${HSMCA_TEST_SAN_ENV}")

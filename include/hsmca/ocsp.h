@@ -54,7 +54,9 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
 
 /* Drops every cached response about this serial of the mount, at once.
  * The revoke path calls this after the revocation is committed (and before
- * it answers), so no later request can be served the old status. */
+ * it answers), so no later request can be served the old status. serial is
+ * the unsigned big-endian value as the store keys certificates (what
+ * hsmca_serial_parse and hsmca_serial_from_asn1 give), 1..20 octets. */
 void hsmca_ocsp_cache_invalidate(hsmca_ca *ca, const char *mount, const unsigned char *serial, size_t serial_len);
 
 /* config/ocsp, hsmca's extension to OpenBao's PKI engine: delegated OCSP

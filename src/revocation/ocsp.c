@@ -185,6 +185,31 @@ done:
     return rv;
 }
 
+/* Checks the token's signature with the signer certificate's public key.
+ * OpenSSL does not check what the token returned, and the hsm layer checks
+ * only RSA signatures by default: an answer that will be served for hours
+ * from the cache is checked before it is cached, so a corrupted signature
+ * costs one failed request instead of every client's answer until the
+ * refresh. */
+static hsmca_rv verify_basic(OCSP_BASICRESP *bs, const ocsp_issuer *signer)
+{
+    STACK_OF(X509) *certs = sk_X509_new_null();
+    X509 *cert = signer->signer_cert != NULL ? signer->signer_cert : signer->cert;
+    int ok = certs != NULL && sk_X509_push(certs, cert) > 0 &&
+             OCSP_basic_verify(bs, certs, NULL, OCSP_NOVERIFY | OCSP_TRUSTOTHER) == 1;
+
+    ERR_clear_error();
+    sk_X509_free(certs);
+    if (!ok) {
+        hsmca_err(HSMCA_ERR_BAD_SIGNATURE,
+                  "the token's signature on an OCSP response of issuer '%s' does not verify; discarded",
+                  signer->issuer_id);
+        hsmca_log(HSMCA_LOG_ERR, "%s", hsmca_err_message());
+        return HSMCA_ERR_BAD_SIGNATURE;
+    }
+    return HSMCA_OK;
+}
+
 /* The signer: the first issuer a CertID names that has a key, else (only
  * unknown answers then) the mount's default issuer, as OpenBao does. NULL
  * when nobody can sign. */
@@ -212,7 +237,7 @@ static int64_t next_update_time(const ocsp_issuer *signer, int64_t now, const oc
 
 /* The answers for every CertID, nonce, signature: the successful response. */
 static hsmca_rv build_response(hsmca_ca *ca, const char *mount, const ocsp_settings *set, const ocsp_mount *m,
-                               const ocsp_issuer *signer, OCSP_REQUEST *req, int n, unsigned char **der,
+                               const ocsp_issuer *signer, OCSP_REQUEST *req, int n, bool verify, unsigned char **der,
                                size_t *der_len)
 {
     OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
@@ -264,7 +289,7 @@ static hsmca_rv build_response(hsmca_ca *ca, const char *mount, const ocsp_setti
         rv = hsmca_err(HSMCA_ERR_CRYPTO, "cannot copy the request nonce");
         goto done;
     }
-    if ((rv = sign_basic(ca, bs, signer)) != HSMCA_OK)
+    if ((rv = sign_basic(ca, bs, signer)) != HSMCA_OK || (verify && (rv = verify_basic(bs, signer)) != HSMCA_OK))
         goto done;
     atomic_fetch_add(&ca->ocsp->signed_responses, 1);
     resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
@@ -352,7 +377,7 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
         }
     }
 
-    rv = build_response(ca, mount, &set, m, signer, req, n, &out->der, &out->der_len);
+    rv = build_response(ca, mount, &set, m, signer, req, n, cacheable, &out->der, &out->der_len);
     if (rv != HSMCA_OK) {
         hsmca_log(HSMCA_LOG_WARNING, "mount '%s': OCSP: %s", mount, hsmca_err_message());
         status = status_for_rv(rv);

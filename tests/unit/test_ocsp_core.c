@@ -392,8 +392,37 @@ static void mount_removal_destroys_signer_keys(void **state)
     OPENSSL_free(req);
 }
 
+/* Run with the fault module corrupting the third C_Sign (the root and the
+ * leaf took the first two): the first answer's signature is bad and must
+ * be refused, not cached; the next is good and is cached. */
+static void corrupted_signature_is_not_cached(void **state)
+{
+    unsigned char *req = NULL;
+    size_t len = make_request(false, &req);
+    hsmca_ocsp_response r;
+
+    (void)state;
+    assert_int_equal(hsmca_ocsp_respond(ca, MOUNT, req, len, &r), HSMCA_OK);
+    assert_int_equal(r.status, HSMCA_OCSP_INTERNAL_ERROR);
+    hsmca_ocsp_response_clear(&r);
+    assert_int_equal(hsmca_ocsp_respond(ca, MOUNT, req, len, &r), HSMCA_OK);
+    assert_int_equal(r.status, HSMCA_OCSP_SUCCESSFUL);
+    assert_int_equal(r.cached, 0);
+    hsmca_ocsp_response_clear(&r);
+    assert_int_equal(hsmca_ocsp_respond(ca, MOUNT, req, len, &r), HSMCA_OK);
+    assert_int_equal(r.cached, 1);
+    assert_int_equal(answer_status(&r), V_OCSP_CERTSTATUS_GOOD);
+    hsmca_ocsp_response_clear(&r);
+    OPENSSL_free(req);
+}
+
 int main(void)
 {
+    const struct CMUnitTest corrupt[] = {
+        cmocka_unit_test(corrupted_signature_is_not_cached),
+    };
+    if (getenv("HSMCA_OCSP_CORRUPT_TEST") != NULL)
+        return cmocka_run_group_tests(corrupt, setup, teardown);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cache_serves_and_revocation_invalidates),
         cmocka_unit_test(answer_read_before_invalidation_is_not_cached),
