@@ -74,6 +74,11 @@ hsmca_rv hsmca_ocsp_config_get(hsmca_ca *ca, const char *mount, hsmca_ocsp_confi
  * next request issues the delegated signers (or goes back to direct). */
 hsmca_rv hsmca_ocsp_config_set(hsmca_ca *ca, const char *mount, const hsmca_ocsp_config *in);
 
+/* The mount's config/crl was written (ocsp_disable, ocsp_expiry): the
+ * responder's copy of its settings is dropped so the change applies to the
+ * next request (without this call, within a second). */
+void hsmca_ocsp_config_changed(hsmca_ca *ca, const char *mount);
+
 /* Counters for tests and the benchmark. */
 typedef struct {
     uint64_t signed_responses; /* responses signed in the token */

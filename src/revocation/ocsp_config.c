@@ -125,6 +125,21 @@ hsmca_rv ocsp_settings_get(hsmca_ca *ca, const char *mount, ocsp_settings *out)
     return HSMCA_OK;
 }
 
+void hsmca_ocsp_config_changed(hsmca_ca *ca, const char *mount)
+{
+    hsmca_ocsp_state *st;
+
+    if (ca == NULL || ca->ocsp == NULL || mount == NULL)
+        return;
+    st = ca->ocsp;
+    pthread_mutex_lock(&st->lock);
+    for (size_t k = 0; k < st->n_settings; k++) {
+        if (strcmp(st->settings[k].mount, mount) == 0)
+            st->settings[k].gen = 0; /* generations start at 1: never current */
+    }
+    pthread_mutex_unlock(&st->lock);
+}
+
 hsmca_rv hsmca_ocsp_config_get(hsmca_ca *ca, const char *mount, hsmca_ocsp_config *out)
 {
     ocsp_settings set;

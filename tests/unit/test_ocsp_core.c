@@ -290,6 +290,51 @@ static void delegated_signer_rolls_over(void **state)
     OPENSSL_free(req);
 }
 
+/* Writes config/crl's document as the revocation module stores it. */
+static void write_crl_config(const char *body)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+
+    assert_int_equal(sqlite3_open(getenv("HSMCA_TEST_DB"), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "INSERT OR REPLACE INTO docs (mount, kind, id, name, body, blob, created, "
+                                        "updated) VALUES (?1, 'config', 'crl', NULL, ?2, NULL, 0, 0)",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(s, 1, MOUNT, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, body, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+/* ocsp_disable applies to the next request once the config/crl writer
+ * says so (the settings copy would otherwise live up to a second). */
+static void config_change_applies_at_once(void **state)
+{
+    unsigned char *req = NULL;
+    size_t len = make_request(true, &req);
+    hsmca_ocsp_response r;
+
+    (void)state;
+    assert_int_equal(hsmca_ocsp_respond(ca, MOUNT, req, len, &r), HSMCA_OK);
+    assert_int_equal(r.status, HSMCA_OCSP_SUCCESSFUL);
+    hsmca_ocsp_response_clear(&r);
+    write_crl_config("{\"ocsp_disable\":true,\"ocsp_expiry\":43200}");
+    hsmca_ocsp_config_changed(ca, MOUNT);
+    assert_int_equal(hsmca_ocsp_respond(ca, MOUNT, req, len, &r), HSMCA_OK);
+    assert_int_equal(r.status, HSMCA_OCSP_UNAUTHORIZED);
+    hsmca_ocsp_response_clear(&r);
+    write_crl_config("{\"ocsp_disable\":false,\"ocsp_expiry\":43200}");
+    hsmca_ocsp_config_changed(ca, MOUNT);
+    assert_int_equal(hsmca_ocsp_respond(ca, MOUNT, req, len, &r), HSMCA_OK);
+    assert_int_equal(r.status, HSMCA_OCSP_SUCCESSFUL);
+    hsmca_ocsp_response_clear(&r);
+    OPENSSL_free(req);
+}
+
 /* The nextUpdate of a successful single answer (unix seconds). */
 static int64_t answer_next_update(const hsmca_ocsp_response *r)
 {
@@ -428,6 +473,7 @@ int main(void)
         cmocka_unit_test(answer_read_before_invalidation_is_not_cached),
         cmocka_unit_test(delegated_signer_rolls_over),
         cmocka_unit_test(signer_rolls_over_on_time),
+        cmocka_unit_test(config_change_applies_at_once),
         cmocka_unit_test(mount_removal_destroys_signer_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
