@@ -163,6 +163,24 @@ check_direct ocsp-pss rsassaPss
 check_direct ocsp-ec ecdsa-with-SHA256
 check_direct ocsp-ed ED25519
 
+# ---- GET whose base64 ends in '/' (the HTTP layer drops a trailing '/';
+# the responder restores it) ----
+found=
+i=0
+while [ $i -lt 600 ] && [ -z "$found" ]; do
+    for h in -sha1 -sha256 -sha384 -sha512; do
+        openssl ocsp -nonce $h -issuer ocsp-ec.root.pem -cert ocsp-ec.leaf1.pem -reqout slash.req >/dev/null 2>&1
+        case $(base64 -w0 slash.req) in *//*) ;; */) found=$h; break ;; esac
+    done
+    i=$((i + 1))
+done
+[ -n "$found" ] || die "no request whose base64 ends in '/' in 2400 tries"
+ocsp_get ocsp-ec slash.req slash.der
+[ "$GET_STATUS" = 200 ] || die "GET with base64 ending in '/': $GET_STATUS"
+openssl ocsp -no_nonce -respin slash.der -issuer ocsp-ec.root.pem -cert ocsp-ec.leaf1.pem -CAfile ocsp-ec.root.pem \
+    >slash.txt 2>&1 && grep -q '^ocsp-ec.leaf1.pem: good' slash.txt || { show slash.txt; die "GET trailing '/'"; }
+pass "GET: base64 ending in '/' answered (trailing slash restored)"
+
 # ---- unknown issuer: a CertID naming another CA is answered unknown,
 # signed by the mount's default issuer (OpenBao) ----
 ocsp_post ocsp-ec ec.other.txt -issuer ocsp-rsa.root.pem -cert ocsp-rsa.leaf1.pem -VAfile ocsp-ec.root.pem

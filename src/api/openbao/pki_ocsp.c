@@ -62,10 +62,11 @@ static void malformed(hsmca_http_resp *resp)
  * as the rest of the path (the HTTP layer has undone the %XX escapes). */
 static void ocsp_get(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 {
-    const char *b64 = hsmca_http_req_param(req, "req");
+    const char *param = hsmca_http_req_param(req, "req");
+    char b64[HSMCA_OCSP_REQUEST_MAX + 2];
     unsigned char der[HSMCA_OCSP_REQUEST_MAX + 4];
     EVP_ENCODE_CTX *ctx = NULL;
-    size_t n = b64 ? strlen(b64) : 0;
+    size_t n = param ? strlen(param) : 0;
     int len = 0, tail = 0;
 
     /* OpenBao's bound: base64 text of 2048 bytes or more is malformed (it
@@ -73,6 +74,14 @@ static void ocsp_get(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
     if (n == 0 || n >= HSMCA_OCSP_REQUEST_MAX) {
         malformed(resp);
         return;
+    }
+    memcpy(b64, param, n + 1);
+    /* The HTTP layer drops a trailing '/' from every path (OpenBao's LIST
+     * form), and base64 may end in '/'. Padded base64 is a multiple of 4
+     * long, so 3 more means exactly that '/' was dropped. */
+    if (n % 4 == 3) {
+        b64[n++] = '/';
+        b64[n] = '\0';
     }
     ctx = EVP_ENCODE_CTX_new();
     if (ctx == NULL) {
