@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -393,6 +394,68 @@ static void signer_rolls_over_on_time(void **state)
     OPENSSL_free(req);
 }
 
+/* Many threads asking while another revokes-and-invalidates and flips
+ * delegation: every answer is a successful response whose status is
+ * good or revoked, nothing crashes (and TSan, in its stage, sees no race). */
+#define STRESS_THREADS 6
+#define STRESS_REQUESTS 150
+
+typedef struct {
+    unsigned char *req, *nreq;
+    size_t len, nlen;
+    int failures;
+} stress_arg;
+
+static void *stress_asker(void *p)
+{
+    stress_arg *a = p;
+
+    for (int k = 0; k < STRESS_REQUESTS; k++) {
+        hsmca_ocsp_response r;
+        bool nonce = (k % 3) == 0;
+        if (hsmca_ocsp_respond(ca, MOUNT, nonce ? a->nreq : a->req, nonce ? a->nlen : a->len, &r) != HSMCA_OK ||
+            r.status != HSMCA_OCSP_SUCCESSFUL)
+            a->failures++;
+        hsmca_ocsp_response_clear(&r);
+    }
+    return NULL;
+}
+
+static void concurrent_answers_and_invalidations(void **state)
+{
+    pthread_t th[STRESS_THREADS];
+    stress_arg args[STRESS_THREADS];
+    unsigned char serial[HSMCA_SERIAL_MAX];
+    size_t serial_len = 0;
+    hsmca_ocsp_config cfg = {0, 48 * 3600};
+
+    (void)state;
+    leaf_serial(serial, &serial_len);
+    for (int i = 0; i < STRESS_THREADS; i++) {
+        memset(&args[i], 0, sizeof(args[i]));
+        args[i].len = make_request(false, &args[i].req);
+        args[i].nlen = make_request(true, &args[i].nreq);
+        assert_int_equal(pthread_create(&th[i], NULL, stress_asker, &args[i]), 0);
+    }
+    for (int k = 0; k < 20; k++) {
+        hsmca_ocsp_cache_invalidate(ca, MOUNT, serial, serial_len);
+        if (k % 5 == 0) {
+            cfg.delegated_signing = !cfg.delegated_signing;
+            assert_int_equal(hsmca_ocsp_config_set(ca, MOUNT, &cfg), HSMCA_OK);
+        }
+        hsmca_ocsp_config_changed(ca, MOUNT);
+        usleep(5000);
+    }
+    for (int i = 0; i < STRESS_THREADS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(args[i].failures, 0);
+        OPENSSL_free(args[i].req);
+        OPENSSL_free(args[i].nreq);
+    }
+    cfg.delegated_signing = 0;
+    assert_int_equal(hsmca_ocsp_config_set(ca, MOUNT, &cfg), HSMCA_OK);
+}
+
 /* Removing a mount destroys its delegated signers' keys with its own
  * (no key document lists them). */
 static void mount_removal_destroys_signer_keys(void **state)
@@ -474,6 +537,7 @@ int main(void)
         cmocka_unit_test(delegated_signer_rolls_over),
         cmocka_unit_test(signer_rolls_over_on_time),
         cmocka_unit_test(config_change_applies_at_once),
+        cmocka_unit_test(concurrent_answers_and_invalidations),
         cmocka_unit_test(mount_removal_destroys_signer_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
