@@ -94,6 +94,11 @@ void hsmca_ocsp_state_free(hsmca_ocsp_state *st);
 /* Appends the key_ids of the mount's delegated OCSP signers (token keys
  * that no key document lists), for the mount's removal to destroy. */
 hsmca_rv hsmca_ocsp_signer_keys(hsmca_ca *ca, const char *mount, hsmca_strlist *key_ids);
+/* An issuer (or, issuer_id NULL, every issuer of the mount) goes: adds the
+ * deletion of its delegated signer records to b and appends their key_ids
+ * to key_ids, for the caller to destroy once b is committed. */
+hsmca_rv hsmca_ocsp_signers_drop(hsmca_ca *ca, hsmca_store_batch *b, const char *mount, const char *issuer_id,
+                                 hsmca_strlist *key_ids);
 
 #ifdef __cplusplus
 }

@@ -285,3 +285,41 @@ hsmca_rv hsmca_ocsp_signer_keys(hsmca_ca *ca, const char *mount, hsmca_strlist *
 {
     return hsmca_store_doc_list(ca->store, mount, OCSP_DOC_SIGNER, NULL, 0, collect_signer_key, key_ids);
 }
+
+typedef struct {
+    hsmca_store_batch *b;
+    const char *mount;
+    hsmca_strlist *key_ids;
+} drop_walk;
+
+static int drop_signer(const hsmca_store_doc *doc, void *arg)
+{
+    drop_walk *w = arg;
+    char key_id[37];
+
+    hsmca_store_batch_doc_delete(w->b, w->mount, OCSP_DOC_SIGNER, doc->id);
+    if (doc_key_id(doc, key_id) != HSMCA_OK) {
+        hsmca_err_clear(); /* a record without a key: nothing to destroy */
+        return 1;
+    }
+    return hsmca_strlist_add(w->key_ids, key_id, strlen(key_id)) == HSMCA_OK;
+}
+
+hsmca_rv hsmca_ocsp_signers_drop(hsmca_ca *ca, hsmca_store_batch *b, const char *mount, const char *issuer_id,
+                                 hsmca_strlist *key_ids)
+{
+    drop_walk w = {b, mount, key_ids};
+    hsmca_store_doc doc;
+    hsmca_rv rv;
+
+    if (issuer_id == NULL)
+        return hsmca_store_doc_list(ca->store, mount, OCSP_DOC_SIGNER, NULL, 0, drop_signer, &w);
+    memset(&doc, 0, sizeof(doc));
+    rv = hsmca_store_doc_get(ca->store, mount, OCSP_DOC_SIGNER, issuer_id, &doc);
+    if (rv == HSMCA_OK)
+        rv = drop_signer(&doc, &w) ? HSMCA_OK : hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
+    else if (rv == HSMCA_ERR_NOT_FOUND)
+        hsmca_err_clear(), rv = HSMCA_OK;
+    hsmca_store_doc_clear(&doc);
+    return rv;
+}

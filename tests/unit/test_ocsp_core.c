@@ -456,6 +456,68 @@ static void concurrent_answers_and_invalidations(void **state)
     assert_int_equal(hsmca_ocsp_config_set(ca, MOUNT, &cfg), HSMCA_OK);
 }
 
+static size_t token_keys(void)
+{
+    hsmca_keyslot_info *keys = NULL;
+    size_t n = 0;
+
+    assert_int_equal(hsmca_keyslot_list(ks, &keys, &n), HSMCA_OK);
+    OPENSSL_free(keys);
+    return n;
+}
+
+/* A root of mount m with a delegated signer made by one request. */
+static void root_with_signer(const char *m, const char *name, hsmca_ca_result *r)
+{
+    hsmca_ocsp_config cfg = {1, 48 * 3600};
+    hsmca_ca_params p;
+    hsmca_ocsp_response resp;
+    unsigned char *req = NULL;
+    OCSP_REQUEST *oreq = OCSP_REQUEST_new();
+    int len;
+
+    hsmca_ca_params_init(&p);
+    p.key_type = "ec";
+    p.common_name = name;
+    p.issuer_name = name;
+    p.ttl = 86400;
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(hsmca_ca_generate_root(ca, m, &p, r), HSMCA_OK);
+    hsmca_ca_params_clear(&p);
+    assert_int_equal(hsmca_ocsp_config_set(ca, m, &cfg), HSMCA_OK);
+    assert_non_null(OCSP_request_add0_id(oreq, OCSP_cert_to_id(NULL, r->certificate, r->certificate)));
+    len = i2d_OCSP_REQUEST(oreq, &req);
+    assert_true(len > 0);
+    assert_int_equal(hsmca_ocsp_respond(ca, m, req, (size_t)len, &resp), HSMCA_OK);
+    assert_int_equal(resp.status, HSMCA_OCSP_SUCCESSFUL);
+    hsmca_ocsp_response_clear(&resp);
+    OCSP_REQUEST_free(oreq);
+    OPENSSL_free(req);
+}
+
+/* Deleting an issuer destroys its signer's key (not its own); DELETE root
+ * destroys every issuer key and every signer key of the mount. */
+static void issuer_deletion_destroys_signer_keys(void **state)
+{
+    hsmca_ca_result a, b;
+    size_t n0, n1;
+
+    (void)state;
+    assert_int_equal(hsmca_ca_mount_enable(ca, "del"), HSMCA_OK);
+    n0 = token_keys();
+    root_with_signer("del", "del-a", &a);
+    root_with_signer("del", "del-b", &b);
+    n1 = token_keys();
+    assert_int_equal(n1, n0 + 4);
+    assert_int_equal(hsmca_ca_issuer_delete(ca, "del", "del-a"), HSMCA_OK);
+    assert_int_equal(token_keys(), n1 - 1);
+    assert_int_equal(hsmca_ca_delete_all(ca, "del"), HSMCA_OK);
+    assert_int_equal(token_keys(), n0);
+    assert_int_equal(hsmca_ca_mount_disable(ca, "del"), HSMCA_OK);
+    hsmca_ca_result_clear(&a);
+    hsmca_ca_result_clear(&b);
+}
+
 /* Removing a mount destroys its delegated signers' keys with its own
  * (no key document lists them). */
 static void mount_removal_destroys_signer_keys(void **state)
@@ -539,6 +601,7 @@ int main(void)
         cmocka_unit_test(config_change_applies_at_once),
         cmocka_unit_test(concurrent_answers_and_invalidations),
         cmocka_unit_test(mount_removal_destroys_signer_keys),
+        cmocka_unit_test(issuer_deletion_destroys_signer_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
