@@ -174,7 +174,6 @@ static hsmca_rv table_build(hsmca_ca *ca, const char *mount, const ocsp_settings
             hsmca_log(HSMCA_LOG_WARNING, "mount '%s': issuer '%s' key not usable for OCSP: %s", mount,
                       i->issuer_id, hsmca_err_message());
             hsmca_err_clear();
-            rv = HSMCA_OK;
             continue;
         }
         pick_signature(i, w.algs[k]);

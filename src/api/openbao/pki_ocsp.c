@@ -107,7 +107,7 @@ static void ocsp_get(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         return;
     }
     EVP_ENCODE_CTX_free(ctx);
-    answer(req, resp, arg, der, (size_t)(len + tail));
+    answer(req, resp, arg, der, (size_t)len + (size_t)tail);
 }
 
 /* POST: the DER request is the body. The content type is not enforced
