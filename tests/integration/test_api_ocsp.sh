@@ -189,6 +189,37 @@ grep -q '^ocsp-rsa.leaf1.pem: unknown' ec.other.txt && grep -q 'Response verify 
     { show ec.other.txt; die "unknown issuer: expected unknown signed by the mount's default issuer"; }
 pass "unknown issuer hash: unknown, signed by the default issuer"
 
+# ---- two issuers in one mount, asked about together: one response, signed
+# by the first CertID's issuer; the other issuer's certificate is unknown in
+# it (its issuer did not sign) and good when asked on its own ----
+api POST ocsp-rsa/root/generate/internal "{\"common_name\":\"OCSP second root\",\"key_type\":\"ec\",
+    \"issuer_name\":\"root2\",\"not_after\":\"$ROOT_NOT_AFTER\"}"
+expect 200 "second root"
+data certificate >root2.pem
+api POST ocsp-rsa/issuer/root2/issue/leaf '{"common_name":"r2.example.com"}'
+expect 200 "issue under root2"
+data certificate >root2.leaf.pem
+ocsp_post ocsp-rsa two.txt -issuer ocsp-rsa.root.pem -cert ocsp-rsa.leaf1.pem -issuer root2.pem -cert root2.leaf.pem \
+    -VAfile ocsp-rsa.root.pem
+grep -q '^ocsp-rsa.leaf1.pem: good' two.txt && grep -q '^root2.leaf.pem: unknown' two.txt &&
+    grep -q 'Response verify OK' two.txt || { show two.txt; die "two issuers in one request"; }
+ocsp_post ocsp-rsa two2.txt -issuer root2.pem -cert root2.leaf.pem -CAfile root2.pem
+grep -q '^root2.leaf.pem: good' two2.txt && grep -q 'Response verify OK' two2.txt || { show two2.txt; die "second issuer alone"; }
+pass "two issuers in one mount: each signs for its own certificates"
+
+# ---- an issuer without the ocsp-signing usage may not answer: unauthorized ----
+api PATCH ocsp-rsa/issuer/root2 '{"usage":"read-only,issuing-certificates,crl-signing"}'
+expect 200 "usage without ocsp-signing"
+openssl ocsp -no_nonce -issuer root2.pem -cert root2.leaf.pem -reqout nousage.req >/dev/null 2>&1
+post_raw ocsp-rsa nousage.req nousage.der
+[ "$POST_STATUS" = 401 ] && [ "$(resp_status nousage.der)" = unauthorized ] ||
+    die "issuer without ocsp-signing: $POST_STATUS $(resp_status nousage.der)"
+api PATCH ocsp-rsa/issuer/root2 '{"usage":"read-only,issuing-certificates,crl-signing,ocsp-signing"}'
+expect 200 "usage back"
+post_raw ocsp-rsa nousage.req nousage2.der
+[ "$POST_STATUS" = 200 ] || die "ocsp-signing usage restored: $POST_STATUS"
+pass "issuer usage without ocsp-signing: 401 unauthorized; restored: answered"
+
 # ---- cache: a request without nonce is answered from the cache (ECDSA
 # signatures are randomised: equal bytes mean one signature); with a
 # nonce, a fresh signature each time ----
