@@ -42,6 +42,20 @@ static hsmca_rv doc_key_id(const hsmca_store_doc *doc, char key_id[37])
     return rv;
 }
 
+/* The key of the signer before the current one ("" when none): kept one
+ * rollover longer, so a request that took the old signer just before a
+ * rollover still signs with a key that exists. */
+static void doc_previous_key_id(const hsmca_store_doc *doc, char key_id[37])
+{
+    json_t *body = json_loads(doc->body ? doc->body : "", JSON_REJECT_DUPLICATES, NULL);
+    const char *k = ca_json_str(body, "previous_key_id", "");
+
+    key_id[0] = '\0';
+    if (strlen(k) == 36)
+        memcpy(key_id, k, 37);
+    json_decref(body);
+}
+
 hsmca_rv ocsp_signer_load(hsmca_ca *ca, const char *mount, ocsp_issuer *iss)
 {
     hsmca_store_doc doc;
@@ -190,7 +204,7 @@ hsmca_rv ocsp_signer_issue(hsmca_ca *ca, const char *mount, const ocsp_issuer *i
     hsmca_store_doc old;
     hsmca_store_batch *b = NULL;
     json_t *body = NULL;
-    char *text = NULL, old_key_id[37] = "", serial_text[HSMCA_SERIAL_TEXT_MAX + 1];
+    char *text = NULL, old_key_id[37] = "", older_key_id[37] = "", serial_text[HSMCA_SERIAL_TEXT_MAX + 1];
     unsigned char *der = NULL, serial[HSMCA_SERIAL_MAX];
     size_t serial_len = 0;
     int der_len;
@@ -202,9 +216,12 @@ hsmca_rv ocsp_signer_issue(hsmca_ca *ca, const char *mount, const ocsp_issuer *i
     memset(&signing_issuer, 0, sizeof(signing_issuer));
     if ((rv = signer_key_type(iss->key, &type, &bits)) != HSMCA_OK)
         goto done;
-    /* The key it replaces, destroyed once the new one is recorded. */
-    if (hsmca_store_doc_get(ca->store, mount, OCSP_DOC_SIGNER, iss->issuer_id, &old) == HSMCA_OK)
+    /* The key it replaces becomes the previous one; the one before that is
+     * destroyed once the new signer is recorded. */
+    if (hsmca_store_doc_get(ca->store, mount, OCSP_DOC_SIGNER, iss->issuer_id, &old) == HSMCA_OK) {
         (void)doc_key_id(&old, old_key_id);
+        doc_previous_key_id(&old, older_key_id);
+    }
     hsmca_err_clear();
     if ((rv = hsmca_keyslot_generate(ca->keyslot, "", type, bits, &ki)) != HSMCA_OK)
         goto done;
@@ -232,7 +249,7 @@ hsmca_rv ocsp_signer_issue(hsmca_ca *ca, const char *mount, const ocsp_issuer *i
         goto done;
     }
     hsmca_serial_format(serial, serial_len, serial_text);
-    body = json_pack("{s:s, s:I, s:s}", "key_id", ki.key_id, "not_after",
+    body = json_pack("{s:s, s:s, s:I, s:s}", "key_id", ki.key_id, "previous_key_id", old_key_id, "not_after",
                      (json_int_t)ca_asn1_time_to_unix(X509_get0_notAfter(cert)), "serial_number", serial_text);
     text = body ? ca_json_text(body) : NULL;
     b = text ? hsmca_store_batch_new(ca->store) : NULL;
@@ -250,8 +267,8 @@ hsmca_rv ocsp_signer_issue(hsmca_ca *ca, const char *mount, const ocsp_issuer *i
     atomic_fetch_add(&ca->ocsp->delegated_certs, 1);
     hsmca_log(HSMCA_LOG_INFO, "mount '%s': issuer '%s' has a new delegated OCSP signer, serial %s, key %s", mount,
               iss->issuer_id, serial_text, ki.key_id);
-    if (old_key_id[0] != '\0' && hsmca_keyslot_delete(ca->keyslot, old_key_id) != HSMCA_OK) {
-        hsmca_log(HSMCA_LOG_WARNING, "mount '%s': previous OCSP signer key %s not destroyed: %s", mount, old_key_id,
+    if (older_key_id[0] != '\0' && hsmca_keyslot_delete(ca->keyslot, older_key_id) != HSMCA_OK) {
+        hsmca_log(HSMCA_LOG_WARNING, "mount '%s': retired OCSP signer key %s not destroyed: %s", mount, older_key_id,
                   hsmca_err_message());
         hsmca_err_clear();
     }
@@ -270,15 +287,24 @@ done:
     return rv;
 }
 
-static int collect_signer_key(const hsmca_store_doc *doc, void *arg)
+/* Appends the record's current and previous keys to keys. */
+static int add_signer_keys(const hsmca_store_doc *doc, hsmca_strlist *keys)
 {
-    char key_id[37];
+    char key_id[37], previous[37];
 
+    doc_previous_key_id(doc, previous);
+    if (previous[0] != '\0' && hsmca_strlist_add(keys, previous, strlen(previous)) != HSMCA_OK)
+        return 0;
     if (doc_key_id(doc, key_id) != HSMCA_OK) {
-        hsmca_err_clear();
+        hsmca_err_clear(); /* a record without a key: nothing more to destroy */
         return 1;
     }
-    return hsmca_strlist_add(arg, key_id, strlen(key_id)) == HSMCA_OK;
+    return hsmca_strlist_add(keys, key_id, strlen(key_id)) == HSMCA_OK;
+}
+
+static int collect_signer_key(const hsmca_store_doc *doc, void *arg)
+{
+    return add_signer_keys(doc, arg);
 }
 
 hsmca_rv hsmca_ocsp_signer_keys(hsmca_ca *ca, const char *mount, hsmca_strlist *key_ids)
@@ -295,14 +321,9 @@ typedef struct {
 static int drop_signer(const hsmca_store_doc *doc, void *arg)
 {
     drop_walk *w = arg;
-    char key_id[37];
 
     hsmca_store_batch_doc_delete(w->b, w->mount, OCSP_DOC_SIGNER, doc->id);
-    if (doc_key_id(doc, key_id) != HSMCA_OK) {
-        hsmca_err_clear(); /* a record without a key: nothing to destroy */
-        return 1;
-    }
-    return hsmca_strlist_add(w->key_ids, key_id, strlen(key_id)) == HSMCA_OK;
+    return add_signer_keys(doc, w->key_ids);
 }
 
 hsmca_rv hsmca_ocsp_signers_drop(hsmca_ca *ca, hsmca_store_batch *b, const char *mount, const char *issuer_id,

@@ -271,10 +271,14 @@ static void delegated_signer_rolls_over(void **state)
     assert_int_equal(hsmca_keyslot_list(ks, &keys, &n0), HSMCA_OK);
     OPENSSL_free(keys);
     assert_int_equal(ocsp_signer_issue(ca, MOUNT, iss, 48 * 3600), HSMCA_OK);
+    assert_int_equal(hsmca_keyslot_list(ks, &keys, &n1), HSMCA_OK);
+    OPENSSL_free(keys);
+    assert_int_equal(n1, n0 + 1); /* one made; the old one kept one rollover longer */
+    assert_int_equal(ocsp_signer_issue(ca, MOUNT, iss, 48 * 3600), HSMCA_OK);
     ocsp_mount_unref(m);
     assert_int_equal(hsmca_keyslot_list(ks, &keys, &n1), HSMCA_OK);
     OPENSSL_free(keys);
-    assert_int_equal(n1, n0); /* one made, the old one destroyed */
+    assert_int_equal(n1, n0 + 1); /* one made, the one from two rollovers ago destroyed */
 
     /* the next request uses the new signer, and verifies */
     assert_int_equal(hsmca_ocsp_respond(ca, MOUNT, req, len, &r), HSMCA_OK);
