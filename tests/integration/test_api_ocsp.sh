@@ -120,6 +120,13 @@ check_direct() {
         { show "$_m.gnutls.v"; die "$_m: ocsptool -e refused the signature"; }
     grep -q 'Verifying OCSP Response: Success' "$_m.gnutls.v" || { show "$_m.gnutls.v"; die "$_m: ocsptool -e did not verify"; }
 
+    # GnuTLS as the client too: ocsptool asks the responder itself (with
+    # its nonce) and checks the answer against the issuer
+    ocsptool --ask="$ADDR/v1/$_m/ocsp" --nonce --load-issuer "$_m.root.pem" --load-cert "$_m.leaf1.pem" \
+        --load-signer "$_m.root.pem" >"$_m.ask.txt" 2>&1 || { show "$_m.ask.txt"; die "$_m: ocsptool --ask failed"; }
+    grep -q 'Response Status: Successful' "$_m.ask.txt" && grep -q 'Certificate Status: good' "$_m.ask.txt" &&
+        grep -q 'Verifying OCSP Response: Success' "$_m.ask.txt" || { show "$_m.ask.txt"; die "$_m: ocsptool --ask"; }
+
     # without a nonce: none echoed
     ocsp_post "$_m" "$_m.nn.txt" -no_nonce -issuer "$_m.root.pem" -cert "$_m.leaf1.pem" -CAfile "$_m.root.pem"
     grep -q "^$_m.leaf1.pem: good" "$_m.nn.txt" && grep -q 'Response verify OK' "$_m.nn.txt" || { show "$_m.nn.txt"; die "$_m: no-nonce request"; }
@@ -151,7 +158,7 @@ check_direct() {
     # SHA-256 CertIDs are matched too
     ocsp_post "$_m" "$_m.sha256.txt" -sha256 -issuer "$_m.root.pem" -cert "$_m.leaf1.pem" -CAfile "$_m.root.pem"
     grep -q "^$_m.leaf1.pem: good" "$_m.sha256.txt" || { show "$_m.sha256.txt"; die "$_m: SHA-256 CertID"; }
-    pass "$_m: good x2 in one response, nonce echoed, GET and POST, unknown, SHA-256 CertID; openssl and ocsptool verify $_alg"
+    pass "$_m: good x2 in one response, nonce echoed, GET and POST, unknown, SHA-256 CertID; openssl and ocsptool (reading and asking) verify $_alg"
 }
 
 setup_mount ocsp-rsa rsa ''
