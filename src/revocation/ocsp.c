@@ -330,33 +330,33 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
     /* Parsed only within the bound, and only if the DER is exactly one
      * request: trailing bytes are as malformed as missing ones. */
     if (req_der == NULL || req_len == 0 || req_len > HSMCA_OCSP_REQUEST_MAX)
-        goto fail;
+        goto done;
     req = d2i_OCSP_REQUEST(NULL, &p, (long)req_len);
     if (req == NULL || p != req_der + req_len)
-        goto fail;
+        goto done;
     n = OCSP_request_onereq_count(req);
     if (n <= 0 || n > HSMCA_OCSP_CERTIDS_MAX)
-        goto fail;
+        goto done;
 
     gen = atomic_load(&ca->gen);
     rv = ocsp_settings_get(ca, mount, &set);
     if (rv == HSMCA_OK && set.disable) {
         status = HSMCA_OCSP_UNAUTHORIZED;
-        goto fail;
+        goto done;
     }
     if (rv == HSMCA_OK)
         rv = ocsp_mount_get(ca, mount, &set, &m);
     if (rv != HSMCA_OK) {
         hsmca_log(HSMCA_LOG_WARNING, "mount '%s': OCSP: %s", mount, hsmca_err_message());
         status = status_for_rv(rv);
-        goto fail;
+        goto done;
     }
     signer = pick_signer(m, req, n);
     /* Nobody to sign, or the issuer may not sign OCSP (usage without
      * ocsp-signing): unauthorized, RFC 5019 2.2.3 and OpenBao. */
     if (signer == NULL || signer->key == NULL || !(signer->usage & HSMCA_USAGE_OCSP)) {
         status = HSMCA_OCSP_UNAUTHORIZED;
-        goto fail;
+        goto done;
     }
 
     /* One CertID without a nonce (RFC 5019's profile, what browsers and
@@ -370,9 +370,8 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
         cacheable = serial_len > 0 && ocsp_cache_key_init(ca->ocsp, mount, id, serial, serial_len, &key);
         if (cacheable && ocsp_cache_lookup(ca->ocsp, &key, gen, set.expiry, ca_now(), &out->der, &out->der_len)) {
             atomic_fetch_add(&ca->ocsp->cache_hits, 1);
-            out->status = HSMCA_OCSP_SUCCESSFUL;
             out->cached = 1;
-            rv = HSMCA_OK;
+            status = HSMCA_OCSP_SUCCESSFUL;
             goto done;
         }
     }
@@ -381,9 +380,9 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
     if (rv != HSMCA_OK) {
         hsmca_log(HSMCA_LOG_WARNING, "mount '%s': OCSP: %s", mount, hsmca_err_message());
         status = status_for_rv(rv);
-        goto fail;
+        goto done;
     }
-    out->status = HSMCA_OCSP_SUCCESSFUL;
+    status = HSMCA_OCSP_SUCCESSFUL;
     /* Reused for the first three quarters of its validity: a relying party
      * or a stapling server always gets at least a quarter of ocsp_expiry. */
     if (cacheable) {
@@ -393,11 +392,14 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
             refresh = signer->signer_renew_at;
         ocsp_cache_store(ca->ocsp, &key, gen, set.expiry, refresh, out->der, out->der_len);
     }
-    rv = HSMCA_OK;
-    goto done;
-fail:
-    rv = error_response(status, out);
 done:
+    /* Whatever went wrong, the client gets an OCSP response saying so. */
+    if (status == HSMCA_OCSP_SUCCESSFUL) {
+        out->status = status;
+        rv = HSMCA_OK;
+    } else {
+        rv = error_response(status, out);
+    }
     ERR_clear_error();
     ocsp_mount_unref(m);
     OCSP_REQUEST_free(req);

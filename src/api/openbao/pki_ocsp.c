@@ -68,13 +68,12 @@ static void ocsp_get(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
     EVP_ENCODE_CTX *ctx = NULL;
     size_t n = param ? strlen(param) : 0;
     int len = 0, tail = 0;
+    bool ok = false;
 
     /* OpenBao's bound: base64 text of 2048 bytes or more is malformed (it
      * decodes to at most 1536 bytes, well inside the DER bound). */
-    if (n == 0 || n >= HSMCA_OCSP_REQUEST_MAX) {
-        malformed(resp);
-        return;
-    }
+    if (n == 0 || n >= HSMCA_OCSP_REQUEST_MAX)
+        goto done;
     memcpy(b64, param, n + 1);
     /* The HTTP layer drops a trailing '/' from every path (OpenBao's LIST
      * form), and base64 may end in '/'. Padded base64 is a multiple of 4
@@ -83,31 +82,29 @@ static void ocsp_get(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         b64[n++] = '/';
         b64[n] = '\0';
     }
-    ctx = EVP_ENCODE_CTX_new();
-    if (ctx == NULL) {
-        hsmca_http_resp_raw(resp, 500, OCSP_CT, internal_error_der, sizeof(internal_error_der));
-        return;
-    }
     /* Standard alphabet with padding (OpenBao's StdEncoding); whitespace
      * or other characters make the request malformed. */
-    EVP_DecodeInit(ctx);
     for (size_t k = 0; k < n; k++) {
         char c = b64[k];
         if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
-              c == '=')) {
-            EVP_ENCODE_CTX_free(ctx);
-            malformed(resp);
-            return;
-        }
+              c == '='))
+            goto done;
     }
+    ctx = EVP_ENCODE_CTX_new();
+    if (ctx == NULL) {
+        hsmca_http_resp_raw(resp, 500, OCSP_CT, internal_error_der, sizeof(internal_error_der));
+        goto done;
+    }
+    EVP_DecodeInit(ctx);
     if (EVP_DecodeUpdate(ctx, der, &len, (const unsigned char *)b64, (int)n) < 0 ||
-        EVP_DecodeFinal(ctx, der + len, &tail) != 1) {
-        EVP_ENCODE_CTX_free(ctx);
-        malformed(resp);
-        return;
-    }
-    EVP_ENCODE_CTX_free(ctx);
+        EVP_DecodeFinal(ctx, der + len, &tail) != 1)
+        goto done;
+    ok = true;
     answer(req, resp, arg, der, (size_t)len + (size_t)tail);
+done:
+    EVP_ENCODE_CTX_free(ctx);
+    if (!ok && hsmca_http_resp_is_empty(resp))
+        malformed(resp);
 }
 
 /* POST: the DER request is the body. The content type is not enforced
