@@ -46,18 +46,18 @@ post_raw() {
 }
 
 # get_request MOUNT NONCEFLAG CERT OUT: a request for CERT whose base64 has
-# no "//". KNOWN LIMITATION: the HTTP layer refuses a decoded path with an
-# empty segment, and an encoded "%2F%2F" decodes to one, so such a GET
-# (about 1 in 30 requests) is refused with 400 before it reaches the
-# responder; POST is unaffected. Another hash algorithm or nonce gives
-# other bytes.
+# no "//"; GET_HASH is the CertID hash option it used. KNOWN LIMITATION:
+# the HTTP layer refuses a decoded path with an empty segment, and an
+# encoded "%2F%2F" decodes to one, so such a GET (about 1 in 30 requests)
+# is refused with 400 before it reaches the responder; POST is unaffected.
+# Another hash algorithm or nonce gives other bytes.
 get_request() {
     for _h in -sha1 -sha256 -sha384 -sha512; do
         for _try in 1 2 3; do
             openssl ocsp $2 $_h -issuer "$1.root.pem" -cert "$3" -reqout "$4" >/dev/null 2>&1
             case $(base64 -w0 "$4") in
             *//*) echo "note: $1: a $2 $_h request has '//' in its base64 (known limitation), another one is used" ;;
-            *) return 0 ;;
+            *) GET_HASH=$_h; return 0 ;;
             esac
             [ "$2" = -nonce ] || break
         done
@@ -141,7 +141,7 @@ check_direct() {
         is_ocsp_ct "$_m.get.der.hdr" "$_m GET"
         # (-cert would make openssl build a new request with another nonce:
         # the nonce is compared by hand below)
-        openssl ocsp -no_nonce -respin "$_m.get.der" -issuer "$_m.root.pem" -cert "$_m.leaf2.pem" \
+        openssl ocsp -no_nonce $GET_HASH -respin "$_m.get.der" -issuer "$_m.root.pem" -cert "$_m.leaf2.pem" \
             -CAfile "$_m.root.pem" -resp_text >"$_m.get.txt" 2>&1 || { show "$_m.get.txt"; die "$_m: GET response refused"; }
         grep -q "^$_m.leaf2.pem: good" "$_m.get.txt" && grep -q 'Response verify OK' "$_m.get.txt" ||
             { show "$_m.get.txt"; die "$_m: GET $nonce"; }
@@ -178,13 +178,13 @@ found=
 for h in -sha1 -sha256 -sha384 -sha512; do
     for sn in 0x3f 0x013f 0x01013f 0x0101013f 0x010101013f 0x01010101013f; do
         openssl ocsp -no_nonce $h -issuer ocsp-ec.root.pem -serial $sn -reqout slash.req >/dev/null 2>&1
-        case $(base64 -w0 slash.req) in *//*) ;; */) found=$sn; break 2 ;; esac
+        case $(base64 -w0 slash.req) in *//*) ;; */) found=$sn found_h=$h; break 2 ;; esac
     done
 done
 [ -n "$found" ] || die "no request whose base64 ends in '/'"
 ocsp_get ocsp-ec slash.req slash.der
 [ "$GET_STATUS" = 200 ] || die "GET with base64 ending in '/': $GET_STATUS"
-openssl ocsp -no_nonce -respin slash.der -issuer ocsp-ec.root.pem -serial $found -CAfile ocsp-ec.root.pem \
+openssl ocsp -no_nonce $found_h -respin slash.der -issuer ocsp-ec.root.pem -serial $found -CAfile ocsp-ec.root.pem \
     >slash.txt 2>&1 && grep -q "^$found: unknown" slash.txt && grep -q 'Response verify OK' slash.txt ||
     { show slash.txt; die "GET trailing '/'"; }
 pass "GET: base64 ending in '/' answered (trailing slash restored)"
@@ -308,7 +308,7 @@ for m in ocsp-rsa ocsp-pss ocsp-ec ocsp-ed; do
     done
     ocsp_get "$m" "$m.del.req" "$m.delget.der"
     [ "$GET_STATUS" = 200 ] || die "$m: delegated GET answered $GET_STATUS"
-    openssl ocsp -respin "$m.delget.der" -issuer "$m.root.pem" -serial 0x42 -CAfile "$m.root.pem" >"$m.delget.txt" 2>&1 ||
+    openssl ocsp $_h -respin "$m.delget.der" -issuer "$m.root.pem" -serial 0x42 -CAfile "$m.root.pem" >"$m.delget.txt" 2>&1 ||
         { show "$m.delget.txt"; die "$m: delegated GET refused"; }
     grep -q '^0x42: unknown' "$m.delget.txt" || { show "$m.delget.txt"; die "$m: delegated unknown"; }
     # the responder certificate is a stored certificate of the mount
