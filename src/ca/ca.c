@@ -25,6 +25,10 @@ hsmca_rv hsmca_ca_new(const hsmca_ca_config *cfg, hsmca_ca **out)
     atomic_init(&ca->gen, 1);
     ca->default_ttl = cfg->default_ttl > 0 ? cfg->default_ttl : CA_DEFAULT_TTL;
     ca->max_ttl = cfg->max_ttl > 0 ? cfg->max_ttl : CA_DEFAULT_TTL;
+    if (hsmca_ocsp_state_new(&ca->ocsp) != HSMCA_OK) {
+        hsmca_ca_free(ca);
+        return HSMCA_ERR_NOMEM;
+    }
     *out = ca;
     return HSMCA_OK;
 }
@@ -39,6 +43,7 @@ void hsmca_ca_free(hsmca_ca *ca)
     }
     for (size_t i = 0; i < ca->n_roles; i++)
         hsmca_role_clear(&ca->roles[i].role);
+    hsmca_ocsp_state_free(ca->ocsp);
     pthread_mutex_destroy(&ca->cache_lock);
     free(ca);
 }
@@ -97,6 +102,8 @@ hsmca_rv hsmca_ca_mount_disable(hsmca_ca *ca, const char *mount)
 
     /* Which token keys belong to the mount, before its records go. */
     rv = hsmca_ca_key_list(ca, mount, collect_key, &keys);
+    if (rv == HSMCA_OK)
+        rv = hsmca_ocsp_signer_keys(ca, mount, &keys);
     if (rv == HSMCA_OK)
         rv = hsmca_store_mount_delete(ca->store, mount);
     ca_invalidate(ca);

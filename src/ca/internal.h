@@ -14,6 +14,7 @@
 
 #include "hsmca/ca.h"
 #include "hsmca/lint.h"
+#include "hsmca/ocsp.h"
 
 #define CA_DEFAULT_TTL (768 * 3600) /* OpenBao's system default lease TTL */
 
@@ -72,6 +73,9 @@ struct hsmca_ca {
     ca_tune_entry tunes[CA_TUNE_CACHE_MAX];
     size_t n_tunes;
     uint64_t cache_clock;
+    /* The OCSP responder's issuer tables and response cache
+     * (src/revocation/ocsp*.c); here so the revoke path can invalidate it. */
+    hsmca_ocsp_state *ocsp;
 };
 
 /* Caches (under cache_lock): entries is an array of n structs of stride

@@ -190,10 +190,24 @@ static void unset_default_issuer(hsmca_ca *ca, hsmca_store_batch *b, const char 
     json_decref(cfg);
 }
 
+/* Destroys token keys no record refers to any more (after the commit that
+ * dropped the records: a failure before leaves keys, never records without
+ * their keys). */
+static void destroy_keys(hsmca_ca *ca, const char *mount, const hsmca_strlist *keys)
+{
+    for (size_t i = 0; i < keys->n; i++) {
+        hsmca_rv krv = hsmca_keyslot_delete(ca->keyslot, keys->v[i]);
+        if (krv != HSMCA_OK && krv != HSMCA_ERR_NOT_FOUND)
+            hsmca_log(HSMCA_LOG_ERR, "mount '%s': key %s stays on the token: %s", mount, keys->v[i],
+                      hsmca_err_message());
+    }
+}
+
 hsmca_rv hsmca_ca_issuer_delete(hsmca_ca *ca, const char *mount, const char *ref)
 {
     hsmca_ca_issuer cur;
     hsmca_store_batch *b;
+    hsmca_strlist signer_keys = {0};
     hsmca_rv rv = hsmca_ca_issuer_get(ca, mount, ref, &cur);
 
     if (rv != HSMCA_OK)
@@ -205,10 +219,16 @@ hsmca_rv hsmca_ca_issuer_delete(hsmca_ca *ca, const char *mount, const char *ref
     }
     hsmca_store_batch_doc_delete(b, mount, HSMCA_DOC_ISSUER, cur.issuer_id);
     unset_default_issuer(ca, b, mount, cur.issuer_id);
-    rv = ca_commit(ca, b);
-    hsmca_store_batch_free(b);
+    /* its delegated OCSP signer goes with it (the issuer's key stays) */
+    rv = hsmca_ocsp_signers_drop(ca, b, mount, cur.issuer_id, &signer_keys);
     if (rv == HSMCA_OK)
+        rv = ca_commit(ca, b);
+    hsmca_store_batch_free(b);
+    if (rv == HSMCA_OK) {
+        destroy_keys(ca, mount, &signer_keys);
         hsmca_log(HSMCA_LOG_NOTICE, "mount '%s': issuer %s deleted", mount, cur.issuer_id);
+    }
+    hsmca_strlist_clear(&signer_keys);
     hsmca_ca_issuer_clear(&cur);
     return rv;
 }
@@ -243,15 +263,12 @@ hsmca_rv hsmca_ca_delete_all(hsmca_ca *ca, const char *mount)
         hsmca_store_batch_doc_delete(b, mount, HSMCA_DOC_KEY, keys.v[i]);
     hsmca_store_batch_doc_delete(b, mount, HSMCA_DOC_CONFIG, "issuers");
     hsmca_store_batch_doc_delete(b, mount, HSMCA_DOC_CONFIG, "keys");
+    if ((rv = hsmca_ocsp_signers_drop(ca, b, mount, NULL, &keys)) != HSMCA_OK)
+        goto done;
     rv = ca_commit(ca, b);
     if (rv != HSMCA_OK)
         goto done;
-    for (size_t i = 0; i < keys.n; i++) {
-        hsmca_rv krv = hsmca_keyslot_delete(ca->keyslot, keys.v[i]);
-        if (krv != HSMCA_OK && krv != HSMCA_ERR_NOT_FOUND)
-            hsmca_log(HSMCA_LOG_ERR, "mount '%s': key %s stays on the token: %s", mount, keys.v[i],
-                      hsmca_err_message());
-    }
+    destroy_keys(ca, mount, &keys);
     hsmca_log(HSMCA_LOG_NOTICE, "mount '%s': deleted %zu issuers and %zu keys", mount, issuers.n, keys.n);
 done:
     hsmca_store_batch_free(b);

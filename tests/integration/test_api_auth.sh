@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/daemon.sh"
 
 need_env HSMCAD
-need_tool curl jq openssl
+need_tool curl jq openssl base64
 
 W=$(workdir api_auth)
 daemon_start_dev "$W/dev"
@@ -232,6 +232,22 @@ row GET pki/config/issuers read 200
 row POST pki/config/issuers update 200 '{"default":"root"}'
 row GET pki/config/keys read 200
 row POST pki/config/keys update 200 '{"default":"spare"}'
+row GET pki/config/ocsp read 200
+row POST pki/config/ocsp update 200 '{"delegated_ttl":"24h"}'
+# OCSP is unauthenticated (OpenBao): a request about the default issuer's
+# serial 1 over GET (base64 without '//', which the HTTP layer refuses),
+# and malformed ones over both methods, answered without a token.
+TOKEN=$ROOT api_ok GET pki/ca/pem
+cp "$RESP" "$W/ocsp-ca.pem"
+for h in -sha1 -sha256 -sha384 -sha512; do
+    openssl ocsp -no_nonce $h -issuer "$W/ocsp-ca.pem" -serial 1 -reqout "$W/ocsp.req" >/dev/null 2>&1 ||
+        die "openssl ocsp -reqout failed"
+    ocsp_b64=$(base64 -w0 "$W/ocsp.req")
+    case $ocsp_b64 in *//*) ;; *) break ;; esac
+done
+row GET "pki/ocsp/$(printf '%s' "$ocsp_b64" | sed 's/+/%2B/g; s#/#%2F#g; s/=/%3D/g')" none 200
+row GET pki/ocsp/MAA%3D none 400
+row POST pki/ocsp none 400 'not an OCSP request'
 
 # keys
 row LIST pki/keys list 200

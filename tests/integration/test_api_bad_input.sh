@@ -85,6 +85,8 @@ csr_text_body() { # TEXT: a "csr" string made of TEXT
     jq -n --arg csr "$1" '{csr: $csr, common_name: "csr.example.com"}' >"$BODY"
 }
 gen_deep_array() { repeat 20000 '[' >"$BODY"; }
+# An OCSP request body just over the responder's 2048-byte bound.
+gen_ocsp_oversized() { repeat 2100 0 >"$BODY"; }
 gen_deep_object() {
     i=0
     : >"$BODY"
@@ -253,6 +255,9 @@ EOF
     # +xfail: a daemon bug known when the case was written (see the corpus)
     xfail=false
     case $expect in *+xfail) xfail=true expect=${expect%+xfail} ;; esac
+    # +ocsp: an OCSP endpoint, whose errors are DER OCSP responses
+    ocsp=false
+    case $expect in *+ocsp) ocsp=true expect=${expect%+ocsp} ;; esac
     : >"$CFG"
     rm -f "$BODY" "$RESP" "$HDRS"
     case $path in
@@ -319,6 +324,13 @@ EOF
     done
     if ! $ok; then
         if $dropped; then fail_case "connection dropped, expected $expect"; else fail_case "expected $expect"; fi
+    elif $ocsp; then
+        # the body: an OCSP response carrying the error status FIELD
+        if ! grep -qi '^content-type: application/ocsp-response' "$HDRS"; then
+            fail_case "OCSP error without Content-Type: application/ocsp-response"
+        elif ! openssl ocsp -respin "$RESP" -resp_text -noverify 2>&1 | grep -qi "^Responder Error: $field"; then
+            fail_case "body is not an OCSP response with status '$field'"
+        fi
     elif ! $dropped && ! $mhd && [ "$method" != HEAD ] && [ "$STATUS" != 204 ]; then
         # the body: OpenBao's error envelope with a message
         if ! jq -e '(.errors | type == "array") and (.errors | length > 0)
