@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "hsmca/log.h"
+#include "hsmca/ocsp.h"
 #include "internal.h"
 
 void hsmca_crl_config_defaults(hsmca_crl_config *c)
@@ -151,6 +152,8 @@ hsmca_rv hsmca_revocation_crl_config_set(hsmca_ca *ca, const char *mount, const 
     rv = hsmca_store_batch_commit(b);
     if (rv != HSMCA_OK)
         goto done;
+    /* ocsp_disable and ocsp_expiry apply to the next OCSP request. */
+    hsmca_ocsp_config_changed(ca, mount);
     /* OpenBao: "If enabled, it will re-build the CRL" -- and a disabled CRL
      * becomes the signed empty one at once. A failure here leaves the
      * configuration stored; rotate or the next revocation retries. */

@@ -7,6 +7,7 @@
 
 #include "hsmca/duration.h"
 #include "hsmca/log.h"
+#include "hsmca/revocation.h"
 #include "ocsp_internal.h"
 
 /* A boolean as OpenBao stores or accepts it: true/false, or the strings
@@ -46,30 +47,29 @@ static int64_t json_seconds(const json_t *obj, const char *key, int64_t dflt)
 
 hsmca_rv ocsp_settings_load(hsmca_ca *ca, const char *mount, ocsp_settings *out)
 {
-    json_t *crl = NULL, *ocsp = NULL;
+    json_t *ocsp = NULL;
+    hsmca_crl_config crl;
     hsmca_rv rv;
 
     out->disable = false;
     out->expiry = OCSP_DEFAULT_EXPIRY;
     out->delegated = false;
     out->delegated_ttl = OCSP_DEFAULT_DELEGATED_TTL;
-    /* Swap point: once the revocation module exposes the mount's CRL
-     * configuration (include/hsmca/revocation.h), read ocsp_disable and
-     * ocsp_expiry through it instead of the stored document. */
-    rv = ca_config_load(ca, mount, "crl", &crl);
+    /* ocsp_disable and ocsp_expiry are config/crl's (OpenBao); the
+     * delegation settings are hsmca's own config/ocsp. */
+    rv = hsmca_revocation_crl_config_get(ca, mount, &crl);
     if (rv != HSMCA_OK)
         goto done;
     rv = ca_config_load(ca, mount, OCSP_CONFIG_NAME, &ocsp);
     if (rv != HSMCA_OK)
         goto done;
-    out->disable = json_flag(crl, "ocsp_disable", false);
-    out->expiry = json_seconds(crl, "ocsp_expiry", OCSP_DEFAULT_EXPIRY);
+    out->disable = crl.ocsp_disable;
+    out->expiry = crl.ocsp_expiry;
     out->delegated = json_flag(ocsp, "delegated_signing", false);
     out->delegated_ttl = json_seconds(ocsp, "delegated_ttl", OCSP_DEFAULT_DELEGATED_TTL);
     if (out->delegated_ttl < HSMCA_OCSP_DELEGATED_TTL_MIN || out->delegated_ttl > HSMCA_OCSP_DELEGATED_TTL_MAX)
         out->delegated_ttl = OCSP_DEFAULT_DELEGATED_TTL;
 done:
-    json_decref(crl);
     json_decref(ocsp);
     return rv;
 }

@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 
 #include "hsmca/log.h"
+#include "hsmca/ocsp.h"
 #include "hsmca/serial.h"
 #include "internal.h"
 
@@ -285,6 +286,10 @@ hsmca_rv hsmca_revocation_revoke(hsmca_ca *ca, const char *mount, const char *se
     }
     hsmca_store_batch_revoke(b, mount, t.serial, t.serial_len, now, 0);
     rv = hsmca_store_batch_commit(b);
+    /* A cached "good" OCSP answer must not outlive the revocation (also
+     * when another request revoked it first). */
+    if (rv == HSMCA_OK || rv == HSMCA_ERR_EXISTS)
+        hsmca_ocsp_cache_invalidate(ca, mount, t.serial, t.serial_len);
     if (rv == HSMCA_ERR_EXISTS) {
         /* Revoked meanwhile by another request: report that one. */
         hsmca_store_cert again;
@@ -339,6 +344,8 @@ hsmca_rv hsmca_revocation_revoke_issuer(hsmca_ca *ca, const char *mount, const c
         hsmca_store_batch_free(b);
         if (rv == HSMCA_ERR_EXISTS)
             rv = HSMCA_OK;
+        if (rv == HSMCA_OK)
+            hsmca_ocsp_cache_invalidate(ca, mount, serial, serial_len);
     }
     hsmca_err_clear();
     hsmca_store_cert_clear(&c);
