@@ -115,10 +115,28 @@ void http_req_append(hsmca_http_req *req, const char *data, size_t len)
  * not starting with '/', control bytes, backslashes, empty segments, and
  * "." / ".." segments -- a reference such as an issuer name can never walk
  * to another route. */
+/* Where the path's segments end and an opaque tail begins, or NULL. The
+ * OCSP GET form (RFC 6960 A.1: /v1/<mount>/ocsp/<url-encoded base64>)
+ * carries a DER request in the path, and base64 may hold "//" (about one
+ * request in 30): after "v1/<mount>/ocsp/" empty segments are data, not
+ * path structure. The responder parses the tail strictly as base64. */
+static const char *opaque_tail(const char *url)
+{
+    const char *p = url + 1, *mount_end;
+
+    if (strncmp(p, "v1/", 3) != 0)
+        return NULL;
+    mount_end = strchr(p + 3, '/');
+    if (mount_end == NULL || mount_end == p + 3 || strncmp(mount_end, "/ocsp/", 6) != 0)
+        return NULL;
+    return mount_end + 6;
+}
+
 bool http_req_set_path(hsmca_http_req *req, const char *url, const char **why)
 {
     const char *p = url;
     size_t n = strlen(url);
+    const char *tail;
 
     if (n == 0 || url[0] != '/') {
         *why = "request path must start with '/'";
@@ -131,8 +149,9 @@ bool http_req_set_path(hsmca_http_req *req, const char *url, const char **why)
             return false;
         }
     }
+    tail = opaque_tail(url);
     p = url + 1;
-    while (*p != '\0') {
+    while (*p != '\0' && p != tail) {
         const char *slash = strchr(p, '/');
         size_t seg = slash ? (size_t)(slash - p) : strlen(p);
         if (seg == 0 && slash != NULL) {
