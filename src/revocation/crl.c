@@ -310,6 +310,22 @@ done:
     return rv;
 }
 
+hsmca_rv rev_crl_rebuild_after(hsmca_ca *ca, const char *mount, const char *issuer_id,
+                               const hsmca_crl_config *cfg, int64_t covered_seq, bool *built)
+{
+    crl_state st;
+    hsmca_rv rv = state_load(ca, mount, issuer_id, &st);
+
+    *built = false;
+    if (rv != HSMCA_OK)
+        return rv;
+    if (st.complete_number > 0 && st.complete_seq >= covered_seq)
+        return HSMCA_OK; /* a newer build already holds it */
+    rv = rev_crl_rebuild(ca, mount, issuer_id, cfg, HSMCA_CRL_COMPLETE);
+    *built = rv == HSMCA_OK;
+    return rv;
+}
+
 /* Reads the stored CRL document; HSMCA_ERR_NOT_FOUND when none. */
 static hsmca_rv read_crl(hsmca_ca *ca, const char *mount, const char *issuer_id, hsmca_crl_kind kind,
                          unsigned char **der, size_t *der_len, int64_t *this_update)

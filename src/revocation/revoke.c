@@ -206,24 +206,43 @@ done:
     return rv;
 }
 
+static int stop_at_once(const hsmca_store_revoked *r, void *arg)
+{
+    (void)r;
+    (void)arg;
+    return 0;
+}
+
 /* Rebuilds the issuer's complete CRL after a revocation unless
- * auto_rebuild; a failure is a warning: the revocation itself stands. */
+ * auto_rebuild; a failure is a warning: the revocation itself stands. The
+ * counter read after the commit bounds this revocation's number, so a
+ * build that already covers it (another request's, started later) is
+ * enough. */
 static void rebuild_after(hsmca_ca *ca, const char *mount, const char *issuer_id, bool *rebuilt,
                           char *warning, size_t cap)
 {
     hsmca_crl_config cfg;
+    hsmca_store_revoked_query q;
+    int64_t covered = 0;
+    bool built = false;
     hsmca_rv rv = hsmca_revocation_crl_config_get(ca, mount, &cfg);
 
     *rebuilt = false;
     if (rv == HSMCA_OK && cfg.auto_rebuild)
         return;
+    memset(&q, 0, sizeof(q));
+    q.issuer_id = issuer_id;
+    q.since_seq = -1;
+    q.limit = 1;
+    if (rv == HSMCA_OK)
+        rv = hsmca_store_revoked_list(hsmca_ca_get0_store(ca), mount, &q, &covered, stop_at_once, NULL);
     if (rv == HSMCA_OK) {
         rev_build_lock();
-        rv = rev_crl_rebuild(ca, mount, issuer_id, &cfg, HSMCA_CRL_COMPLETE);
+        rv = rev_crl_rebuild_after(ca, mount, issuer_id, &cfg, covered, &built);
         rev_build_unlock();
     }
     if (rv == HSMCA_OK) {
-        *rebuilt = true;
+        *rebuilt = true; /* by this request or by one that started after it */
         return;
     }
     snprintf(warning, cap, "the certificate is revoked, but its CRL was not rebuilt: %s",

@@ -448,5 +448,37 @@ else
 fi
 pass "CRLs signed with Ed25519, RSA-PSS and ECDSA-SHA384 verify; a misfit algorithm is refused"
 
+# ---- concurrent revocations without auto_rebuild: every one is on the CRL they leave behind ----
+mount_pki par
+api POST par/root/generate/internal "{\"common_name\":\"Par Root\",\"key_type\":\"ec\",\"not_after\":\"$ROOT_NOT_AFTER\"}"
+expect 200 "par root"
+data certificate >par.pem
+api POST par/roles/web '{"allowed_domains":"example.com","allow_subdomains":true,"key_type":"ec"}'
+expect 200 "par role"
+: >par.want
+for i in 1 2 3 4 5 6 7 8; do
+    api POST par/issue/web "{\"common_name\":\"p$i.example.com\",\"ttl\":\"1h\"}"
+    expect 200 "par issue $i"
+    data serial_number >>par.want
+done
+pids=
+for s in $(cat par.want); do
+    curl -s -o "par.$s.out" -w '%{http_code}' $CURL_TLS -H "X-Vault-Token: $TOKEN" -X POST \
+        --data "{\"serial_number\":\"$s\"}" "$ADDR/v1/par/revoke" >"par.$s.code" &
+    pids="$pids $!"
+done
+# shellcheck disable=SC2086
+wait $pids # not a bare wait: the daemon is a background job of this shell too
+for s in $(cat par.want); do
+    [ "$(cat "par.$s.code")" = 200 ] || { show "par.$s.out"; die "parallel revoke of $s"; }
+done
+api GET par/crl/pem
+cp "$RESP" par.crl
+crl_ok par.crl par.pem "CRL after parallel revocations"
+sort par.want >par.want.sorted
+crl_serials par.crl >par.got
+cmp -s par.got par.want.sorted || { show par.got; die "the CRL after 8 parallel revocations misses some"; }
+pass "8 parallel revocations (auto_rebuild off) all on the CRL they leave"
+
 api_finish
 pass "revocation and CRLs"
