@@ -252,13 +252,27 @@ static void rebuild_after(hsmca_ca *ca, const char *mount, const char *issuer_id
     hsmca_store_revoked_query q;
     int64_t covered = 0;
     bool built = false;
+    char target_id[37];
     hsmca_rv rv = hsmca_revocation_crl_config_get(ca, mount, &cfg);
 
     *rebuilt = false;
     if (rv == HSMCA_OK && cfg.auto_rebuild)
         return;
+    /* A certificate of an issuer that is gone goes on the default
+     * issuer's CRL (OpenBao's rule, see crl.c). */
+    if (rv == HSMCA_OK) {
+        hsmca_ca_issuer iss;
+
+        if (hsmca_ca_issuer_get(ca, mount, issuer_id, &iss) == HSMCA_OK) {
+            hsmca_ca_issuer_clear(&iss);
+        } else if (hsmca_ca_issuer_get(ca, mount, "default", &iss) == HSMCA_OK) {
+            snprintf(target_id, sizeof(target_id), "%s", iss.issuer_id);
+            issuer_id = target_id;
+            hsmca_ca_issuer_clear(&iss);
+        }
+        hsmca_err_clear();
+    }
     memset(&q, 0, sizeof(q));
-    q.issuer_id = issuer_id;
     q.since_seq = -1;
     q.limit = 1;
     if (rv == HSMCA_OK)
