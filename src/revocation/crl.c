@@ -96,12 +96,21 @@ static char *state_text(const crl_state *st)
 typedef struct {
     rev_crl_builder *b;
     hsmca_rv rv;
+    /* The default issuer's complete CRL walks the whole mount and also
+     * takes revocations of issuers that no longer exist (OpenBao: "we add
+     * certificates revoked by an unknown issuer to the default issuer's
+     * CRL"); NULL otherwise. */
+    const char *self;
+    const hsmca_strlist *known;
 } stream_ctx;
 
 static int add_entry(const hsmca_store_revoked *r, void *arg)
 {
     stream_ctx *s = arg;
 
+    if (s->known != NULL && strcmp(r->issuer_id, s->self) != 0 &&
+        hsmca_strlist_contains(s->known, r->issuer_id))
+        return 1; /* another existing issuer's */
     s->rv = rev_crl_add(s->b, r->serial, r->serial_len, r->revoked_at, r->reason, NULL, 0);
     return s->rv == HSMCA_OK;
 }
@@ -117,14 +126,14 @@ static int skip_entry(const hsmca_store_revoked *r, void *arg)
  * or delta (revocations numbered above since_seq). *seq_now: the store's
  * revocation counter the listing saw. */
 static hsmca_rv sign_one(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer *iss, EVP_PKEY *key,
-                         const hsmca_crl_config *cfg, const rev_der *exts, int64_t number, int64_t delta_base,
-                         int64_t since_seq, int64_t this_update, int64_t next_update, int64_t *seq_now,
-                         unsigned char **der, size_t *der_len)
+                         const hsmca_crl_config *cfg, const rev_der *exts, const hsmca_strlist *known,
+                         int64_t number, int64_t delta_base, int64_t since_seq, int64_t this_update,
+                         int64_t next_update, int64_t *seq_now, unsigned char **der, size_t *der_len)
 {
     rev_crl_params prm;
     rev_crl_builder *b = NULL;
     hsmca_store_revoked_query q;
-    stream_ctx s = {NULL, HSMCA_OK};
+    stream_ctx s = {NULL, HSMCA_OK, NULL, NULL};
     hsmca_rv rv;
 
     memset(&prm, 0, sizeof(prm));
@@ -143,9 +152,11 @@ static hsmca_rv sign_one(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer 
     if (rv != HSMCA_OK)
         return rv;
     memset(&q, 0, sizeof(q));
-    q.issuer_id = iss->issuer_id;
+    q.issuer_id = known != NULL ? NULL : iss->issuer_id;
     q.since_seq = since_seq;
     s.b = b;
+    s.self = iss->issuer_id;
+    s.known = known;
     /* OpenBao: a disabled CRL is signed with no entries. The counter is
      * still read, for the delta that follows a re-enable. */
     q.limit = cfg->disable ? 1 : 0;
@@ -224,6 +235,31 @@ done:
     free(text);
 }
 
+static int collect_all(const hsmca_ca_issuer *i, void *arg)
+{
+    return hsmca_strlist_add(arg, i->issuer_id, strlen(i->issuer_id)) == HSMCA_OK;
+}
+
+/* Every issuer id of the mount (whether it signs CRLs or not). */
+static hsmca_rv crl_signers_all(hsmca_ca *ca, const char *mount, hsmca_strlist *ids)
+{
+    return hsmca_ca_issuer_list(ca, mount, collect_all, ids);
+}
+
+static bool is_default(hsmca_ca *ca, const char *mount, const char *issuer_id)
+{
+    hsmca_ca_issuer d;
+    bool yes;
+
+    if (hsmca_ca_issuer_get(ca, mount, "default", &d) != HSMCA_OK) {
+        hsmca_err_clear();
+        return false;
+    }
+    yes = strcmp(d.issuer_id, issuer_id) == 0;
+    hsmca_ca_issuer_clear(&d);
+    return yes;
+}
+
 hsmca_rv rev_crl_rebuild(hsmca_ca *ca, const char *mount, const char *issuer_ref, const hsmca_crl_config *cfg,
                          hsmca_crl_kind kind)
 {
@@ -238,6 +274,7 @@ hsmca_rv rev_crl_rebuild(hsmca_ca *ca, const char *mount, const char *issuer_ref
     char *text = NULL;
     const char *body = "{}";
     rev_der fresh;
+    hsmca_strlist known = {0};
 
     rev_der_init(&fresh, 0, 64u * 1024u);
     memset(&iss, 0, sizeof(iss));
@@ -254,8 +291,10 @@ hsmca_rv rev_crl_rebuild(hsmca_ca *ca, const char *mount, const char *issuer_ref
         next_update = now + cfg->expiry;
         if (cfg->enable_delta)
             freshest_crl(ca, mount, iss.issuer_id, &fresh);
-        rv = sign_one(ca, mount, &iss, key, cfg, &fresh, st.next_number, -1, -1, now, next_update, &seq,
-                      &full, &full_len);
+        if (is_default(ca, mount, iss.issuer_id))
+            (void)crl_signers_all(ca, mount, &known);
+        rv = sign_one(ca, mount, &iss, key, cfg, &fresh, known.n > 0 ? &known : NULL, st.next_number, -1, -1,
+                      now, next_update, &seq, &full, &full_len);
         if (rv != HSMCA_OK)
             goto done;
         st.complete_number = st.next_number++;
@@ -268,8 +307,8 @@ hsmca_rv rev_crl_rebuild(hsmca_ca *ca, const char *mount, const char *issuer_ref
      * the new base goes out with it, so the two never disagree. */
     if (kind == HSMCA_CRL_DELTA || cfg->enable_delta) {
         next_update = st.next_update > now ? st.next_update : now + cfg->expiry;
-        rv = sign_one(ca, mount, &iss, key, cfg, NULL, st.next_number, st.complete_number, st.complete_seq,
-                      now, next_update, &seq, &delta, &delta_len);
+        rv = sign_one(ca, mount, &iss, key, cfg, NULL, NULL, st.next_number, st.complete_number,
+                      st.complete_seq, now, next_update, &seq, &delta, &delta_len);
         if (rv != HSMCA_OK)
             goto done;
         st.has_delta = true;
@@ -300,6 +339,7 @@ hsmca_rv rev_crl_rebuild(hsmca_ca *ca, const char *mount, const char *issuer_ref
                   (long long)(full != NULL ? st.complete_number : st.delta_number),
                   full != NULL ? full_len : delta_len);
 done:
+    hsmca_strlist_clear(&known);
     rev_der_free(&fresh);
     hsmca_store_batch_free(b);
     free(text);
@@ -307,6 +347,22 @@ done:
     free(delta);
     EVP_PKEY_free(key);
     hsmca_ca_issuer_clear(&iss);
+    return rv;
+}
+
+hsmca_rv rev_crl_rebuild_after(hsmca_ca *ca, const char *mount, const char *issuer_id,
+                               const hsmca_crl_config *cfg, int64_t covered_seq, bool *built)
+{
+    crl_state st;
+    hsmca_rv rv = state_load(ca, mount, issuer_id, &st);
+
+    *built = false;
+    if (rv != HSMCA_OK)
+        return rv;
+    if (st.complete_number > 0 && st.complete_seq >= covered_seq)
+        return HSMCA_OK; /* a newer build already holds it */
+    rv = rev_crl_rebuild(ca, mount, issuer_id, cfg, HSMCA_CRL_COMPLETE);
+    *built = rv == HSMCA_OK;
     return rv;
 }
 

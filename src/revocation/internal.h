@@ -99,5 +99,11 @@ void rev_build_unlock(void);
  * delta on it) or only its delta. Caller holds the build lock. */
 hsmca_rv rev_crl_rebuild(hsmca_ca *ca, const char *mount, const char *issuer_ref, const hsmca_crl_config *cfg,
                          hsmca_crl_kind kind);
+/* The same for a complete CRL after a revocation: nothing is built when
+ * the current complete CRL already includes every revocation up to
+ * covered_seq (a build that started after that revocation committed). So
+ * concurrent revocations share builds instead of queueing one each. */
+hsmca_rv rev_crl_rebuild_after(hsmca_ca *ca, const char *mount, const char *issuer_id, const hsmca_crl_config *cfg,
+                               int64_t covered_seq, bool *built);
 
 #endif

@@ -3,6 +3,7 @@
  * the private key (revoke-with-key), and issuers (issuer/:ref/revoke);
  * LIST certs/revoked. A revocation is one store batch; the CRL follows at
  * once unless auto_rebuild leaves that to the periodic job. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,32 @@
 #include "internal.h"
 
 #define PEM_MAX (64u * 1024u) /* one certificate or key in PEM */
+
+/* The process's revocation listener; set at start-up, read per revocation. */
+static pthread_mutex_t listener_lock = PTHREAD_MUTEX_INITIALIZER;
+static hsmca_revocation_listener listener_fn;
+static void *listener_arg;
+
+void hsmca_revocation_set_listener(hsmca_revocation_listener fn, void *arg)
+{
+    pthread_mutex_lock(&listener_lock);
+    listener_fn = fn;
+    listener_arg = arg;
+    pthread_mutex_unlock(&listener_lock);
+}
+
+static void notify(const char *mount, const unsigned char *serial, size_t serial_len)
+{
+    hsmca_revocation_listener fn;
+    void *arg;
+
+    pthread_mutex_lock(&listener_lock);
+    fn = listener_fn;
+    arg = listener_arg;
+    pthread_mutex_unlock(&listener_lock);
+    if (fn != NULL)
+        fn(mount, serial, serial_len, arg);
+}
 
 /* The certificate being revoked, whichever way it was named. */
 typedef struct {
@@ -207,24 +234,57 @@ done:
     return rv;
 }
 
+static int stop_at_once(const hsmca_store_revoked *r, void *arg)
+{
+    (void)r;
+    (void)arg;
+    return 0;
+}
+
 /* Rebuilds the issuer's complete CRL after a revocation unless
- * auto_rebuild; a failure is a warning: the revocation itself stands. */
+ * auto_rebuild; a failure is a warning: the revocation itself stands. The
+ * counter read after the commit bounds this revocation's number, so a
+ * build that already covers it (another request's, started later) is
+ * enough. */
 static void rebuild_after(hsmca_ca *ca, const char *mount, const char *issuer_id, bool *rebuilt,
                           char *warning, size_t cap)
 {
     hsmca_crl_config cfg;
+    hsmca_store_revoked_query q;
+    int64_t covered = 0;
+    bool built = false;
+    char target_id[37];
     hsmca_rv rv = hsmca_revocation_crl_config_get(ca, mount, &cfg);
 
     *rebuilt = false;
     if (rv == HSMCA_OK && cfg.auto_rebuild)
         return;
+    /* A certificate of an issuer that is gone goes on the default
+     * issuer's CRL (OpenBao's rule, see crl.c). */
+    if (rv == HSMCA_OK) {
+        hsmca_ca_issuer iss;
+
+        if (hsmca_ca_issuer_get(ca, mount, issuer_id, &iss) == HSMCA_OK) {
+            hsmca_ca_issuer_clear(&iss);
+        } else if (hsmca_ca_issuer_get(ca, mount, "default", &iss) == HSMCA_OK) {
+            snprintf(target_id, sizeof(target_id), "%s", iss.issuer_id);
+            issuer_id = target_id;
+            hsmca_ca_issuer_clear(&iss);
+        }
+        hsmca_err_clear();
+    }
+    memset(&q, 0, sizeof(q));
+    q.since_seq = -1;
+    q.limit = 1;
+    if (rv == HSMCA_OK)
+        rv = hsmca_store_revoked_list(hsmca_ca_get0_store(ca), mount, &q, &covered, stop_at_once, NULL);
     if (rv == HSMCA_OK) {
         rev_build_lock();
-        rv = rev_crl_rebuild(ca, mount, issuer_id, &cfg, HSMCA_CRL_COMPLETE);
+        rv = rev_crl_rebuild_after(ca, mount, issuer_id, &cfg, covered, &built);
         rev_build_unlock();
     }
     if (rv == HSMCA_OK) {
-        *rebuilt = true;
+        *rebuilt = true; /* by this request or by one that started after it */
         return;
     }
     snprintf(warning, cap, "the certificate is revoked, but its CRL was not rebuilt: %s",
@@ -309,6 +369,7 @@ hsmca_rv hsmca_revocation_revoke(hsmca_ca *ca, const char *mount, const char *se
         goto done;
     out->revocation_time = now;
     hsmca_log(HSMCA_LOG_NOTICE, "mount '%s': certificate %s revoked", mount, out->serial_number);
+    notify(mount, t.serial, t.serial_len);
     rebuild_after(ca, mount, t.issuer_id, &out->crl_rebuilt, out->crl_warning, sizeof(out->crl_warning));
 done:
     OPENSSL_free(der);
@@ -342,6 +403,8 @@ hsmca_rv hsmca_revocation_revoke_issuer(hsmca_ca *ca, const char *mount, const c
                                  out->revocation_time > 0 ? out->revocation_time : (int64_t)time(NULL), 0);
         rv = hsmca_store_batch_commit(b);
         hsmca_store_batch_free(b);
+        if (rv == HSMCA_OK)
+            notify(mount, serial, serial_len);
         if (rv == HSMCA_ERR_EXISTS)
             rv = HSMCA_OK;
         if (rv == HSMCA_OK)

@@ -448,5 +448,66 @@ else
 fi
 pass "CRLs signed with Ed25519, RSA-PSS and ECDSA-SHA384 verify; a misfit algorithm is refused"
 
+# ---- concurrent revocations without auto_rebuild: every one is on the CRL they leave behind ----
+mount_pki par
+api POST par/root/generate/internal "{\"common_name\":\"Par Root\",\"key_type\":\"ec\",\"not_after\":\"$ROOT_NOT_AFTER\"}"
+expect 200 "par root"
+data certificate >par.pem
+api POST par/roles/web '{"allowed_domains":"example.com","allow_subdomains":true,"key_type":"ec"}'
+expect 200 "par role"
+: >par.want
+for i in 1 2 3 4 5 6 7 8; do
+    api POST par/issue/web "{\"common_name\":\"p$i.example.com\",\"ttl\":\"1h\"}"
+    expect 200 "par issue $i"
+    data serial_number >>par.want
+done
+pids=
+for s in $(cat par.want); do
+    curl -s -o "par.$s.out" -w '%{http_code}' $CURL_TLS -H "X-Vault-Token: $TOKEN" -X POST \
+        --data "{\"serial_number\":\"$s\"}" "$ADDR/v1/par/revoke" >"par.$s.code" &
+    pids="$pids $!"
+done
+# shellcheck disable=SC2086
+wait $pids # not a bare wait: the daemon is a background job of this shell too
+for s in $(cat par.want); do
+    [ "$(cat "par.$s.code")" = 200 ] || { show "par.$s.out"; die "parallel revoke of $s"; }
+done
+api GET par/crl/pem
+cp "$RESP" par.crl
+crl_ok par.crl par.pem "CRL after parallel revocations"
+sort par.want >par.want.sorted
+crl_serials par.crl >par.got
+cmp -s par.got par.want.sorted || { show par.got; die "the CRL after 8 parallel revocations misses some"; }
+pass "8 parallel revocations (auto_rebuild off) all on the CRL they leave"
+
+# ---- revocations of an issuer that is gone go on the default issuer's CRL (OpenBao) ----
+api POST par/root/generate/internal "{\"common_name\":\"Gone Root\",\"key_type\":\"ec\",\"issuer_name\":\"gone\",
+    \"not_after\":\"$ROOT_NOT_AFTER\"}"
+expect 200 "second par root"
+api POST par/roles/gone '{"allowed_domains":"example.com","allow_subdomains":true,"key_type":"ec","issuer_ref":"gone"}'
+expect 200 "role on the second root"
+api POST par/issue/gone '{"common_name":"o1.example.com","ttl":"1h"}'
+expect 200 "issue o1"
+o1=$(data serial_number)
+api POST par/issue/gone '{"common_name":"o2.example.com","ttl":"1h"}'
+expect 200 "issue o2"
+o2=$(data serial_number)
+api POST par/revoke "{\"serial_number\":\"$o1\"}"
+expect 200 "revoke o1"
+api GET par/crl/pem
+crl_serials "$RESP" | grep -qx "$o1" && die "o1 is on the default issuer's CRL while its issuer exists"
+api DELETE par/issuer/gone
+expect 204 "delete issuer gone"
+api POST par/revoke "{\"serial_number\":\"$o2\"}"
+expect 200 "revoke o2 (its issuer is gone)"
+has_warning "not rebuilt" && die "revoking o2: the default issuer's CRL was not rebuilt"
+api GET par/crl/pem
+cp "$RESP" par2.crl
+crl_ok par2.crl par.pem "default CRL with an unknown issuer's revocations"
+crl_serials par2.crl >par2.got
+grep -qx "$o1" par2.got && grep -qx "$o2" par2.got || { show par2.got; die "o1, o2 not on the default issuer's CRL"; }
+[ "$(wc -l <par2.got)" = 10 ] || die "the default CRL is not the 8 parallel ones plus o1, o2"
+pass "revocations of a deleted issuer go on the default issuer's CRL"
+
 api_finish
 pass "revocation and CRLs"

@@ -291,8 +291,9 @@ static json_t *issuer_json(const hsmca_ca_issuer *i)
     json_object_set_new(d, "revoked", json_boolean(i->revoked));
     json_object_set_new(d, "issuing_certificates", ob_strlist_json(&i->issuing_certificates));
     json_object_set_new(d, "crl_distribution_points", ob_strlist_json(&i->crl_distribution_points));
-    /* Per-issuer delta CRL URLs are not kept by the core (no delta CRLs
-     * yet); the field is there, empty, for clients that read it. */
+    /* Per-issuer delta CRL URLs are not kept by the core (config/urls has
+     * them mount-wide, and complete CRLs name them); the field is there,
+     * empty, for clients that read it. */
     json_object_set_new(d, "delta_crl_distribution_points", ob_strlist_json(&none));
     json_object_set_new(d, "ocsp_servers", ob_strlist_json(&i->ocsp_servers));
     json_object_set_new(d, "enable_aia_url_templating", json_boolean(i->enable_aia_url_templating));
