@@ -398,3 +398,33 @@ void ob_id_page_finish(hsmca_http_resp *resp, ob_id_page *p, hsmca_rv rv)
     else
         ob_fail(resp, rv);
 }
+
+static int collect_name(const char *name, void *arg)
+{
+    return json_array_append_new(arg, json_string(name)) == 0;
+}
+
+void ob_name_list(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, ob_name_lister list)
+{
+    const char *after;
+    size_t limit;
+    json_t *keys;
+    hsmca_rv rv;
+
+    if (!ob_list_page(req, resp, &after, &limit))
+        return;
+    keys = json_array();
+    if (keys == NULL) {
+        hsmca_http_resp_error(resp, 500, "out of memory");
+        return;
+    }
+    rv = list(ob_ca(arg), ob_mount(req), after, limit, collect_name, keys);
+    if (rv != HSMCA_OK) {
+        if (rv == HSMCA_ERR_INVALID_ARG && strstr(hsmca_err_message(), "after") == NULL)
+            hsmca_err_prefix("after");
+        json_decref(keys);
+        ob_fail(resp, rv);
+        return;
+    }
+    ob_list_response(resp, keys, NULL);
+}

@@ -140,6 +140,13 @@ void ob_list_response(hsmca_http_resp *resp, json_t *keys, json_t *key_info);
 /* after/limit of a LIST request; false with a 400 in resp. */
 bool ob_list_page(hsmca_http_req *req, hsmca_http_resp *resp, const char **after, size_t *limit);
 
+/* A LIST of names or serials (roles, certs, certs/revoked): paging
+ * fields, then the core's lister with its callback, then the response. An
+ * invalid page position is reported against `after`. */
+typedef hsmca_rv (*ob_name_lister)(hsmca_ca *ca, const char *mount, const char *after, size_t limit,
+                                   int (*cb)(const char *name, void *arg), void *arg);
+void ob_name_list(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, ob_name_lister list);
+
 /* The default issuer's or key's id of the mount (config/issuers or
  * config/keys: `config` is "issuers" or "keys"), "" when none. */
 void ob_default_id(void *arg, const char *mount, const char *config, char out[40]);

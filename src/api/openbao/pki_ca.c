@@ -226,34 +226,9 @@ static void cert_raw_pem(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 
 /* ---- LIST certs ---- */
 
-static int collect_serial(const char *serial, void *arg)
-{
-    return json_array_append_new(arg, json_string(serial)) == 0;
-}
-
 static void certs_list(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 {
-    const char *after;
-    size_t limit;
-    json_t *keys;
-    hsmca_rv rv;
-
-    if (!ob_list_page(req, resp, &after, &limit))
-        return;
-    keys = json_array();
-    if (keys == NULL) {
-        hsmca_http_resp_error(resp, 500, "out of memory");
-        return;
-    }
-    rv = hsmca_ca_cert_list(ob_ca(arg), ob_mount(req), after, limit, collect_serial, keys);
-    if (rv != HSMCA_OK) {
-        if (rv == HSMCA_ERR_INVALID_ARG)
-            hsmca_err_prefix("after");
-        json_decref(keys);
-        ob_fail(resp, rv);
-        return;
-    }
-    ob_list_response(resp, keys, NULL);
+    ob_name_list(req, resp, arg, hsmca_ca_cert_list);
 }
 
 #define PUBLIC_READ (HSMCA_HTTP_ROUTE_UNAUTHENTICATED | HSMCA_HTTP_ROUTE_NO_AUDIT)

@@ -92,32 +92,9 @@ static void revoke_with_key(hsmca_http_req *req, hsmca_http_resp *resp, void *ar
     revoke_common(req, resp, arg, true);
 }
 
-static int collect_serial(const char *serial, void *arg)
-{
-    return json_array_append_new(arg, json_string(serial)) == 0;
-}
-
 static void revoked_list(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 {
-    const char *after;
-    size_t limit;
-    json_t *keys;
-    hsmca_rv rv;
-
-    if (!ob_list_page(req, resp, &after, &limit))
-        return;
-    keys = json_array();
-    if (keys == NULL) {
-        hsmca_http_resp_error(resp, 500, "out of memory");
-        return;
-    }
-    rv = hsmca_revocation_list(ob_ca(arg), ob_mount(req), after, limit, collect_serial, keys);
-    if (rv != HSMCA_OK) {
-        json_decref(keys);
-        ob_fail(resp, rv);
-        return;
-    }
-    ob_list_response(resp, keys, NULL);
+    ob_name_list(req, resp, arg, hsmca_revocation_list);
 }
 
 static void issuer_revoke(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)

@@ -7,32 +7,9 @@
 
 #include "internal.h"
 
-static int collect_name(const char *name, void *arg)
-{
-    return json_array_append_new(arg, json_string(name)) == 0;
-}
-
 static void roles_list(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 {
-    const char *after;
-    size_t limit;
-    json_t *keys;
-    hsmca_rv rv;
-
-    if (!ob_list_page(req, resp, &after, &limit))
-        return;
-    keys = json_array();
-    if (keys == NULL) {
-        hsmca_http_resp_error(resp, 500, "out of memory");
-        return;
-    }
-    rv = hsmca_ca_role_list(ob_ca(arg), ob_mount(req), after, limit, collect_name, keys);
-    if (rv != HSMCA_OK) {
-        json_decref(keys);
-        ob_fail(resp, rv);
-        return;
-    }
-    ob_list_response(resp, keys, NULL);
+    ob_name_list(req, resp, arg, hsmca_ca_role_list);
 }
 
 static void role_respond(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, int status)
