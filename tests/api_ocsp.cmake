@@ -4,7 +4,7 @@
 hsmca_api_test(test_api_ocsp 300)
 
 # The core in one process with a real token (cache, invalidation, rollover).
-add_executable(test_ocsp_core unit/test_ocsp_core.c)
+add_executable(test_ocsp_core unit/test_ocsp_core.c unit/unit_util.c)
 target_include_directories(test_ocsp_core PRIVATE ${PROJECT_SOURCE_DIR}/src/revocation)
 target_link_libraries(test_ocsp_core PRIVATE hsmca ${CMOCKA_LIBRARY})
 add_test(NAME integration.test_ocsp_core COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_ocsp_core.sh)

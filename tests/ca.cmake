@@ -21,7 +21,7 @@ endif()
 add_executable(test_ca_lint_gate unit/test_ca_lint_gate.c)
 target_include_directories(test_ca_lint_gate PRIVATE ${PROJECT_SOURCE_DIR}/src/ca)
 target_link_libraries(test_ca_lint_gate PRIVATE hsmca hsmca-lint-corpus ${CMOCKA_LIBRARY})
-add_executable(test_ca_cache unit/test_ca_cache.c)
+add_executable(test_ca_cache unit/test_ca_cache.c unit/unit_util.c)
 target_link_libraries(test_ca_cache PRIVATE hsmca ${CMOCKA_LIBRARY})
 
 add_executable(test_ca_serials unit/test_ca_serials.c)

@@ -8,7 +8,7 @@ set_tests_properties(unit.test_revocation PROPERTIES TIMEOUT 120 ENVIRONMENT "${
 
 # The core against a real token: listener, no_store revocation by PEM, wrong
 # keys, auto_rebuild (the wrapper script makes the token).
-add_executable(test_revocation_core unit/test_revocation_core.c)
+add_executable(test_revocation_core unit/test_revocation_core.c unit/unit_util.c)
 target_link_libraries(test_revocation_core PRIVATE hsmca ${CMOCKA_LIBRARY})
 add_test(NAME integration.test_revocation_core COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_revocation_core.sh)
 set_tests_properties(integration.test_revocation_core PROPERTIES

@@ -19,44 +19,25 @@
 
 #include "hsmca/ca.h"
 #include "hsmca/provider.h"
+#include "unit_util.h"
 
-static hsmca_p11_token *tok;
-static hsmca_keyslot *ks;
-static OSSL_PROVIDER *prov;
-static hsmca_store *st;
+static unit_ca_env env;
+static hsmca_store *st; /* env's, for brevity */
 static hsmca_ca *ca;
 
 static int setup(void **state)
 {
-    hsmca_p11_config pc;
-    hsmca_store_config sc;
-    hsmca_ca_config cc;
 
-    memset(&pc, 0, sizeof(pc));
-    pc.module_path = getenv("HSMCA_TEST_MODULE");
-    pc.token_label = getenv("HSMCA_TEST_TOKEN");
-    pc.pin.file = getenv("HSMCA_TEST_PIN_FILE");
-    memset(&sc, 0, sizeof(sc));
-    sc.path = getenv("HSMCA_TEST_DB");
-    memset(&cc, 0, sizeof(cc));
-    if (hsmca_p11_token_open(&pc, &tok) != HSMCA_OK || hsmca_keyslot_new(tok, &ks) != HSMCA_OK ||
-        hsmca_provider_load(NULL, &prov) != HSMCA_OK || hsmca_store_open(&sc, &st) != HSMCA_OK)
+    if (unit_ca_open(&env, "cache") != 0)
         return -1;
-    cc.store = st;
-    cc.keyslot = ks;
-    cc.max_ttl = 10 * 365 * 86400LL;
-    if (hsmca_ca_new(&cc, &ca) != HSMCA_OK || hsmca_ca_mount_enable(ca, "cache") != HSMCA_OK)
-        return -1;
+    st = env.st;
+    ca = env.ca;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    hsmca_ca_free(ca);
-    hsmca_store_close(st);
-    OSSL_PROVIDER_unload(prov);
-    hsmca_keyslot_free(ks);
-    hsmca_p11_token_free(tok);
+    unit_ca_close(&env);
     return 0;
 }
 

@@ -24,41 +24,26 @@
 #include "hsmca/ocsp.h"
 #include "hsmca/provider.h"
 #include "hsmca/serial.h"
+#include "unit_util.h"
 #include "ocsp_internal.h"
 
 #define MOUNT "ocsp"
 
-static hsmca_p11_token *tok;
-static hsmca_keyslot *ks;
-static OSSL_PROVIDER *prov;
-static hsmca_store *st;
+static unit_ca_env env;
+static hsmca_store *st; /* env's, for brevity */
 static hsmca_ca *ca;
 static hsmca_ca_result root, leaf;
 
 static int setup(void **state)
 {
-    hsmca_p11_config pc;
-    hsmca_store_config sc;
-    hsmca_ca_config cc;
     hsmca_ca_params p;
     hsmca_issue_request req;
 
     (void)state;
-    memset(&pc, 0, sizeof(pc));
-    pc.module_path = getenv("HSMCA_TEST_MODULE");
-    pc.token_label = getenv("HSMCA_TEST_TOKEN");
-    pc.pin.file = getenv("HSMCA_TEST_PIN_FILE");
-    memset(&sc, 0, sizeof(sc));
-    sc.path = getenv("HSMCA_TEST_DB");
-    memset(&cc, 0, sizeof(cc));
-    if (hsmca_p11_token_open(&pc, &tok) != HSMCA_OK || hsmca_keyslot_new(tok, &ks) != HSMCA_OK ||
-        hsmca_provider_load(NULL, &prov) != HSMCA_OK || hsmca_store_open(&sc, &st) != HSMCA_OK)
+    if (unit_ca_open(&env, MOUNT) != 0)
         return -1;
-    cc.store = st;
-    cc.keyslot = ks;
-    cc.max_ttl = 10 * 365 * 86400LL;
-    if (hsmca_ca_new(&cc, &ca) != HSMCA_OK || hsmca_ca_mount_enable(ca, MOUNT) != HSMCA_OK)
-        return -1;
+    st = env.st;
+    ca = env.ca;
     hsmca_ca_params_init(&p);
     p.key_type = "ec";
     p.key_bits = 256;
@@ -81,11 +66,7 @@ static int teardown(void **state)
     (void)state;
     hsmca_ca_result_clear(&leaf);
     hsmca_ca_result_clear(&root);
-    hsmca_ca_free(ca);
-    hsmca_store_close(st);
-    OSSL_PROVIDER_unload(prov);
-    hsmca_keyslot_free(ks);
-    hsmca_p11_token_free(tok);
+    unit_ca_close(&env);
     return 0;
 }
 
@@ -268,15 +249,15 @@ static void delegated_signer_rolls_over(void **state)
     assert_true(iss->signer_renew_at < ca_now() + 48 * 3600);
     first = iss->signer_cert;
     X509_up_ref(first);
-    assert_int_equal(hsmca_keyslot_list(ks, &keys, &n0), HSMCA_OK);
+    assert_int_equal(hsmca_keyslot_list(env.ks, &keys, &n0), HSMCA_OK);
     OPENSSL_free(keys);
     assert_int_equal(ocsp_signer_issue(ca, MOUNT, iss, 48 * 3600), HSMCA_OK);
-    assert_int_equal(hsmca_keyslot_list(ks, &keys, &n1), HSMCA_OK);
+    assert_int_equal(hsmca_keyslot_list(env.ks, &keys, &n1), HSMCA_OK);
     OPENSSL_free(keys);
     assert_int_equal(n1, n0 + 1); /* one made; the old one kept one rollover longer */
     assert_int_equal(ocsp_signer_issue(ca, MOUNT, iss, 48 * 3600), HSMCA_OK);
     ocsp_mount_unref(m);
-    assert_int_equal(hsmca_keyslot_list(ks, &keys, &n1), HSMCA_OK);
+    assert_int_equal(hsmca_keyslot_list(env.ks, &keys, &n1), HSMCA_OK);
     OPENSSL_free(keys);
     assert_int_equal(n1, n0 + 1); /* one made, the one from two rollovers ago destroyed */
 
@@ -465,7 +446,7 @@ static size_t token_keys(void)
     hsmca_keyslot_info *keys = NULL;
     size_t n = 0;
 
-    assert_int_equal(hsmca_keyslot_list(ks, &keys, &n), HSMCA_OK);
+    assert_int_equal(hsmca_keyslot_list(env.ks, &keys, &n), HSMCA_OK);
     OPENSSL_free(keys);
     return n;
 }
@@ -537,7 +518,7 @@ static void mount_removal_destroys_signer_keys(void **state)
     OCSP_CERTID *id;
 
     (void)state;
-    assert_int_equal(hsmca_keyslot_list(ks, &keys, &n0), HSMCA_OK);
+    assert_int_equal(hsmca_keyslot_list(env.ks, &keys, &n0), HSMCA_OK);
     OPENSSL_free(keys);
     assert_int_equal(hsmca_ca_mount_enable(ca, "gone"), HSMCA_OK);
     hsmca_ca_params_init(&p);
@@ -554,11 +535,11 @@ static void mount_removal_destroys_signer_keys(void **state)
     assert_int_equal(hsmca_ocsp_respond(ca, "gone", req, len, &resp), HSMCA_OK);
     assert_int_equal(resp.status, HSMCA_OCSP_SUCCESSFUL);
     hsmca_ocsp_response_clear(&resp);
-    assert_int_equal(hsmca_keyslot_list(ks, &keys, &n1), HSMCA_OK);
+    assert_int_equal(hsmca_keyslot_list(env.ks, &keys, &n1), HSMCA_OK);
     OPENSSL_free(keys);
     assert_int_equal(n1, n0 + 2); /* the root's key and its signer's */
     assert_int_equal(hsmca_ca_mount_disable(ca, "gone"), HSMCA_OK);
-    assert_int_equal(hsmca_keyslot_list(ks, &keys, &n2), HSMCA_OK);
+    assert_int_equal(hsmca_keyslot_list(env.ks, &keys, &n2), HSMCA_OK);
     OPENSSL_free(keys);
     assert_int_equal(n2, n0);
     hsmca_ca_result_clear(&r);

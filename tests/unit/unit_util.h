@@ -35,4 +35,19 @@ void unit_remove_dir(const char *dir);
  * (with its parents) and written to out. 0, or -1. */
 int unit_make_tmpdir(char *out, size_t size, const char *env_var, const char *name);
 
+/* A CA stack on the test's token and database, from the environment the
+ * wrapper scripts set (HSMCA_TEST_MODULE, HSMCA_TEST_TOKEN,
+ * HSMCA_TEST_PIN_FILE, HSMCA_TEST_DB): token, key slots, the provider, the
+ * store and a CA with `mount` enabled (system max TTL 10 years). */
+typedef struct unit_ca_env {
+    struct hsmca_p11_token *tok;
+    struct hsmca_keyslot *ks;
+    struct ossl_provider_st *prov;
+    struct hsmca_store *st;
+    struct hsmca_ca *ca;
+} unit_ca_env;
+/* 0, or -1 with what failed on stderr. */
+int unit_ca_open(unit_ca_env *e, const char *mount);
+void unit_ca_close(unit_ca_env *e);
+
 #endif
