@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: Apache-2.0
+# Reliability harnesses (issue 9, tests/reliability/): the short CI versions.
+# The full versions run on demand: scripts/reliability.sh --full
+# (docs/reliability.md gives each one's run time and pass criteria).
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_FOUND)
+    execute_process(COMMAND ${Python3_EXECUTABLE} -c "import cryptography"
+                    RESULT_VARIABLE _hsmca_py_crypto OUTPUT_QUIET ERROR_QUIET)
+endif()
+if(NOT Python3_FOUND OR NOT _hsmca_py_crypto EQUAL 0)
+    message(WARNING "python3 with cryptography is missing (scripts/install-deps.sh): reliability tests are not registered")
+    return()
+endif()
+
+# hsmca_reliability_test(NAME TIMEOUT SCRIPT ARGS...): tests/reliability/SCRIPT.
+function(hsmca_reliability_test name timeout script)
+    add_test(NAME reliability.${name}
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/reliability/${script}
+                     --workdir ${HSMCA_TEST_WORK}/reliability_${name} ${ARGN})
+    set_tests_properties(reliability.${name} PROPERTIES
+        LABELS "token;reliability"
+        TIMEOUT ${timeout}
+        SKIP_RETURN_CODE 77
+        ENVIRONMENT "HSMCAD=$<TARGET_FILE:hsmcad>;${HSMCA_TEST_SAN_ENV}")
+endfunction()
+
+# kill -9 chaos: 12 SIGKILLs 0.5-3 s apart under 32 clients (about 30 s).
+hsmca_reliability_test(chaos_kill 180 chaos_kill.py --kills 12 --clients 32 --min-gap 0.5 --max-gap 3)
