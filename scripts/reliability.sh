@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/.."
 FULL=
 if [ "${1:-}" = --full ]; then FULL=1; shift; fi
-NAMES=${*:-chaos_kill}
+NAMES=${*:-chaos_kill storage_failure}
 cmake --preset default >/dev/null
 cmake --build --preset default -j"$(nproc)" >/dev/null
 B=$PWD/build/default

@@ -26,3 +26,5 @@ endfunction()
 
 # kill -9 chaos: 12 SIGKILLs 0.5-3 s apart under 32 clients (about 30 s).
 hsmca_reliability_test(chaos_kill 180 chaos_kill.py --kills 12 --clients 32 --min-gap 0.5 --max-gap 3)
+# Storage failure: a trigger aborts the certificate insert for one domain.
+hsmca_reliability_test(storage_failure 60 storage_failure.py --rounds 5)

@@ -162,12 +162,12 @@ def setup_ca(port, token):
     return root
 
 
-def make_csrs(n):
+def make_csrs(n, cn=None):
     out = []
     for i in range(n):
         k = ec.generate_private_key(ec.SECP256R1())
         csr = (x509.CertificateSigningRequestBuilder()
-               .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, f"c{i}.example.com")]))
+               .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, cn or f"c{i}.example.com")]))
                .sign(k, hashes.SHA256()))
         out.append(csr.public_bytes(serialization.Encoding.PEM).decode())
     return out
