@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/.."
 FULL=
 if [ "${1:-}" = --full ]; then FULL=1; shift; fi
-NAMES=${*:-chaos_kill storage_failure}
+NAMES=${*:-chaos_kill storage_failure p11_chaos serial_quality}
 cmake --preset default >/dev/null
 cmake --build --preset default -j"$(nproc)" >/dev/null
 B=$PWD/build/default
@@ -33,7 +33,8 @@ for n in $NAMES; do
         python3 $R/p11_chaos.py --workdir "$W/$n" --fault-module "$B/hsm/fault/hsmca-fault-pkcs11.so" \
             ${FULL:+--seconds 300} ;;
     serial_quality)
-        "$B/tests/reliability/serial_quality" ${FULL:+10000000} ;;
+        HSMCA_SERIAL_QUALITY=$B/tests/serial_quality HSMCA_TEST_WORKDIR=$W/$n \
+            sh $R/serial_quality.sh ${FULL:+10000000} ;;
     *) echo "unknown harness $n" >&2; exit 2 ;;
     esac
 done
