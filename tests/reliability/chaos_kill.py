@@ -118,13 +118,15 @@ def main():
     elapsed = time.monotonic() - t_start
     d.stop()
 
-    received = []
-    for f in sorted(os.listdir(logdir)):
-        with open(os.path.join(logdir, f)) as fh:
-            for line in fh:
-                r = json.loads(line)
-                received.append((r["serial_number"], base64.b64decode(r["der"])))
-    if not received:
+    def received():
+        """The client logs, read lazily (the full run holds a million)."""
+        for f in sorted(os.listdir(logdir)):
+            with open(os.path.join(logdir, f)) as fh:
+                for line in fh:
+                    r = json.loads(line)
+                    yield r["serial_number"], base64.b64decode(r["der"])
+
+    if next(iter(received()), None) is None:
         rc.fail("no client received any certificate: nothing was tested")
     figures = rc.judge_or_fail(d.db_path, received, root)
     chk = rc.integrity_check(d.db_path)

@@ -191,29 +191,30 @@ def integrity_check(db_path):
 
 
 def judge(db_path, received, root, quiet=False):
-    """Compares what clients received with the database. received: list of
-    (serial_number string, DER bytes). Returns (figures, problems); an empty
-    problem list means every pass criterion held."""
+    """Compares what clients received with the database. received: an
+    iterable of (serial_number string, DER bytes). Returns (figures,
+    problems); an empty problem list means every pass criterion held.
+    Memory is bounded by the serial sets, not the DER: the full chaos run
+    judges over a million certificates."""
     c = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
-    certs = {}
-    for serial, slen, der in c.execute(
-            "SELECT serial, serial_len, der FROM certs WHERE mount = ?", (MOUNT,)):
-        certs[bytes(serial[20 - slen:])] = bytes(der)
+    certs = set()
+    for serial, slen in c.execute("SELECT serial, serial_len FROM certs WHERE mount = ?", (MOUNT,)):
+        certs.add(bytes(serial[20 - slen:]))
     intents = set()
     for serial, slen in c.execute("SELECT serial, serial_len FROM intents WHERE mount = ?", (MOUNT,)):
         intents.add(bytes(serial[20 - slen:]))
     no_intent = c.execute(
         "SELECT count(*) FROM certs c WHERE NOT EXISTS (SELECT 1 FROM intents i "
         "WHERE i.mount = c.mount AND i.serial = c.serial)").fetchone()[0]
-    c.close()
 
     problems = []
     if no_intent:
         problems.append(f"{no_intent} stored certificates have no intent")
-    seen = {}
-    missing = mismatched = 0
+    seen = set()
+    n_received = handed_twice = missing = mismatched = 0
     root_pub = root.public_key()
     for sn, der in received:
+        n_received += 1
         cert = x509.load_der_x509_certificate(der)
         if serial_hex(cert.serial_number) != sn:
             problems.append(f"serial_number {sn} is not the certificate's ({serial_hex(cert.serial_number)})")
@@ -221,16 +222,18 @@ def judge(db_path, received, root, quiet=False):
             root_pub.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
         except Exception as e:  # noqa: BLE001 - any verification failure is a finding
             problems.append(f"certificate {sn} does not verify under the root: {e!r}")
-        if sn in seen:
-            problems.append(f"serial {sn} was handed out twice")
-        seen[sn] = der
         key = bytes.fromhex(sn.replace(":", ""))
-        stored = certs.get(key)
-        if stored is None:
+        if key in seen:
+            handed_twice += 1
+            problems.append(f"serial {sn} was handed out twice")
+        seen.add(key)
+        row = c.execute("SELECT der FROM certs WHERE mount = ? AND serial = ?",
+                        (MOUNT, key.rjust(20, b"\0"))).fetchone()
+        if row is None:
             missing += 1
             if missing <= 5:
                 problems.append(f"certificate {sn} a client received is not in the database")
-        elif stored != der:
+        elif bytes(row[0]) != der:
             mismatched += 1
             if mismatched <= 5:
                 problems.append(f"certificate {sn} in the database differs from what the client received")
@@ -240,21 +243,23 @@ def judge(db_path, received, root, quiet=False):
     # the DER serials too (a serial column out of step with the DER).
     der_serials = set()
     dup_db = 0
-    for key, der in certs.items():
-        n = x509.load_der_x509_certificate(der).serial_number
+    for serial, slen, der in c.execute("SELECT serial, serial_len, der FROM certs WHERE mount = ?", (MOUNT,)):
+        key = bytes(serial[20 - slen:])
+        n = x509.load_der_x509_certificate(bytes(der)).serial_number
         if n in der_serials:
             dup_db += 1
         der_serials.add(n)
         if n.to_bytes(len(key), "big") != key:
             problems.append(f"stored serial {key.hex()} is not its certificate's serial {n:x}")
             break
+    c.close()
     if dup_db:
         problems.append(f"{dup_db} duplicate serials among stored certificates")
     figures = {
-        "received": len(received), "stored": len(certs), "intents": len(intents),
-        "orphan_intents": len(intents - set(certs)), "missing": missing,
-        "mismatched": mismatched, "duplicates": dup_db + (len(received) - len(seen)),
-        "stored_not_received": len(set(certs) - {bytes.fromhex(s.replace(':', '')) for s in seen}),
+        "received": n_received, "stored": len(certs), "intents": len(intents),
+        "orphan_intents": len(intents - certs), "missing": missing,
+        "mismatched": mismatched, "duplicates": dup_db + handed_twice,
+        "stored_not_received": len(certs - seen),
     }
     if not quiet:
         for p in problems[:20]:
@@ -263,7 +268,9 @@ def judge(db_path, received, root, quiet=False):
 
 
 def judge_or_fail(db_path, received, root):
-    figures, problems = judge(db_path, received, root)
+    """judge, failing on any problem, then the judge's own negative control.
+    received: a function returning a fresh iterable (read twice)."""
+    figures, problems = judge(db_path, received(), root)
     if problems:
         fail(f"{len(problems)} problems; figures {json.dumps(figures)}")
     # The judge must be able to fail: on a copy of the database with one
@@ -277,7 +284,12 @@ def judge_or_fail(db_path, received, root):
         dst = sqlite3.connect(copy)
         src.backup(dst)
         src.close()
-        keys = [bytes.fromhex(sn.replace(":", "")).rjust(20, b"\0") for sn, _ in received[:2]]
+        first = []
+        for sn, _ in received():
+            first.append(bytes.fromhex(sn.replace(":", "")).rjust(20, b"\0"))
+            if len(first) == 2:
+                break
+        keys = first
         dst.execute("PRAGMA foreign_keys = OFF")
         dst.execute("DELETE FROM certs WHERE mount = ? AND serial = ?", (MOUNT, keys[0]))
         if len(keys) > 1:
@@ -287,7 +299,7 @@ def judge_or_fail(db_path, received, root):
             dst.execute("UPDATE certs SET der = ? WHERE mount = ? AND serial = ?", (bytes(der), MOUNT, keys[1]))
         dst.commit()
         dst.close()
-        f2, _ = judge(copy, received, root, quiet=True)
+        f2, _ = judge(copy, received(), root, quiet=True)
         if f2["missing"] != 1 or f2["mismatched"] != (1 if len(keys) > 1 else 0):
             fail(f"the judge missed a deleted or altered certificate: {json.dumps(f2)}")
         shutil.rmtree(tmp, ignore_errors=True)
