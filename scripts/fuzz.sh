@@ -11,8 +11,8 @@ SECONDS_PER=${FUZZ_SECONDS:-60}
 B=build/fuzz
 cmake -S . -B "$B" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
     -DHSMCA_SANITIZE=address,undefined -DHSMCA_FUZZ=ON -DHSMCA_BUILD_TESTS=OFF -DHSMCA_BUILD_BENCH=OFF >/dev/null
-cmake --build "$B" -j"$(nproc)" --target fuzz_p11_uri fuzz_transcript fuzz_ocsp_request
-for t in p11_uri transcript ocsp_request; do
+cmake --build "$B" -j"$(nproc)" --target fuzz_p11_uri fuzz_transcript fuzz_ocsp_request fuzz_role_json fuzz_csr_policy fuzz_daemon_config
+for t in p11_uri transcript ocsp_request role_json csr_policy daemon_config; do
     mkdir -p "$B/corpus/$t"
     cp tests/fuzz/corpus/$t/* "$B/corpus/$t/"
     echo "fuzzing $t for $SECONDS_PER s"

@@ -99,6 +99,13 @@ bool p11_ckr_device_level(CK_RV rv)
     case CKR_CRYPTOKI_NOT_INITIALIZED:
     case CKR_SLOT_ID_INVALID:
     case CKR_TOKEN_NOT_RECOGNIZED:
+    /* PKCS#11 v2.40 5.1: "some horrible, unrecoverable error" -- the module
+     * itself gave up, so finalizing and initialising it again is the one way
+     * back. SoftHSM2 answers every call on a token whose directory vanished
+     * with it and keeps doing so after the directory returns, until
+     * C_Initialize rebuilds its object store (found by
+     * tests/reliability/p11_chaos.py: the daemon answered 500 for ever). */
+    case CKR_GENERAL_ERROR:
         return true;
     default:
         return false;

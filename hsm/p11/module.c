@@ -273,8 +273,17 @@ hsmca_rv p11_module_reinit(p11_module *m, unsigned long seen_generation)
         backoff = REINIT_BACKOFF_MAX_MS;
     atomic_store(&m->backoff_ms, backoff);
     atomic_store(&m->next_reinit_ms, now + backoff);
-    if (module_initialize(m) != HSMCA_OK)
-        rv = HSMCA_ERR_HSM_UNAVAILABLE;
+    if (module_initialize(m) != HSMCA_OK) {
+        /* Recorded as "unavailable", not as the MODULE error C_Initialize
+         * left: callers that read hsmca_err_last() (the audit MAC) would
+         * otherwise answer 500 for what is a 503 outage (found by
+         * tests/reliability/p11_chaos.py). The copy: the message is the
+         * buffer hsmca_err writes into. */
+        char why[256];
+
+        snprintf(why, sizeof(why), "%s", hsmca_err_message());
+        rv = hsmca_err(HSMCA_ERR_HSM_UNAVAILABLE, "HSM unavailable: %s", why);
+    }
 done:
     pthread_rwlock_unlock(&m->gate);
     pthread_rwlock_rdlock(&m->gate);

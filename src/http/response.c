@@ -234,6 +234,17 @@ static void security_headers(struct MHD_Response *r, bool tls)
         MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
 }
 
+/* Every 503 (token unavailable, server busy, shutting down) is temporary:
+ * RFC 9110 15.6.4 lets the server say when to come back, and clients and
+ * load balancers back off by it. One second: the session pool re-opens and
+ * re-logs-in within that once the token answers again. A handler that set
+ * its own value keeps it. */
+static void retry_after(struct MHD_Response *r)
+{
+    if (MHD_get_response_header(r, "Retry-After") == NULL)
+        MHD_add_response_header(r, "Retry-After", "1");
+}
+
 /* The envelope as JSON text ending in '\n' (OpenBao ends its bodies with
  * one), in one exact allocation: a growing buffer would leave copies of a
  * sensitive body behind in freed memory. */
@@ -320,6 +331,8 @@ struct MHD_Response *http_resp_build(const hsmca_http_req *req, hsmca_http_resp 
         return NULL;
     for (size_t i = 0; i < resp->n_hdr; i++)
         MHD_add_response_header(r, resp->hdr_name[i], resp->hdr_value[i]);
+    if (resp->status == 503)
+        retry_after(r);
     security_headers(r, req->tls);
     return r;
 }
@@ -330,7 +343,6 @@ struct MHD_Response *http_resp_simple_error(int status, const char *message, boo
     char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
     struct MHD_Response *r;
 
-    (void)status;
     json_decref(env);
     if (text == NULL)
         return NULL;
@@ -340,6 +352,8 @@ struct MHD_Response *http_resp_simple_error(int status, const char *message, boo
         return NULL;
     }
     MHD_add_response_header(r, "Content-Type", "application/json");
+    if (status == 503)
+        retry_after(r);
     security_headers(r, tls);
     return r;
 }

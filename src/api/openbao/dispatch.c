@@ -96,6 +96,7 @@ typedef struct {
     const char *mount;     /* "" for sys/ and auth/ */
     const char *rel;       /* path after v1/ */
     ob_reqctx *ctx;
+    int audit_fail_status; /* set when an audit write failed: 503 if the token was unavailable, else 500 */
 } call;
 
 static void audit_write(call *c, bool before, hsmca_audit_outcome outcome, int status, const char *error,
@@ -138,6 +139,10 @@ static void audit_write(call *c, bool before, hsmca_audit_outcome outcome, int s
     if (rv != HSMCA_OK) {
         atomic_fetch_add(&c->api->audit_failures, 1);
         hsmca_log(HSMCA_LOG_ERR, "audit log write failed for request %s: %s", e.request_id, hsmca_err_message());
+        /* The MAC is computed in the token: a token outage (after the
+         * session pool's retry) is the retryable 503 every other HSM
+         * outage answers, not a 500 (found by tests/reliability/p11_chaos.py). */
+        c->audit_fail_status = hsmca_http_status_for_rv(rv) == 503 ? 503 : 500;
         *ok = false;
     }
 }
@@ -231,7 +236,7 @@ void hsmca_openbao_dispatch(hsmca_http_req *req, hsmca_http_resp *resp, void *ar
     unsigned allowed = 0;
     char mount[HSMCA_STORE_MOUNT_MAX + 1] = "";
     ob_reqctx *ctx = calloc(1, sizeof(*ctx));
-    call c = {api, req, resp, mount, NULL, ctx};
+    call c = {api, req, resp, mount, NULL, ctx, 0};
     bool audited = false, ok;
     hsmca_rv rv;
 
@@ -284,7 +289,7 @@ void hsmca_openbao_dispatch(hsmca_http_req *req, hsmca_http_resp *resp, void *ar
     if (is_write(m) && !(match.route->flags & HSMCA_HTTP_ROUTE_NO_AUDIT)) {
         audit_write(&c, true, HSMCA_AUDIT_SUCCESS, 0, NULL, &ok);
         if (!ok) {
-            hsmca_http_resp_error(resp, 500, "the audit log cannot be written; request refused");
+            hsmca_http_resp_error(resp, c.audit_fail_status, "the audit log cannot be written; request refused");
             return;
         }
         audited = true;
@@ -298,7 +303,7 @@ void hsmca_openbao_dispatch(hsmca_http_req *req, hsmca_http_resp *resp, void *ar
         if (!ok && st < 400) {
             /* Done but not recorded: the client must not take it as a
              * clean success (OpenBao answers 500 as well). */
-            hsmca_http_resp_error(resp, 500, "the request completed but the audit log cannot be written");
+            hsmca_http_resp_error(resp, c.audit_fail_status, "the request completed but the audit log cannot be written");
         }
     }
 }
