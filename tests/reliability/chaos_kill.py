@@ -95,7 +95,7 @@ def main():
 
     stop = threading.Event()
     stats, lock = {}, threading.Lock()
-    threads = [threading.Thread(target=client_loop,
+    threads = [threading.Thread(target=client_loop, daemon=True,
                                 args=(i, d.port, token, csrs, stop, logdir, a.seed, stats, lock))
                for i in range(a.clients)]
     for t in threads:

@@ -103,6 +103,7 @@ class Appliance:
         lf = open(self.log, "wb")
         self.proc = subprocess.Popen([self.hsmcad, "-config", self.cfg], stdout=lf,
                                      stderr=subprocess.STDOUT, env=self.env)
+        rc.DAEMONS.append(self.proc)
         lf.close()
         t0 = time.monotonic()
         tokfile = self.db_path + ".root-token"
@@ -165,7 +166,7 @@ def client_loop(idx, app, csrs, stop, results, lock):
 def run_load(app, csrs, seconds, during=None):
     stop = threading.Event()
     results, lock = [], threading.Lock()
-    threads = [threading.Thread(target=client_loop, args=(i, app, csrs, stop, results, lock)) for i in range(16)]
+    threads = [threading.Thread(target=client_loop, daemon=True, args=(i, app, csrs, stop, results, lock)) for i in range(16)]
     t0 = time.monotonic()
     for t in threads:
         t.start()
@@ -229,6 +230,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--away", type=float, default=3.0, help="seconds the token directory stays away")
     a = ap.parse_args()
+    if a.seconds / 3 + a.away + 2 > a.seconds:
+        rc.fail(f"--seconds {a.seconds} leaves no time to judge the resumption (need >= (--away + 2) * 1.5)")
     if not a.hsmcad or not a.fault_module:
         rc.fail("--hsmcad/$HSMCAD and --fault-module/$HSMCA_FAULT_MODULE are needed")
     if not os.path.exists(SOFTHSM):

@@ -7,6 +7,7 @@ database-side judge that compares what clients received with what is stored.
 Nothing here imports hsmca code: the database is read with Python's sqlite3,
 certificates are parsed and verified with cryptography."""
 
+import atexit
 import http.client
 import json
 import os
@@ -25,6 +26,21 @@ MOUNT = "pki"
 
 def log(msg):
     print(f"# {time.strftime('%H:%M:%S')} {msg}", file=sys.stderr, flush=True)
+
+
+# Every daemon a harness started: a failing check or an exception must not
+# leave one running (killed at exit; one stopped cleanly is left alone).
+DAEMONS = []
+
+
+def _kill_daemons():
+    for p in DAEMONS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(_kill_daemons)
 
 
 def fail(msg):
@@ -64,6 +80,7 @@ class Daemon:
              f"-dev-root-token-id={self.token}",
              f"-dev-listen-address=127.0.0.1:{self.port}"] + self.extra_args,
             stdout=logf, stderr=subprocess.STDOUT, env=self.env)
+        DAEMONS.append(self.proc)
         logf.close()
         while True:
             if self.proc.poll() is not None:
