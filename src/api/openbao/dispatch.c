@@ -251,6 +251,17 @@ void hsmca_openbao_dispatch(hsmca_http_req *req, hsmca_http_resp *resp, void *ar
     } else if (strncmp(c.rel, "auth/token/", 11) == 0) {
         router = api->token;
         sub = c.rel + 11;
+    } else if (strncmp(c.rel, "auth/", 5) == 0) {
+        /* A cert auth method's mount; its store mount name is the
+         * "auth/<path>" prefix, which handlers get as the "mount" param. */
+        size_t n = ob_cert_mount_find(api, c.rel, mount, sizeof(mount));
+        if (n == 0) {
+            hsmca_http_resp_error(resp, 404, "no handler for route '%s': route entry not found", c.rel);
+            return;
+        }
+        router = api->cert;
+        sub = c.rel[n] == '/' ? c.rel + n + 1 : c.rel + n;
+        hsmca_http_resp_set_mount_type(resp, "cert");
     } else {
         size_t n = find_mount(api, c.rel, mount, sizeof(mount));
         if (n == 0) {
