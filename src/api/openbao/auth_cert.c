@@ -684,7 +684,7 @@ static void config_read(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 static const hsmca_http_route cert_routes[] = {
     {HSMCA_HTTP_LIST | HSMCA_HTTP_GET, "certs", role_list, HSMCA_HTTP_ROUTE_NO_AUDIT},
     {HSMCA_HTTP_GET, "certs/:name", role_read, HSMCA_HTTP_ROUTE_NO_AUDIT},
-    {HSMCA_HTTP_POST | HSMCA_HTTP_PUT, "certs/:name", role_write, 0},
+    {HSMCA_HTTP_POST | HSMCA_HTTP_PUT, "certs/:name", role_write, HSMCA_HTTP_ROUTE_EXISTENCE},
     {HSMCA_HTTP_DELETE, "certs/:name", role_delete, 0},
     {HSMCA_HTTP_LIST | HSMCA_HTTP_GET, "crls", crl_list, HSMCA_HTTP_ROUTE_NO_AUDIT},
     {HSMCA_HTTP_GET, "crls/:name", crl_read, HSMCA_HTTP_ROUTE_NO_AUDIT},

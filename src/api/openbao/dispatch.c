@@ -168,6 +168,12 @@ static bool target_exists(call *c, const hsmca_http_route *route)
         hsmca_role role;
         yes = hsmca_ca_role_get(c->api->cfg.ca, c->mount, name, &role) == HSMCA_OK;
         hsmca_role_clear(&role);
+    } else if (strcmp(route->pattern, "certs/:name") == 0) {
+        /* a cert auth role, in the method's store mount */
+        hsmca_store_doc d;
+        memset(&d, 0, sizeof(d));
+        yes = hsmca_store_doc_get(c->api->cfg.store, c->mount, "cert_role", name, &d) == HSMCA_OK;
+        hsmca_store_doc_clear(&d);
     } else if (strcmp(route->pattern, "policies/acl/:name") == 0) {
         hsmca_auth_policy p;
         memset(&p, 0, sizeof(p));
