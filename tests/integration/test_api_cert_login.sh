@@ -181,6 +181,26 @@ STATUS=$(curl -s -o "$RESP" -w '%{http_code}' $CURL_TLS -X POST --data-binary '{
 # the token is stored hashed: its text is nowhere in the database
 ! grep -qa "$T" "$DAEMON_DIR"/*.db 2>/dev/null || die "token text found in the database"
 
+# ---- a certificate issued by hsmcad itself (its PKI mount, key in the token) ----
+api_ok POST pki/root/generate/internal '{"common_name":"hsm root","key_type":"ec","key_bits":256,"ttl":"100h"}'
+jget .data.certificate >"$W/hsmroot.pem"
+api_ok POST pki/roles/client '{"allowed_domains":"svc.example.com","allow_subdomains":true,"client_flag":true,"server_flag":false,"key_type":"ec","key_bits":256,"ttl":"1h"}'
+api_ok POST pki/issue/client '{"common_name":"a.svc.example.com"}'
+jget .data.certificate >"$W/hsmleaf.pem"
+jget .data.private_key >"$W/hsmleaf.key"
+openssl verify -CAfile "$W/hsmroot.pem" -purpose sslclient "$W/hsmleaf.pem" >/dev/null || die "hsmcad's client certificate"
+role hsm "$(jq -n --rawfile c "$W/hsmroot.pem" '{certificate:$c, allowed_dns_sans:"*.svc.example.com", token_policies:"reader"}')"
+ok_login hsm hsmleaf
+[ "$(jget .auth.metadata.common_name)" = a.svc.example.com ] || die "hsmcad-issued login metadata"
+no_login hsm good "role 'hsm'"
+# revoked in hsmcad's PKI mount, its CRL pushed to the method: refused
+api_ok POST pki/revoke "$(jq -n --arg s "$(openssl x509 -in "$W/hsmleaf.pem" -noout -serial | sed 's/serial=//;s/../&:/g;s/:$//' | tr A-F a-f)" '{serial_number:$s}')"
+api_ok GET pki/crl/pem
+cp "$RESP" "$W/hsmcrl.pem"
+api_ok POST auth/cert/crls/hsm "$(jq -n --rawfile c "$W/hsmcrl.pem" '{crl:$c}')" 204
+no_login hsm hsmleaf "revoked by CRL 'hsm'"
+api_ok DELETE auth/cert/crls/hsm '' 204
+
 # ---- refused certificates ----
 no_login web untrusted "unable to get local issuer certificate"
 no_login web self "self-signed certificate"
