@@ -173,6 +173,12 @@ T=$(jget .auth.client_token)
 [ "$(jget '.auth.metadata.common_name')" = a.example.com ] || die "metadata.common_name"
 TOKEN=$T api_ok GET pki/ca/pem
 TOKEN=$T api_ok GET sys/policies/acl/reader '' 403
+# the same login from openssl s_client (an independent TLS stack's client certificate)
+hp=${ADDR#https://}
+printf 'POST /v1/auth/cert/login HTTP/1.1\r\nHost: %s\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{"name":"web"}\n' "$hp" |
+    openssl s_client -quiet -connect "$hp" -CAfile "$DAEMON_DIR/tls-ca.pem" -cert "$W/good.pem" -key "$W/good.key" \
+        2>/dev/null >"$W/s_client.out" || true
+grep -q '"client_token":"s\.' "$W/s_client.out" || { cat "$W/s_client.out"; die "openssl s_client login"; }
 # login without name tries every role
 ok_login "" good
 # no certificate: 400 as OpenBao
