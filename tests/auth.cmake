@@ -6,7 +6,7 @@
 file(MAKE_DIRECTORY ${HSMCA_TEST_WORK}/auth)
 set(HSMCA_AUTH_TEST_ENV "HSMCA_AUTH_TEST_DIR=${HSMCA_TEST_WORK}/auth" ${HSMCA_TEST_SAN_ENV})
 
-foreach(t test_auth_token test_auth_acl)
+foreach(t test_auth_token test_auth_acl test_auth_cert)
     hsmca_unit_test(${t})
     set_tests_properties(unit.${t} PROPERTIES LABELS auth TIMEOUT 300 ENVIRONMENT "${HSMCA_AUTH_TEST_ENV}")
 endforeach()

@@ -194,6 +194,7 @@ typedef struct {
     json_t *meta;             /* owned object of strings, or NULL */
     char id[HSMCA_AUTH_TOKEN_MAX + 1]; /* "" random; a chosen token needs a root caller; cleansed by clear */
     const char *path;         /* request path for the sudo check; NULL: "auth/token/create" */
+    const char *login_path;   /* a login's path ("auth/cert/login"), recorded as the token's path; NULL otherwise */
 } hsmca_auth_create_params;
 
 void hsmca_auth_create_params_init(hsmca_auth_create_params *p);
@@ -221,6 +222,14 @@ hsmca_rv hsmca_auth_create_params_from_json(const json_t *body, hsmca_auth_creat
 hsmca_rv hsmca_auth_token_create(hsmca_auth *a, const hsmca_auth_token *caller,
                                  const hsmca_auth_create_params *p, hsmca_auth_secret *secret,
                                  hsmca_auth_token *out, hsmca_strlist *warnings);
+
+/* A token for a successful login to an auth method (auth/<path>/login):
+ * an orphan with exactly the policies p gives (plus "default" unless
+ * no_default_policy; never "root"), the TTL rules of create, and
+ * p->login_path (required) as its path. No caller: the method's role has
+ * decided who may have it. */
+hsmca_rv hsmca_auth_token_create_login(hsmca_auth *a, const hsmca_auth_create_params *p, hsmca_auth_secret *secret,
+                                       hsmca_auth_token *out, hsmca_strlist *warnings);
 
 /* renew / renew-self / renew-accessor: a new lease of `increment` seconds
  * (0: the token's creation TTL; periodic tokens always get their period)

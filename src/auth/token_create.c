@@ -402,24 +402,107 @@ static hsmca_rv check_params(const hsmca_auth_create_params *p)
     return check_meta(p->meta);
 }
 
+/* The part of token creation after the parent is known (called with
+ * token_lock held): the policy, TTL and orphan rules against `parent`,
+ * then the new record stored. A login has no parent token: its
+ * pseudo-parent holds no policies and gives sudo, so the method's role
+ * alone decides the policies (never "root"), and the token is an orphan. */
+static hsmca_rv create_child(hsmca_auth *a, const hsmca_auth_token *parent_t, bool sudo, int64_t now,
+                             const hsmca_auth_create_params *p, hsmca_auth_secret *secret, hsmca_auth_token *out,
+                             hsmca_strlist *warnings)
+{
+    hsmca_auth_token t;
+    char hash[AUTH_HASH_HEX + 1];
+    hsmca_store_batch *b = NULL;
+    bool orphan;
+    hsmca_rv rv;
+
+    memset(&t, 0, sizeof(t));
+    memset(hash, 0, sizeof(hash));
+    if (p->id[0] != '\0' && !parent_t->root) {
+        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "id: only a root token may choose the token id");
+        goto done;
+    }
+    if (p->no_parent && !p->orphan && !sudo) {
+        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "root or sudo privileges required to create orphan token");
+        goto done;
+    }
+    if (p->period > 0 && !sudo) {
+        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "root or sudo privileges required to create periodic token");
+        goto done;
+    }
+    orphan = p->no_parent || p->orphan;
+    if ((rv = child_policies(parent_t, sudo, p, &t.policies)) != HSMCA_OK)
+        goto done;
+    t.root = hsmca_strlist_contains(&t.policies, "root");
+    if (!orphan) {
+        memcpy(t.parent_accessor, parent_t->accessor, sizeof(t.parent_accessor));
+        t.depth = parent_t->depth + 1;
+        if (t.depth > HSMCA_AUTH_DEPTH_MAX) {
+            rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "token tree deeper than %d levels; create an orphan token instead",
+                           HSMCA_AUTH_DEPTH_MAX);
+            goto done;
+        }
+    }
+    t.orphan = orphan;
+    t.creation_time = now;
+    t.num_uses = p->num_uses;
+    display_name_set(t.display_name, sizeof(t.display_name), p->display_name);
+    snprintf(t.path, sizeof(t.path), "%s",
+             p->login_path != NULL ? p->login_path : p->orphan ? "auth/token/create-orphan" : "auth/token/create");
+    if (p->meta != NULL && json_object_size(p->meta) > 0 && (t.meta = json_deep_copy(p->meta)) == NULL) {
+        rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((rv = child_ttl(a, parent_t, orphan, now, p, &t, warnings)) != HSMCA_OK)
+        goto done;
+    if ((rv = new_identity(p->id, secret, hash, t.accessor)) != HSMCA_OK)
+        goto done;
+    b = hsmca_store_batch_new(a->store);
+    if (b == NULL) {
+        rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((rv = queue_token(b, &t, hash)) != HSMCA_OK)
+        goto done;
+    rv = auth_commit(b);
+    b = NULL;
+    if (rv == HSMCA_ERR_EXISTS) {
+        /* Random ids and accessors do not collide; a chosen id can. */
+        rv = hsmca_err(HSMCA_ERR_EXISTS, p->id[0] ? "a token with that id already exists"
+                                                  : "token id or accessor collision; try again");
+        goto done;
+    }
+    if (rv != HSMCA_OK) {
+        rv = auth_store_fail(rv, "storing the new", t.accessor);
+        goto done;
+    }
+    hsmca_log_debug("auth: token %s created by %s", t.accessor, parent_t->accessor[0] ? parent_t->accessor : "a login");
+    if (out != NULL) {
+        hsmca_auth_token_clear(out);
+        *out = t;
+        memset(&t, 0, sizeof(t));
+    }
+done:
+    hsmca_store_batch_free(b);
+    hsmca_auth_token_clear(&t);
+    OPENSSL_cleanse(hash, sizeof(hash));
+    return rv;
+}
+
 hsmca_rv hsmca_auth_token_create(hsmca_auth *a, const hsmca_auth_token *caller,
                                  const hsmca_auth_create_params *p, hsmca_auth_secret *secret,
                                  hsmca_auth_token *out, hsmca_strlist *warnings)
 {
     const char *path;
     auth_token_doc parent;
-    hsmca_auth_token t;
-    char hash[AUTH_HASH_HEX + 1];
-    hsmca_store_batch *b = NULL;
     auth_acl *acl = NULL;
     int64_t now;
-    bool sudo, orphan, locked = false;
+    bool sudo, locked = false;
     hsmca_rv rv;
 
     hsmca_return_val_if_fail(a != NULL && caller != NULL && p != NULL && secret != NULL, HSMCA_ERR_INVALID_ARG);
     memset(&parent, 0, sizeof(parent));
-    memset(&t, 0, sizeof(t));
-    memset(hash, 0, sizeof(hash));
     memset(secret->token, 0, sizeof(secret->token));
     path = p->path != NULL ? p->path : "auth/token/create";
     if ((rv = check_params(p)) != HSMCA_OK)
@@ -453,78 +536,39 @@ hsmca_rv hsmca_auth_token_create(hsmca_auth *a, const hsmca_auth_token *caller,
         caps = auth_acl_caps(acl, path, false);
         sudo = (caps & HSMCA_CAP_SUDO) && !(caps & HSMCA_CAP_DENY);
     }
-    if (p->id[0] != '\0' && !parent.t.root) {
-        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "id: only a root token may choose the token id");
-        goto done;
-    }
-    if (p->no_parent && !p->orphan && !sudo) {
-        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "root or sudo privileges required to create orphan token");
-        goto done;
-    }
-    if (p->period > 0 && !sudo) {
-        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "root or sudo privileges required to create periodic token");
-        goto done;
-    }
-    orphan = p->no_parent || p->orphan;
-    if ((rv = child_policies(&parent.t, sudo, p, &t.policies)) != HSMCA_OK)
-        goto done;
-    t.root = hsmca_strlist_contains(&t.policies, "root");
-    if (!orphan) {
-        memcpy(t.parent_accessor, parent.t.accessor, sizeof(t.parent_accessor));
-        t.depth = parent.t.depth + 1;
-        if (t.depth > HSMCA_AUTH_DEPTH_MAX) {
-            rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "token tree deeper than %d levels; create an orphan token instead",
-                           HSMCA_AUTH_DEPTH_MAX);
-            goto done;
-        }
-    }
-    t.orphan = orphan;
-    t.creation_time = now;
-    t.num_uses = p->num_uses;
-    display_name_set(t.display_name, sizeof(t.display_name), p->display_name);
-    snprintf(t.path, sizeof(t.path), "%s", p->orphan ? "auth/token/create-orphan" : "auth/token/create");
-    if (p->meta != NULL && json_object_size(p->meta) > 0 && (t.meta = json_deep_copy(p->meta)) == NULL) {
-        rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if ((rv = child_ttl(a, &parent.t, orphan, now, p, &t, warnings)) != HSMCA_OK)
-        goto done;
-    if ((rv = new_identity(p->id, secret, hash, t.accessor)) != HSMCA_OK)
-        goto done;
-    b = hsmca_store_batch_new(a->store);
-    if (b == NULL) {
-        rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if ((rv = queue_token(b, &t, hash)) != HSMCA_OK)
-        goto done;
-    rv = auth_commit(b);
-    b = NULL;
-    if (rv == HSMCA_ERR_EXISTS) {
-        /* Random ids and accessors do not collide; a chosen id can. */
-        rv = hsmca_err(HSMCA_ERR_EXISTS, p->id[0] ? "a token with that id already exists"
-                                                  : "token id or accessor collision; try again");
-        goto done;
-    }
-    if (rv != HSMCA_OK) {
-        rv = auth_store_fail(rv, "storing the new", t.accessor);
-        goto done;
-    }
-    hsmca_log_debug("auth: token %s created by %s", t.accessor, parent.t.accessor);
-    if (out != NULL) {
-        hsmca_auth_token_clear(out);
-        *out = t;
-        memset(&t, 0, sizeof(t));
-    }
+    rv = create_child(a, &parent.t, sudo, now, p, secret, out, warnings);
 done:
     if (locked)
         pthread_mutex_unlock(&a->token_lock);
     if (rv != HSMCA_OK)
         hsmca_auth_secret_clear(secret);
-    hsmca_store_batch_free(b);
     auth_acl_release(acl);
     auth_token_doc_clear(&parent);
-    hsmca_auth_token_clear(&t);
-    OPENSSL_cleanse(hash, sizeof(hash));
+    return rv;
+}
+
+hsmca_rv hsmca_auth_token_create_login(hsmca_auth *a, const hsmca_auth_create_params *p, hsmca_auth_secret *secret,
+                                       hsmca_auth_token *out, hsmca_strlist *warnings)
+{
+    hsmca_auth_token none;
+    hsmca_auth_create_params q;
+    hsmca_rv rv;
+
+    hsmca_return_val_if_fail(a != NULL && p != NULL && secret != NULL && p->login_path != NULL,
+                             HSMCA_ERR_INVALID_ARG);
+    memset(secret->token, 0, sizeof(secret->token));
+    if (p->id[0] != '\0')
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "id: a login cannot choose the token id");
+    if ((rv = check_params(p)) != HSMCA_OK)
+        return rv;
+    memset(&none, 0, sizeof(none));
+    q = *p;
+    q.orphan = true;
+    q.no_parent = true;
+    pthread_mutex_lock(&a->token_lock);
+    rv = create_child(a, &none, true, hsmca_auth_now(a), &q, secret, out, warnings);
+    pthread_mutex_unlock(&a->token_lock);
+    if (rv != HSMCA_OK)
+        hsmca_auth_secret_clear(secret);
     return rv;
 }

@@ -259,6 +259,26 @@ row DELETE pki/key/k2renamed delete 204
 
 row POST pki/issuer/r3/revoke update 200
 
+# TLS certificate auth (sys/auth is root-protected, as in OpenBao)
+api_ok GET pki/crl/pem
+crlpem=$(jq -Rs . "$RESP")
+row GET sys/auth read 200
+row POST sys/auth/cert "update sudo" 204 '{"type":"cert"}'
+row GET sys/auth/cert "read sudo" 200
+row POST auth/cert/certs/r1 create 204 "{\"certificate\":$rootpem}"
+row POST auth/cert/certs/r1 update 204 '{"display_name":"x"}'
+row GET auth/cert/certs/r1 read 200
+row LIST auth/cert/certs list 200
+row POST auth/cert/crls/c1 update 204 "{\"crl\":$crlpem}"
+row GET auth/cert/crls/c1 read 200
+row LIST auth/cert/crls list 200
+row DELETE auth/cert/crls/c1 delete 204
+row POST auth/cert/config update 204 '{"disable_binding":false}'
+row GET auth/cert/config read 200
+row DELETE auth/cert/certs/r1 delete 204
+row POST auth/cert/login none 400 '{}'
+row DELETE sys/auth/cert "delete sudo" 204
+
 # deletions last
 row DELETE pki/issuer/r2 delete 204
 row DELETE pki/root "delete sudo" 200

@@ -186,6 +186,15 @@ static void renew_accessor(hsmca_http_req *req, hsmca_http_resp *resp, void *arg
     hsmca_rv rv;
 
     memset(&t, 0, sizeof(t));
+    /* A certificate login's token renews only with its certificate. */
+    if (hsmca_auth_token_lookup_accessor(auth_of(arg), accessor, &t) == HSMCA_OK &&
+        !ob_cert_renew_allowed(arg, req, &t)) {
+        ob_audit_detail(req, "renew_error", json_string("the certificate of the login was not presented"));
+        hsmca_http_resp_error(resp, 403, "permission denied");
+        hsmca_auth_token_clear(&t);
+        return;
+    }
+    hsmca_err_clear();
     rv = hsmca_auth_token_renew(auth_of(arg), accessor, increment, &t, &warnings);
     if (rv == HSMCA_OK)
         rv = hsmca_auth_token_auth_json(&t, NULL, &auth);

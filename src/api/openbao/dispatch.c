@@ -173,6 +173,12 @@ static bool target_exists(call *c, const hsmca_http_route *route)
         hsmca_role role;
         yes = hsmca_ca_role_get(c->api->cfg.ca, c->mount, name, &role) == HSMCA_OK;
         hsmca_role_clear(&role);
+    } else if (strcmp(route->pattern, "certs/:name") == 0) {
+        /* a cert auth role, in the method's store mount */
+        hsmca_store_doc d;
+        memset(&d, 0, sizeof(d));
+        yes = hsmca_store_doc_get(c->api->cfg.store, c->mount, "cert_role", name, &d) == HSMCA_OK;
+        hsmca_store_doc_clear(&d);
     } else if (strcmp(route->pattern, "policies/acl/:name") == 0) {
         hsmca_auth_policy p;
         memset(&p, 0, sizeof(p));
@@ -256,6 +262,17 @@ void hsmca_openbao_dispatch(hsmca_http_req *req, hsmca_http_resp *resp, void *ar
     } else if (strncmp(c.rel, "auth/token/", 11) == 0) {
         router = api->token;
         sub = c.rel + 11;
+    } else if (strncmp(c.rel, "auth/", 5) == 0) {
+        /* A cert auth method's mount; its store mount name is the
+         * "auth/<path>" prefix, which handlers get as the "mount" param. */
+        size_t n = ob_cert_mount_find(api, c.rel, mount, sizeof(mount));
+        if (n == 0) {
+            hsmca_http_resp_error(resp, 404, "no handler for route '%s': route entry not found", c.rel);
+            return;
+        }
+        router = api->cert;
+        sub = c.rel[n] == '/' ? c.rel + n + 1 : c.rel + n;
+        hsmca_http_resp_set_mount_type(resp, "cert");
     } else {
         size_t n = find_mount(api, c.rel, mount, sizeof(mount));
         if (n == 0) {

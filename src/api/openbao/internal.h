@@ -66,6 +66,7 @@ struct hsmca_openbao {
     hsmca_http_router *pki;  /* routes relative to a pki mount */
     hsmca_http_router *sys;  /* routes relative to "sys/" */
     hsmca_http_router *token;/* routes relative to "auth/token/" */
+    hsmca_http_router *cert; /* routes relative to an enabled "auth/<path>/" of type cert */
     /* enabled PKI mounts, longest first (a request path is matched against
      * them in order); changed only by sys/mounts, under mounts_lock */
     pthread_rwlock_t mounts_lock;
@@ -174,6 +175,17 @@ void ob_id_page_finish(hsmca_http_resp *resp, ob_id_page *p, hsmca_rv rv);
 hsmca_rv ob_pki_routes(hsmca_http_router *r, hsmca_openbao *api);
 hsmca_rv ob_sys_routes(hsmca_http_router *r, hsmca_openbao *api);
 hsmca_rv ob_token_routes(hsmca_http_router *r, hsmca_openbao *api);
+hsmca_rv ob_cert_routes(hsmca_http_router *r, hsmca_openbao *api);
+hsmca_rv ob_sys_auth_routes(hsmca_http_router *r, hsmca_openbao *api);
+hsmca_rv ob_cert_login_routes(hsmca_http_router *r, hsmca_openbao *api);
+/* Whether token t may be renewed by this request: true for tokens not made
+ * by a certificate login; for those, only with the very certificate of the
+ * login presented on this connection, unless the method's config has
+ * disable_binding. */
+bool ob_cert_renew_allowed(hsmca_openbao *api, hsmca_http_req *req, const hsmca_auth_token *t);
+/* The cert auth mount ("auth/<path>", its store mount name) that rel lies
+ * in, copied to out; its length, 0 when rel is in none. */
+size_t ob_cert_mount_find(hsmca_openbao *api, const char *rel, char *out, size_t size);
 /* Reloads the table of enabled PKI mounts from the store. */
 hsmca_rv ob_mounts_reload(hsmca_openbao *api);
 

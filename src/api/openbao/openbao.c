@@ -58,10 +58,12 @@ hsmca_rv hsmca_openbao_new(const hsmca_openbao_config *cfg, hsmca_openbao **out)
     api->cfg = *cfg;
     pthread_rwlock_init(&api->mounts_lock, NULL);
     if ((rv = hsmca_http_router_new(&api->pki)) != HSMCA_OK || (rv = hsmca_http_router_new(&api->sys)) != HSMCA_OK ||
-        (rv = hsmca_http_router_new(&api->token)) != HSMCA_OK)
+        (rv = hsmca_http_router_new(&api->token)) != HSMCA_OK || (rv = hsmca_http_router_new(&api->cert)) != HSMCA_OK)
         goto done;
     if ((rv = ob_pki_routes(api->pki, api)) != HSMCA_OK || (rv = ob_sys_routes(api->sys, api)) != HSMCA_OK ||
-        (rv = ob_token_routes(api->token, api)) != HSMCA_OK)
+        (rv = ob_token_routes(api->token, api)) != HSMCA_OK || (rv = ob_cert_routes(api->cert, api)) != HSMCA_OK ||
+        (rv = ob_cert_login_routes(api->cert, api)) != HSMCA_OK ||
+        (rv = ob_sys_auth_routes(api->sys, api)) != HSMCA_OK)
         goto done;
     if ((rv = ob_mounts_reload(api)) != HSMCA_OK)
         goto done;
@@ -80,6 +82,7 @@ void hsmca_openbao_free(hsmca_openbao *api)
     hsmca_http_router_free(api->pki);
     hsmca_http_router_free(api->sys);
     hsmca_http_router_free(api->token);
+    hsmca_http_router_free(api->cert);
     for (size_t i = 0; i < api->n_mounts; i++)
         free(api->mounts[i]);
     pthread_rwlock_destroy(&api->mounts_lock);
