@@ -148,6 +148,10 @@ typedef struct {
 hsmca_rv hsmca_store_expired_list(hsmca_store *st, const char *mount, int64_t expired_before,
                                   const unsigned char *after, size_t after_len, hsmca_store_expired *rows,
                                   size_t limit, size_t *n);
+/* Does the issuer have a stored certificate with not_after >= now? An
+ * issuer tidy would remove must not (leaves it signed could outlive it). */
+hsmca_rv hsmca_store_issuer_has_unexpired(hsmca_store *st, const char *mount, const char *issuer_id, int64_t now,
+                                          bool *out);
 /* How many certificates the mount holds (tidy's "of TOTAL"). */
 hsmca_rv hsmca_store_cert_count(hsmca_store *st, const char *mount, uint64_t *out);
 

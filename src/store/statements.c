@@ -108,6 +108,9 @@ static const char *const sql_text[SQL_COUNT] = {
     [SQL_TIDY_CERT_DELETE] = "DELETE FROM certs WHERE mount = ?1 AND serial = ?2 AND not_after < ?3"
                              " AND (revoked_at IS NOT NULL) = ?4",
     [SQL_TIDY_INTENT_DELETE] = "DELETE FROM intents WHERE mount = ?1 AND serial = ?2",
+    /* Rare (tidy_expired_issuers, per expired issuer): a scan is fine. */
+    [SQL_TIDY_ISSUER_UNEXPIRED] = "SELECT 1 FROM certs WHERE mount = ?1 AND issuer_id = ?2 AND not_after >= ?3"
+                                  " LIMIT 1",
 
     [SQL_INTEGRITY_CHECK] = "PRAGMA integrity_check",
     [SQL_FOREIGN_KEY_CHECK] = "PRAGMA foreign_key_check",

@@ -136,3 +136,35 @@ done:
     store_reader_put(st, c);
     return rv;
 }
+
+hsmca_rv hsmca_store_issuer_has_unexpired(hsmca_store *st, const char *mount, const char *issuer_id, int64_t now,
+                                          bool *out)
+{
+    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
+    store_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int src;
+
+    hsmca_return_val_if_fail(st != NULL && out != NULL, HSMCA_ERR_INVALID_ARG);
+    *out = true; /* on failure, the answer that removes nothing */
+    if ((rv = store_check_name("mount", mount, HSMCA_STORE_MOUNT_MAX, false)) != HSMCA_OK ||
+        (rv = store_check_name("issuer_id", issuer_id, HSMCA_STORE_ID_MAX, false)) != HSMCA_OK)
+        goto done;
+    if ((rv = store_reader_get(st, &c)) != HSMCA_OK ||
+        (rv = store_stmt(c, SQL_TIDY_ISSUER_UNEXPIRED, &s)) != HSMCA_OK)
+        goto done;
+    store_bind_text(s, 1, mount);
+    store_bind_text(s, 2, issuer_id);
+    sqlite3_bind_int64(s, 3, now);
+    src = sqlite3_step(s);
+    if (src != SQLITE_ROW && src != SQLITE_DONE) {
+        rv = store_sqlite_fail(c, src, "tidy: unexpired certificates of issuer '%s' in mount '%s'", issuer_id, mount);
+        goto done;
+    }
+    *out = src == SQLITE_ROW;
+    rv = HSMCA_OK;
+done:
+    store_stmt_done(s);
+    store_reader_put(st, c);
+    return rv;
+}
