@@ -148,7 +148,7 @@ typedef struct {
     bool tidy_cert_store;       /* expired, unrevoked certificates */
     bool tidy_revoked_certs;    /* expired, revoked certificates (they leave the CRL) */
     bool tidy_revoked_cert_issuer_associations; /* count revoked entries whose issuer is gone */
-    bool tidy_expired_issuers;  /* not implemented yet: refused when true */
+    bool tidy_expired_issuers;  /* issuers past issuer_safety_buffer: never the default, never one with valid leaves */
     int64_t safety_buffer;      /* default 72h; must be positive */
     int64_t issuer_safety_buffer; /* default 8760h; must be positive */
     int64_t pause_ms;           /* default 0; at most 1h */

@@ -5,8 +5,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "hsmca/log.h"
 #include "hsmca/revocation.h"
@@ -21,6 +26,8 @@
 /* Longest pause_duration accepted: a pause past this would keep a cancel
  * waiting for no benefit. */
 #define TIDY_PAUSE_MAX_MS (3600 * 1000)
+/* Expired issuers removed in one run (bounded; the next run goes on). */
+#define TIDY_ISSUERS_MAX 64u
 
 typedef struct {
     bool used;
@@ -59,9 +66,6 @@ hsmca_rv hsmca_tidy_params_check(const hsmca_tidy_params *p)
     if (p->pause_ms < 0 || p->pause_ms > TIDY_PAUSE_MAX_MS)
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "pause_duration %lldms: must be between 0s and 1h",
                          (long long)p->pause_ms);
-    if (p->tidy_expired_issuers)
-        return hsmca_err(HSMCA_ERR_UNSUPPORTED,
-                         "tidy_expired_issuers: removing expired issuers is not implemented yet");
     return HSMCA_OK;
 }
 
@@ -210,6 +214,107 @@ done:
     return rv;
 }
 
+typedef struct {
+    time_t cutoff;
+    char default_id[37];
+    char ids[TIDY_ISSUERS_MAX][37];
+    size_t n;
+} issuer_walk;
+
+/* Collects issuers whose notAfter is before the cutoff, never the default
+ * (OpenBao: "The default issuer will not be removed"). */
+static int collect_expired_issuer(const hsmca_ca_issuer *i, void *arg)
+{
+    issuer_walk *w = arg;
+
+    if (w->n >= TIDY_ISSUERS_MAX)
+        return 0;
+    if (i->certificate == NULL || strcmp(i->issuer_id, w->default_id) == 0)
+        return 1;
+    if (X509_cmp_time(X509_get0_notAfter(i->certificate), &w->cutoff) < 0)
+        snprintf(w->ids[w->n++], sizeof(w->ids[0]), "%s", i->issuer_id);
+    return 1;
+}
+
+/* Logs the issuer's certificate so an operator can import it again, as
+ * OpenBao does; its key stays in the token. */
+static void log_issuer(hsmca_ca *ca, const char *mount, const char *id)
+{
+    hsmca_ca_issuer i;
+    BIO *bio = NULL;
+    char *pem = NULL;
+    long len;
+
+    memset(&i, 0, sizeof(i));
+    if (hsmca_ca_issuer_get(ca, mount, id, &i) != HSMCA_OK) {
+        hsmca_err_clear();
+        return;
+    }
+    bio = BIO_new(BIO_s_mem());
+    if (bio != NULL && PEM_write_bio_X509(bio, i.certificate) == 1 && (len = BIO_get_mem_data(bio, &pem)) > 0)
+        hsmca_log(HSMCA_LOG_INFO, "tidy of mount '%s': removing expired issuer %s (%s); its certificate:\n%.*s",
+                  mount, id, i.issuer_name, (int)len, pem);
+    BIO_free(bio);
+    hsmca_ca_issuer_clear(&i);
+}
+
+/* tidy_expired_issuers: issuers past notAfter + issuer_safety_buffer,
+ * never the default and never one that signed a certificate still valid
+ * (with leaf_not_after_behavior permit a leaf can outlive its issuer, and
+ * its CRL and OCSP answers need the issuer). */
+static hsmca_rv tidy_issuers(tidy_slot *s, hsmca_ca *ca, const char *mount, const hsmca_tidy_params *p)
+{
+    hsmca_rv rv = HSMCA_ERR_NOMEM;
+    issuer_walk *w = calloc(1, sizeof(*w));
+    hsmca_ca_issuer def;
+    int64_t now = (int64_t)time(NULL);
+
+    memset(&def, 0, sizeof(def));
+    if (w == NULL) {
+        rv = hsmca_err(HSMCA_ERR_NOMEM, "tidy: out of memory");
+        goto done;
+    }
+    w->cutoff = (time_t)(now - p->issuer_safety_buffer);
+    rv = hsmca_ca_issuer_get(ca, mount, "default", &def);
+    if (rv == HSMCA_OK)
+        snprintf(w->default_id, sizeof(w->default_id), "%s", def.issuer_id);
+    else if (rv == HSMCA_ERR_NOT_FOUND)
+        hsmca_err_clear();
+    else
+        goto done;
+    rv = hsmca_ca_issuer_list(ca, mount, collect_expired_issuer, w);
+    if (rv != HSMCA_OK)
+        goto done;
+    for (size_t k = 0; k < w->n; k++) {
+        bool busy = true;
+
+        pthread_mutex_lock(&tidy_lock);
+        snprintf(s->st.message, sizeof(s->st.message), "Tidying expired issuers: checking issuer %zu of %zu",
+                 k + 1, w->n);
+        busy = s->cancel;
+        pthread_mutex_unlock(&tidy_lock);
+        if (busy)
+            break;
+        rv = hsmca_store_issuer_has_unexpired(hsmca_ca_get0_store(ca), mount, w->ids[k], now, &busy);
+        if (rv != HSMCA_OK)
+            goto done;
+        if (busy) {
+            hsmca_log(HSMCA_LOG_INFO, "tidy of mount '%s': expired issuer %s kept: it signed certificates that "
+                      "are still valid", mount, w->ids[k]);
+            continue;
+        }
+        log_issuer(ca, mount, w->ids[k]);
+        rv = hsmca_ca_issuer_delete(ca, mount, w->ids[k]);
+        if (rv != HSMCA_OK)
+            goto done;
+    }
+    rv = HSMCA_OK;
+done:
+    hsmca_ca_issuer_clear(&def);
+    free(w);
+    return rv;
+}
+
 static void *tidy_main(void *arg)
 {
     tidy_slot *s = arg;
@@ -226,6 +331,10 @@ static void *tidy_main(void *arg)
 
     hsmca_log(HSMCA_LOG_INFO, "tidy of mount '%s' started", mount);
     rv = tidy_run(s, ca, mount, &p);
+    /* Issuers after certificates: certificates removed first may be what
+     * kept an issuer. pause_duration does not apply here (OpenBao). */
+    if (rv == HSMCA_OK && p.tidy_expired_issuers)
+        rv = tidy_issuers(s, ca, mount, &p);
 
     pthread_mutex_lock(&tidy_lock);
     s->st.time_finished = (int64_t)time(NULL);

@@ -75,8 +75,8 @@ api POST pki/tidy '{"tidy_cert_store":true,"pause_duration":"soon"}'
 expect_error 400 "pause_duration" "tidy with pause_duration soon"
 api POST pki/tidy '{"tidy_cert_store":"maybe"}'
 expect_error 400 "tidy_cert_store" "tidy with tidy_cert_store maybe"
-api POST pki/tidy '{"tidy_expired_issuers":true}'
-case $STATUS in 4*) ;; *) show "$RESP"; die "tidy_expired_issuers (not implemented): status $STATUS" ;; esac
+api POST pki/tidy '{"tidy_expired_issuers":true,"issuer_safety_buffer":"0s"}'
+expect_error 400 "issuer_safety_buffer" "tidy with issuer_safety_buffer 0s"
 api GET pki/tidy-status
 [ "$(jget .data.state)" = Inactive ] || { show "$RESP"; die "a refused tidy changed tidy-status"; }
 pass "tidy-status before any run; bad tidy input refused (400 naming the field), nothing started"
@@ -208,6 +208,45 @@ jget .data.last_auto_tidy_finished | grep -q '^20..-..-..T' || { show "$RESP"; d
 api POST pki/config/auto-tidy '{"enabled":false}'
 expect 200 "auto-tidy off"
 pass "config/auto-tidy: OpenBao's defaults, validation, and a run on its interval"
+
+# ---- expired issuers ----
+# e1 expires and goes; e2 expires but signed a leaf that outlives it
+# (leaf_not_after_behavior permit) and stays; e3 expires but is the default
+# and stays; root never expires here.
+# Room for three key generations on a loaded machine before they expire.
+soon_s=$(($(date +%s) + 10))
+soon=$(date -u -d "@$soon_s" +%Y-%m-%dT%H:%M:%SZ)
+for n in e1 e2 e3; do
+    api POST pki/root/generate/internal "{\"common_name\":\"Root $n\",\"key_type\":\"ec\",\"key_bits\":256,
+        \"issuer_name\":\"$n\",\"not_after\":\"$soon\"}"
+    expect 200 "root $n"
+done
+api PATCH pki/issuer/e2 '{"leaf_not_after_behavior":"permit"}'
+expect 200 "e2 permits leaves that outlive it"
+api POST pki/roles/e2web '{"allowed_domains":"example.com","allow_subdomains":true,"issuer_ref":"e2"}'
+expect 200 "role e2web"
+api POST pki/issue/e2web '{"common_name":"long.example.com","ttl":"1h"}'
+expect 200 "a leaf of e2 that outlives it"
+api POST pki/config/issuers '{"default":"e3"}'
+expect 200 "e3 is the default"
+while [ "$(date +%s)" -le $((soon_s + 2)) ]; do sleep 0.5; done
+api POST pki/tidy '{"tidy_expired_issuers":true,"issuer_safety_buffer":"1h"}'
+expect 202 "tidy_expired_issuers with a 1h buffer"
+tidy_wait Finished "expired issuers, 1h buffer"
+api GET pki/issuer/e1
+expect 200 "e1 kept inside its issuer_safety_buffer"
+api POST pki/tidy '{"tidy_expired_issuers":true,"issuer_safety_buffer":"1s"}'
+expect 202 "tidy_expired_issuers"
+tidy_wait Finished "expired issuers"
+[ "$(jget .data.tidy_expired_issuers)" = true ] && [ "$(jget .data.issuer_safety_buffer)" = 1 ] ||
+    { show "$RESP"; die "tidy-status does not show tidy_expired_issuers and its buffer"; }
+api GET pki/issuer/e1
+expect 404 "e1 (expired, no valid leaves, not default) removed"
+for n in e2 e3 root; do
+    api GET "pki/issuer/$n"
+    expect 200 "issuer $n kept"
+done
+pass "tidy_expired_issuers removes an expired issuer past its buffer, never the default or one with valid leaves"
 
 # ---- audit ----
 grep -q '"pki/tidy"' "$STATE/audit.log" && grep -q '"pki/tidy-cancel"' "$STATE/audit.log" &&
