@@ -27,6 +27,6 @@ foreach(script test_api_server test_api_auth)
 endforeach()
 
 # Endpoint groups' own fragments (owned with their handlers).
-foreach(fragment api_pki_issue api_pki_manage api_clients api_bad_input api_revocation api_ocsp api_cert_auth)
+foreach(fragment api_pki_issue api_pki_manage api_clients api_bad_input api_revocation api_ocsp api_cert_auth api_tidy)
     include(${CMAKE_CURRENT_SOURCE_DIR}/${fragment}.cmake OPTIONAL)
 endforeach()

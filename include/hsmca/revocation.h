@@ -140,6 +140,83 @@ hsmca_rv hsmca_revocation_resign_crls(hsmca_ca *ca, const char *mount, const cha
                                       const char *const *crl_pems, size_t n_crls,
                                       const hsmca_crl_request *req, unsigned char **der, size_t *der_len);
 
+/* ---- tidy ---- */
+
+/* The parameters of tidy (and of config/auto-tidy); durations in seconds,
+ * pause_duration in milliseconds (Go durations may be "250ms"). */
+typedef struct {
+    bool tidy_cert_store;       /* expired, unrevoked certificates */
+    bool tidy_revoked_certs;    /* expired, revoked certificates (they leave the CRL) */
+    bool tidy_revoked_cert_issuer_associations; /* count revoked entries whose issuer is gone */
+    bool tidy_expired_issuers;  /* issuers past issuer_safety_buffer: never the default, never one with valid leaves */
+    int64_t safety_buffer;      /* default 72h; must be positive */
+    int64_t issuer_safety_buffer; /* default 8760h; must be positive */
+    int64_t pause_ms;           /* default 0; at most 1h */
+} hsmca_tidy_params;
+
+/* OpenBao's defaults. */
+void hsmca_tidy_params_defaults(hsmca_tidy_params *p);
+/* The rules; the error names the field. */
+hsmca_rv hsmca_tidy_params_check(const hsmca_tidy_params *p);
+
+typedef enum {
+    HSMCA_TIDY_INACTIVE,
+    HSMCA_TIDY_RUNNING,
+    HSMCA_TIDY_FINISHED,
+    HSMCA_TIDY_ERROR,
+    HSMCA_TIDY_CANCELLING,
+    HSMCA_TIDY_CANCELLED
+} hsmca_tidy_state;
+
+/* tidy-status: the current run of the mount, or the last one. */
+typedef struct {
+    hsmca_tidy_params params;   /* as the run was started */
+    hsmca_tidy_state state;
+    char error[256];            /* "" unless state is Error */
+    char message[128];          /* "Tidying certificate store: checking entry N of TOTAL" */
+    int64_t time_started, time_finished; /* 0: none */
+    uint64_t cert_store_deleted_count;
+    uint64_t revoked_cert_deleted_count;
+    uint64_t missing_issuer_cert_count;
+    int64_t last_auto_tidy_finished; /* 0: none since the daemon started */
+} hsmca_tidy_status;
+
+/* "Inactive", "Running", ... as OpenBao spells them. */
+const char *hsmca_tidy_state_name(hsmca_tidy_state s);
+/* Starts a tidy of the mount on its own thread and returns at once.
+ * HSMCA_ERR_EXISTS if one is already running on the mount. auto_run marks
+ * a run of auto-tidy (it sets last_auto_tidy_finished when it ends). */
+hsmca_rv hsmca_revocation_tidy_start(hsmca_ca *ca, const char *mount, const hsmca_tidy_params *p, bool auto_run);
+/* The mount's status (state Inactive if it never ran). */
+hsmca_rv hsmca_revocation_tidy_status(const char *mount, hsmca_tidy_status *out);
+/* tidy-cancel: a running tidy becomes Cancelling and stops at its next
+ * checkpoint (between batches, or during a pause). *out gets the status.
+ * HSMCA_ERR_INVALID_ARG when no tidy is running, as OpenBao answers. */
+hsmca_rv hsmca_revocation_tidy_cancel(const char *mount, hsmca_tidy_status *out);
+/* Cancels every run and waits for the threads: call before freeing the CA. */
+void hsmca_revocation_tidy_shutdown(void);
+
+/* config/auto-tidy: periodic tidy with these parameters. */
+typedef struct {
+    bool enabled;
+    int64_t interval_duration; /* seconds from the end of one run to the next; default 12h */
+    bool maintain_stored_certificate_counts;       /* accepted, no effect yet */
+    bool publish_stored_certificate_count_metrics; /* accepted, needs the former */
+    hsmca_tidy_params params;
+} hsmca_auto_tidy_config;
+
+void hsmca_auto_tidy_defaults(hsmca_auto_tidy_config *c);
+/* The tidy rules plus interval_duration > 0 and publish_... only with
+ * maintain_...; the error names the field. */
+hsmca_rv hsmca_auto_tidy_check(const hsmca_auto_tidy_config *c);
+hsmca_rv hsmca_revocation_auto_tidy_get(hsmca_ca *ca, const char *mount, hsmca_auto_tidy_config *out);
+hsmca_rv hsmca_revocation_auto_tidy_set(hsmca_ca *ca, const char *mount, const hsmca_auto_tidy_config *c);
+/* The daemon's auto-tidy job: for every mount with auto-tidy enabled whose
+ * interval has passed since its last auto run ended (or since the mount was
+ * first seen, as OpenBao delays the first run), starts a tidy. *started
+ * (may be NULL) gets how many. */
+hsmca_rv hsmca_revocation_tidy_periodic(hsmca_ca *ca, int64_t now, size_t *started);
+
 #ifdef __cplusplus
 }
 #endif

@@ -130,6 +130,31 @@ hsmca_rv hsmca_store_cert_list(hsmca_store *st, const char *mount, const unsigne
                                size_t after_len, size_t limit,
                                int (*cb)(const hsmca_store_cert *c, void *arg), void *arg);
 
+/* ---- tidy ---- */
+
+/* A certificate past its not_after, without its DER. */
+typedef struct {
+    unsigned char serial[HSMCA_STORE_SERIAL_MAX];
+    size_t serial_len;
+    char issuer_id[HSMCA_STORE_ID_MAX + 1];
+    int64_t not_after;
+    int64_t revoked_at; /* 0 = not revoked */
+} hsmca_store_expired;
+
+/* Certificates with not_after < expired_before, in serial order after the
+ * given serial (NULL: from the start), at most limit (1..4096): one tidy
+ * batch. The rows are read into the caller's array, so no read transaction
+ * stays open while the caller writes. *n gets how many. */
+hsmca_rv hsmca_store_expired_list(hsmca_store *st, const char *mount, int64_t expired_before,
+                                  const unsigned char *after, size_t after_len, hsmca_store_expired *rows,
+                                  size_t limit, size_t *n);
+/* Does the issuer have a stored certificate with not_after >= now? An
+ * issuer tidy would remove must not (leaves it signed could outlive it). */
+hsmca_rv hsmca_store_issuer_has_unexpired(hsmca_store *st, const char *mount, const char *issuer_id, int64_t now,
+                                          bool *out);
+/* How many certificates the mount holds (tidy's "of TOTAL"). */
+hsmca_rv hsmca_store_cert_count(hsmca_store *st, const char *mount, uint64_t *out);
+
 /* ---- revocations ---- */
 
 /* One revoked certificate, without its DER: a CRL needs only these. */
@@ -224,6 +249,13 @@ void hsmca_store_batch_cert(hsmca_store_batch *b, const char *mount, const unsig
  * revocation stays). Costs the same however many are already revoked. */
 void hsmca_store_batch_revoke(hsmca_store_batch *b, const char *mount, const unsigned char *serial,
                               size_t serial_len, int64_t revoked_at, int reason);
+
+/* Tidy: deletes the certificate with this serial and its intent, but only
+ * if its not_after is before expired_before and it is revoked (revoked) or
+ * not revoked (!revoked); otherwise, or if it is absent, nothing happens and
+ * the batch does not fail (tidy's listing may be stale by commit time). */
+void hsmca_store_batch_cert_expunge(hsmca_store_batch *b, const char *mount, const unsigned char *serial,
+                                    size_t serial_len, int64_t expired_before, bool revoked);
 
 /* Applies the batch durably. Concurrent commits are grouped into one
  * transaction (each batch in its own savepoint, so one failing batch does

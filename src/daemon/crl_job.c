@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The CRL auto-rebuild job: a thread of the daemon that asks the
+/* The CRL auto-rebuild and auto-tidy job: a thread of the daemon that asks the
  * revocation module every crl_check_interval which CRLs are due (OpenBao
  * checks once a minute). A thread, not the main loop: a CRL of a million
  * entries takes seconds to sign and must not hold up signal handling. */
@@ -38,6 +38,11 @@ static void *job_main(void *arg)
             hsmca_log(HSMCA_LOG_WARNING, "CRL auto-rebuild: %s", hsmca_err_message());
         else if (built > 0)
             hsmca_log(HSMCA_LOG_INFO, "CRL auto-rebuild: %zu CRLs signed", built);
+        /* Auto-tidy rides on the same tick, as OpenBao checks both in its
+         * once-a-minute periodic function; the run itself has its own
+         * thread, so a long tidy never delays a CRL. */
+        if (hsmca_revocation_tidy_periodic(j->ca, (int64_t)time(NULL), &built) != HSMCA_OK)
+            hsmca_log(HSMCA_LOG_WARNING, "auto-tidy: %s", hsmca_err_message());
         pthread_mutex_lock(&j->lock);
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += (time_t)j->interval;

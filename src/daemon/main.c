@@ -29,6 +29,7 @@
 #include "hsmca/openbao.h"
 #include "hsmca/p11.h"
 #include "hsmca/provider.h"
+#include "hsmca/revocation.h"
 #include "hsmca/store.h"
 #include "internal.h"
 
@@ -62,7 +63,7 @@ static void usage(FILE *f)
                "  -dev-tls               HTTPS with a listener certificate from a development CA\n"
                "                         (DIR/tls-ca.pem); client certificates are requested, not required\n"
                "  -log-level=LEVEL       err, warning, notice, info (default), debug\n"
-               "  -crl-check-interval=D  how often CRL auto-rebuild looks for due CRLs (default 60s)\n");
+               "  -crl-check-interval=D  how often CRL auto-rebuild and auto-tidy look for due work (default 60s)\n");
 }
 
 /* `-flag=value` or `-flag value`; also accepts the `--` spelling. */
@@ -212,6 +213,7 @@ static void parts_free(parts *p)
 {
     hsmca_http_server_stop(p->srv);
     daemon_crl_job_stop(p->crl_job); /* before the CA and store it uses */
+    hsmca_revocation_tidy_shutdown(); /* tidy threads use them too */
     hsmca_openbao_free(p->api);
     hsmca_audit_free(p->audit);
     hsmca_auth_free(p->auth);

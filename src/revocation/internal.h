@@ -25,6 +25,7 @@
  * and delta CRLs share one numbering sequence (RFC 5280 5.2.3). */
 #define REV_DOC_STATE "crl-state"
 #define REV_CONFIG_ID "crl" /* config/crl: kind HSMCA_DOC_CONFIG */
+#define REV_AUTO_TIDY_ID "auto-tidy" /* config/auto-tidy: kind HSMCA_DOC_CONFIG */
 
 /* ---- DER buffer (der.c) ---- */
 

@@ -350,6 +350,32 @@ done:
         batch_fail(b, rv);
 }
 
+void hsmca_store_batch_cert_expunge(hsmca_store_batch *b, const char *mount, const unsigned char *serial,
+                                    size_t serial_len, int64_t expired_before, bool revoked)
+{
+    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
+    store_op *op;
+    arena a;
+
+    if (b == NULL || b->rv != HSMCA_OK)
+        return;
+    if ((rv = store_check_name("mount", mount, HSMCA_STORE_MOUNT_MAX, false)) != HSMCA_OK ||
+        (rv = store_check_serial("serial", serial, serial_len)) != HSMCA_OK)
+        goto done;
+    op = batch_push(b, OP_CERT_EXPUNGE, str_size(mount), &a);
+    if (op == NULL)
+        return;
+    op->mount = arena_str(&a, mount);
+    memcpy(op->serial, serial, serial_len);
+    op->serial_len = serial_len;
+    op->expired_before = expired_before;
+    op->revoked = revoked;
+    rv = HSMCA_OK;
+done:
+    if (rv != HSMCA_OK)
+        batch_fail(b, rv);
+}
+
 void store_batch_mount_create(hsmca_store_batch *b, const char *name, const char *type,
                               const char *options_json)
 {

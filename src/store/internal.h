@@ -70,6 +70,11 @@ typedef enum {
     SQL_REVOKED_LIST,
     SQL_REVOKED_LIST_ISSUER,
     SQL_REVOKED_SINCE,
+    SQL_TIDY_EXPIRED,
+    SQL_TIDY_CERT_COUNT,
+    SQL_TIDY_CERT_DELETE,
+    SQL_TIDY_INTENT_DELETE,
+    SQL_TIDY_ISSUER_UNEXPIRED,
     SQL_INTEGRITY_CHECK,
     SQL_FOREIGN_KEY_CHECK,
     SQL_COUNT
@@ -146,7 +151,8 @@ typedef enum {
     OP_DOC_DELETE,
     OP_INTENT,
     OP_CERT,
-    OP_REVOKE
+    OP_REVOKE,
+    OP_CERT_EXPUNGE
 } store_op_type;
 
 /* One write. Every pointer points into mem, one allocation per operation that
@@ -168,6 +174,8 @@ typedef struct {
     int64_t not_before, not_after;
     int64_t revoked_at;              /* OP_REVOKE */
     int reason;                      /* OP_REVOKE */
+    int64_t expired_before;          /* OP_CERT_EXPUNGE: only if not_after < this */
+    bool revoked;                    /* OP_CERT_EXPUNGE: which kind of row may go */
     void *mem;
 } store_op;
 
@@ -260,5 +268,6 @@ hsmca_rv store_doc_apply_delete(store_conn *c, const store_op *op);
 hsmca_rv store_intent_apply(store_conn *c, const store_op *op, int64_t now);
 hsmca_rv store_cert_apply(store_conn *c, const store_op *op, int64_t now);
 hsmca_rv store_revoke_apply(store_conn *c, const store_op *op);
+hsmca_rv store_expunge_apply(store_conn *c, const store_op *op);
 
 #endif

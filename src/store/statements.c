@@ -96,6 +96,22 @@ static const char *const sql_text[SQL_COUNT] = {
                           " FROM certs WHERE mount = ?1 AND issuer_id = ?4 AND revocation_seq IS NOT NULL"
                           " AND revocation_seq > ?5 AND revocation_seq <= ?6 ORDER BY revocation_seq LIMIT ?3",
 
+    /* Tidy (tidy.c). Expired rows in serial order after ?2, at most ?3;
+     * walks the primary key, so a batch costs a bounded result however
+     * many rows there are. */
+    [SQL_TIDY_EXPIRED] = "SELECT serial, serial_len, issuer_id, not_after, revoked_at FROM certs"
+                         " WHERE mount = ?1 AND serial > ?2 AND not_after < ?4 ORDER BY serial LIMIT ?3",
+    [SQL_TIDY_CERT_COUNT] = "SELECT count(*) FROM certs WHERE mount = ?1",
+    /* The conditions are repeated at delete time: a certificate revoked
+     * between tidy's listing and this delete is not a plain expired one
+     * any more and must stay for tidy_revoked_certs to judge. */
+    [SQL_TIDY_CERT_DELETE] = "DELETE FROM certs WHERE mount = ?1 AND serial = ?2 AND not_after < ?3"
+                             " AND (revoked_at IS NOT NULL) = ?4",
+    [SQL_TIDY_INTENT_DELETE] = "DELETE FROM intents WHERE mount = ?1 AND serial = ?2",
+    /* Rare (tidy_expired_issuers, per expired issuer): a scan is fine. */
+    [SQL_TIDY_ISSUER_UNEXPIRED] = "SELECT 1 FROM certs WHERE mount = ?1 AND issuer_id = ?2 AND not_after >= ?3"
+                                  " LIMIT 1",
+
     [SQL_INTEGRITY_CHECK] = "PRAGMA integrity_check",
     [SQL_FOREIGN_KEY_CHECK] = "PRAGMA foreign_key_check",
 };

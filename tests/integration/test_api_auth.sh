@@ -222,6 +222,13 @@ row POST pki/revoke-with-key update 400 "{\"serial_number\":\"$SERIAL\",\"privat
 row LIST pki/certs/revoked list 200
 row POST pki/issuer/root/sign-revocation-list update 200 '{"crl_number":1}'
 row POST pki/issuer/root/resign-crls update 400 '{"crl_number":1,"crls":["x"]}'
+# tidy: cancel first (nothing runs yet, so an allowed cancel is the
+# handler's 400); a tidy with the default 72h buffer removes nothing here
+row POST pki/tidy-cancel update 400
+row POST pki/tidy update 202 '{"tidy_cert_store":true}'
+row GET pki/tidy-status read 200
+row GET pki/config/auto-tidy read 200
+row POST pki/config/auto-tidy update 200 '{"enabled":false}'
 
 # configuration
 row GET pki/config/urls read 200

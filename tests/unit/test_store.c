@@ -1111,6 +1111,84 @@ static void test_revocation_flow(void **state)
 }
 
 /* The query plan's detail lines, joined. */
+static hsmca_rv expunge(hsmca_store *st, const unsigned char *serial, size_t len, int64_t before, bool revoked)
+{
+    hsmca_store_batch *b = hsmca_store_batch_new(st);
+    hsmca_rv rv;
+
+    hsmca_store_batch_cert_expunge(b, "pki", serial, len, before, revoked);
+    rv = hsmca_store_batch_commit(b);
+    hsmca_store_batch_free(b);
+    return rv;
+}
+
+/* Tidy's operations: the listing honours the cutoff and pages in serial
+ * order; an expunge removes only the kind it names and only past the
+ * cutoff, intent included, and a missing row is no error. */
+static void test_tidy_expunge(void **state)
+{
+    fixture *f = *state;
+    const unsigned char s1[] = {0x01}, s2[] = {0x02}, s3[] = {0x03};
+    hsmca_store_expired rows[4];
+    hsmca_store_intent in;
+    hsmca_store_cert c;
+    uint64_t count = 0;
+    int64_t seq = -1;
+    size_t n = 99;
+
+    assert_rv(issue(f->st, "pki", s1, sizeof(s1)), HSMCA_OK); /* not_after 2000 */
+    assert_rv(issue(f->st, "pki", s2, sizeof(s2)), HSMCA_OK);
+    assert_rv(issue(f->st, "pki", s3, sizeof(s3)), HSMCA_OK);
+    assert_rv(revoke_one(f->st, s2, sizeof(s2), 1500, 1), HSMCA_OK);
+
+    assert_rv(hsmca_store_expired_list(f->st, "pki", 2000, NULL, 0, rows, 4, &n), HSMCA_OK);
+    assert_int_equal(n, 0); /* not_after 2000 is not before 2000 */
+    assert_rv(hsmca_store_expired_list(f->st, "pki", 2001, NULL, 0, rows, 4, &n), HSMCA_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(rows[0].revoked_at, 0);
+    assert_int_equal(rows[1].revoked_at, 1500);
+    assert_int_equal(rows[1].not_after, 2000);
+    assert_rv(hsmca_store_expired_list(f->st, "pki", 2001, s1, sizeof(s1), rows, 1, &n), HSMCA_OK);
+    assert_int_equal(n, 1);
+    assert_memory_equal(rows[0].serial, s2, 1);
+    assert_rv(hsmca_store_expired_list(f->st, "pki", 2001, NULL, 0, rows, 0, &n), HSMCA_ERR_INVALID_ARG);
+    assert_rv(hsmca_store_cert_count(f->st, "pki", &count), HSMCA_OK);
+    assert_int_equal(count, 3);
+
+    /* Inside the cutoff: nothing goes. */
+    assert_rv(expunge(f->st, s1, sizeof(s1), 2000, false), HSMCA_OK);
+    assert_rv(hsmca_store_cert_get(f->st, "pki", s1, sizeof(s1), &c), HSMCA_OK);
+    hsmca_store_cert_clear(&c);
+    /* Unrevoked only: s1 and s3 go with their intents, the revoked s2 stays. */
+    for (int i = 0; i < 3; i++) {
+        const unsigned char *s = i == 0 ? s1 : i == 1 ? s2 : s3;
+        assert_rv(expunge(f->st, s, 1, 2001, false), HSMCA_OK);
+    }
+    assert_rv(hsmca_store_cert_get(f->st, "pki", s1, sizeof(s1), &c), HSMCA_ERR_NOT_FOUND);
+    assert_rv(hsmca_store_intent_get(f->st, "pki", s1, sizeof(s1), &in), HSMCA_ERR_NOT_FOUND);
+    assert_rv(hsmca_store_cert_get(f->st, "pki", s3, sizeof(s3), &c), HSMCA_ERR_NOT_FOUND);
+    assert_rv(hsmca_store_cert_get(f->st, "pki", s2, sizeof(s2), &c), HSMCA_OK);
+    hsmca_store_cert_clear(&c);
+    /* Revoked: now s2 goes; a second expunge of it is no error. */
+    assert_rv(expunge(f->st, s2, sizeof(s2), 2001, true), HSMCA_OK);
+    assert_rv(expunge(f->st, s2, sizeof(s2), 2001, true), HSMCA_OK);
+    assert_rv(hsmca_store_cert_get(f->st, "pki", s2, sizeof(s2), &c), HSMCA_ERR_NOT_FOUND);
+    assert_rv(hsmca_store_intent_get(f->st, "pki", s2, sizeof(s2), &in), HSMCA_ERR_NOT_FOUND);
+    assert_rv(hsmca_store_cert_count(f->st, "pki", &count), HSMCA_OK);
+    assert_int_equal(count, 0);
+    /* The revocation counter keeps its number: a delta must not reuse it. */
+    {
+        hsmca_store_revoked_query all = {.since_seq = -1};
+        revoked_seen seen;
+
+        memset(&seen, 0, sizeof(seen));
+        assert_rv(hsmca_store_revoked_list(f->st, "pki", &all, &seq, collect_revoked, &seen), HSMCA_OK);
+        assert_int_equal(seen.n, 0);
+        assert_int_equal(seq, 1);
+    }
+    assert_rv(hsmca_store_check_integrity(f->st), HSMCA_OK);
+}
+
 static void raw_plan(const fixture *f, const char *sql, char *buf, size_t cap)
 {
     sqlite3 *db = raw_open(f, 1);
@@ -1170,6 +1248,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revocation_flow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revocation_uses_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tidy_expunge, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);

@@ -23,6 +23,8 @@ extern const hsmca_http_route ob_crl_routes[];
 extern const size_t ob_crl_routes_n;
 extern const hsmca_http_route ob_ocsp_routes[];
 extern const size_t ob_ocsp_routes_n;
+extern const hsmca_http_route ob_tidy_routes[];
+extern const size_t ob_tidy_routes_n;
 
 hsmca_rv ob_pki_routes(hsmca_http_router *r, hsmca_openbao *api)
 {
@@ -40,6 +42,7 @@ hsmca_rv ob_pki_routes(hsmca_http_router *r, hsmca_openbao *api)
         {ob_revoke_routes, &ob_revoke_routes_n},
         {ob_crl_routes, &ob_crl_routes_n},
         {ob_ocsp_routes, &ob_ocsp_routes_n},
+        {ob_tidy_routes, &ob_tidy_routes_n},
     };
     hsmca_rv rv = HSMCA_OK;
 
