@@ -74,14 +74,40 @@ hsmca_rv hsmca_crl_config_check(const hsmca_crl_config *c)
     return HSMCA_OK;
 }
 
-static int64_t json_secs(const json_t *o, const char *key, int64_t dflt)
+hsmca_rv rev_config_load(hsmca_ca *ca, const char *mount, const char *id, const char *what, json_t **out)
+{
+    hsmca_store_doc doc;
+    json_t *o;
+    json_error_t je;
+    hsmca_rv rv;
+
+    *out = NULL;
+    memset(&doc, 0, sizeof(doc));
+    rv = hsmca_store_doc_get(hsmca_ca_get0_store(ca), mount, HSMCA_DOC_CONFIG, id, &doc);
+    if (rv == HSMCA_ERR_NOT_FOUND) {
+        hsmca_err_clear();
+        return HSMCA_OK;
+    }
+    if (rv != HSMCA_OK)
+        return rv;
+    o = json_loads(doc.body, 0, &je);
+    hsmca_store_doc_clear(&doc);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return hsmca_err(HSMCA_ERR_IO, "%s of mount '%s': the stored document is not a JSON object", what, mount);
+    }
+    *out = o;
+    return HSMCA_OK;
+}
+
+int64_t rev_json_secs(const json_t *o, const char *key, int64_t dflt)
 {
     const json_t *v = json_object_get(o, key);
 
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
 }
 
-static bool json_flag(const json_t *o, const char *key, bool dflt)
+bool rev_json_flag(const json_t *o, const char *key, bool dflt)
 {
     const json_t *v = json_object_get(o, key);
 
@@ -90,37 +116,23 @@ static bool json_flag(const json_t *o, const char *key, bool dflt)
 
 hsmca_rv hsmca_revocation_crl_config_get(hsmca_ca *ca, const char *mount, hsmca_crl_config *out)
 {
-    hsmca_store_doc doc;
     json_t *o = NULL;
-    json_error_t je;
     hsmca_rv rv;
 
     hsmca_return_val_if_fail(ca != NULL && out != NULL, HSMCA_ERR_INVALID_ARG);
     hsmca_crl_config_defaults(out);
-    memset(&doc, 0, sizeof(doc));
-    rv = hsmca_store_doc_get(hsmca_ca_get0_store(ca), mount, HSMCA_DOC_CONFIG, REV_CONFIG_ID, &doc);
-    if (rv == HSMCA_ERR_NOT_FOUND) {
-        hsmca_err_clear();
-        return HSMCA_OK; /* never set: OpenBao's defaults */
-    }
-    if (rv != HSMCA_OK)
-        return rv;
-    o = json_loads(doc.body, 0, &je);
-    hsmca_store_doc_clear(&doc);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        return hsmca_err(HSMCA_ERR_IO, "config/crl of mount '%s': the stored document is not a JSON object",
-                         mount);
-    }
-    out->expiry = json_secs(o, "expiry", out->expiry);
-    out->disable = json_flag(o, "disable", out->disable);
-    out->ocsp_disable = json_flag(o, "ocsp_disable", out->ocsp_disable);
-    out->ocsp_expiry = json_secs(o, "ocsp_expiry", out->ocsp_expiry);
-    out->auto_rebuild = json_flag(o, "auto_rebuild", out->auto_rebuild);
+    rv = rev_config_load(ca, mount, REV_CONFIG_ID, "config/crl", &o);
+    if (rv != HSMCA_OK || o == NULL)
+        return rv; /* never set: OpenBao's defaults */
+    out->expiry = rev_json_secs(o, "expiry", out->expiry);
+    out->disable = rev_json_flag(o, "disable", out->disable);
+    out->ocsp_disable = rev_json_flag(o, "ocsp_disable", out->ocsp_disable);
+    out->ocsp_expiry = rev_json_secs(o, "ocsp_expiry", out->ocsp_expiry);
+    out->auto_rebuild = rev_json_flag(o, "auto_rebuild", out->auto_rebuild);
     out->auto_rebuild_grace_period =
-        json_secs(o, "auto_rebuild_grace_period", out->auto_rebuild_grace_period);
-    out->enable_delta = json_flag(o, "enable_delta", out->enable_delta);
-    out->delta_rebuild_interval = json_secs(o, "delta_rebuild_interval", out->delta_rebuild_interval);
+        rev_json_secs(o, "auto_rebuild_grace_period", out->auto_rebuild_grace_period);
+    out->enable_delta = rev_json_flag(o, "enable_delta", out->enable_delta);
+    out->delta_rebuild_interval = rev_json_secs(o, "delta_rebuild_interval", out->delta_rebuild_interval);
     json_decref(o);
     return HSMCA_OK;
 }

@@ -27,6 +27,16 @@
 #define REV_CONFIG_ID "crl" /* config/crl: kind HSMCA_DOC_CONFIG */
 #define REV_AUTO_TIDY_ID "auto-tidy" /* config/auto-tidy: kind HSMCA_DOC_CONFIG */
 
+/* The mount's stored configuration document `id` (REV_CONFIG_ID,
+ * REV_AUTO_TIDY_ID) as a JSON object in *out, or *out = NULL when it was
+ * never set (the caller keeps OpenBao's defaults). A stored document that
+ * is not an object is HSMCA_ERR_IO naming `what` ("config/crl"). */
+hsmca_rv rev_config_load(hsmca_ca *ca, const char *mount, const char *id, const char *what, json_t **out);
+/* Members of such a document, stored as integers (seconds) and booleans;
+ * dflt when absent or of another type. */
+int64_t rev_json_secs(const json_t *o, const char *key, int64_t dflt);
+bool rev_json_flag(const json_t *o, const char *key, bool dflt);
+
 /* ---- DER buffer (der.c) ---- */
 
 /* A growing buffer with room reserved in front, so headers whose lengths

@@ -28,58 +28,30 @@ hsmca_rv hsmca_auto_tidy_check(const hsmca_auto_tidy_config *c)
     return hsmca_tidy_params_check(&c->params);
 }
 
-static int64_t json_secs(const json_t *o, const char *key, int64_t dflt)
-{
-    const json_t *v = json_object_get(o, key);
-
-    return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
-}
-
-static bool json_flag(const json_t *o, const char *key, bool dflt)
-{
-    const json_t *v = json_object_get(o, key);
-
-    return json_is_boolean(v) ? json_is_true(v) : dflt;
-}
-
 hsmca_rv hsmca_revocation_auto_tidy_get(hsmca_ca *ca, const char *mount, hsmca_auto_tidy_config *out)
 {
-    hsmca_store_doc doc;
     json_t *o = NULL;
-    json_error_t je;
     hsmca_rv rv;
 
     hsmca_return_val_if_fail(ca != NULL && out != NULL, HSMCA_ERR_INVALID_ARG);
     hsmca_auto_tidy_defaults(out);
-    memset(&doc, 0, sizeof(doc));
-    rv = hsmca_store_doc_get(hsmca_ca_get0_store(ca), mount, HSMCA_DOC_CONFIG, REV_AUTO_TIDY_ID, &doc);
-    if (rv == HSMCA_ERR_NOT_FOUND) {
-        hsmca_err_clear();
-        return HSMCA_OK; /* never set: OpenBao's defaults */
-    }
-    if (rv != HSMCA_OK)
-        return rv;
-    o = json_loads(doc.body, 0, &je);
-    hsmca_store_doc_clear(&doc);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        return hsmca_err(HSMCA_ERR_IO,
-                         "config/auto-tidy of mount '%s': the stored document is not a JSON object", mount);
-    }
-    out->enabled = json_flag(o, "enabled", out->enabled);
-    out->interval_duration = json_secs(o, "interval_duration", out->interval_duration);
+    rv = rev_config_load(ca, mount, REV_AUTO_TIDY_ID, "config/auto-tidy", &o);
+    if (rv != HSMCA_OK || o == NULL)
+        return rv; /* never set: OpenBao's defaults */
+    out->enabled = rev_json_flag(o, "enabled", out->enabled);
+    out->interval_duration = rev_json_secs(o, "interval_duration", out->interval_duration);
     out->maintain_stored_certificate_counts =
-        json_flag(o, "maintain_stored_certificate_counts", out->maintain_stored_certificate_counts);
+        rev_json_flag(o, "maintain_stored_certificate_counts", out->maintain_stored_certificate_counts);
     out->publish_stored_certificate_count_metrics =
-        json_flag(o, "publish_stored_certificate_count_metrics", out->publish_stored_certificate_count_metrics);
-    out->params.tidy_cert_store = json_flag(o, "tidy_cert_store", false);
-    out->params.tidy_revoked_certs = json_flag(o, "tidy_revoked_certs", false);
+        rev_json_flag(o, "publish_stored_certificate_count_metrics", out->publish_stored_certificate_count_metrics);
+    out->params.tidy_cert_store = rev_json_flag(o, "tidy_cert_store", false);
+    out->params.tidy_revoked_certs = rev_json_flag(o, "tidy_revoked_certs", false);
     out->params.tidy_revoked_cert_issuer_associations =
-        json_flag(o, "tidy_revoked_cert_issuer_associations", false);
-    out->params.tidy_expired_issuers = json_flag(o, "tidy_expired_issuers", false);
-    out->params.safety_buffer = json_secs(o, "safety_buffer", out->params.safety_buffer);
-    out->params.issuer_safety_buffer = json_secs(o, "issuer_safety_buffer", out->params.issuer_safety_buffer);
-    out->params.pause_ms = json_secs(o, "pause_ms", 0);
+        rev_json_flag(o, "tidy_revoked_cert_issuer_associations", false);
+    out->params.tidy_expired_issuers = rev_json_flag(o, "tidy_expired_issuers", false);
+    out->params.safety_buffer = rev_json_secs(o, "safety_buffer", out->params.safety_buffer);
+    out->params.issuer_safety_buffer = rev_json_secs(o, "issuer_safety_buffer", out->params.issuer_safety_buffer);
+    out->params.pause_ms = rev_json_secs(o, "pause_ms", 0);
     json_decref(o);
     return HSMCA_OK;
 }
