@@ -843,3 +843,30 @@ int bench_parse_counts(const char *option, const char *list, unsigned value_max,
     }
     return 1;
 }
+
+double bench_proc_cpu_s(long pid)
+{
+    char path[64], line[1024];
+    const char *p;
+    unsigned long long ut = 0, st = 0;
+    long hz = sysconf(_SC_CLK_TCK);
+    FILE *f;
+    size_t n;
+
+    if (pid <= 0 || hz <= 0)
+        return -1;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    n = fread(line, 1, sizeof(line) - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    /* The command name (field 2) is in parentheses and may hold spaces or
+     * ')': fields are counted from the last ')'. */
+    p = strrchr(line, ')');
+    if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)hz;
+}
+

@@ -42,6 +42,11 @@
  * (the kernel's journal and writeback threads working for us). */
 #define BENCH_OTHERS_MAX 0.25
 
+/* utime + stime of process pid in seconds, from /proc/PID/stat (proc(5):
+ * fields 14 and 15, in clock ticks); -1 if unknown. The HTTP and OCSP
+ * benches take the daemon's share out of "others" with it. */
+double bench_proc_cpu_s(long pid);
+
 /* Program name for messages ("hsmca-bench-sign"); set once by main. */
 void bench_set_name(const char *name);
 const char *bench_name(void);

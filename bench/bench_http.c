@@ -488,36 +488,6 @@ static int target_resolve(http_target *t, const char *url)
     return 1;
 }
 
-/* ---- hsmcad's CPU time ---- */
-
-/* utime + stime of a process in seconds, from /proc/PID/stat (proc(5):
- * fields 14 and 15, in clock ticks); -1 if unknown. */
-static double proc_cpu_s(long pid)
-{
-    char path[64], line[1024];
-    const char *p;
-    unsigned long long ut = 0, st = 0;
-    long hz = sysconf(_SC_CLK_TCK);
-    FILE *f;
-    size_t n;
-
-    if (pid <= 0 || hz <= 0)
-        return -1;
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    n = fread(line, 1, sizeof(line) - 1, f);
-    fclose(f);
-    line[n] = '\0';
-    /* The command name (field 2) is in parentheses and may hold spaces or
-     * ')': fields are counted from the last ')'. */
-    p = strrchr(line, ')');
-    if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)hz;
-}
-
 /* ---- the CSRs, made before any clock runs ---- */
 
 typedef struct {
@@ -930,10 +900,10 @@ static void mark_slice(void *arg, bool end)
     slice_marks *m = arg;
 
     if (end) {
-        m->d1 = proc_cpu_s(m->pid);
+        m->d1 = bench_proc_cpu_s(m->pid);
         return;
     }
-    m->d0 = proc_cpu_s(m->pid);
+    m->d0 = bench_proc_cpu_s(m->pid);
     for (unsigned i = 0; i < m->n; i++) {
         http_client *w = &m->clients[i];
         w->ok = 0;
@@ -1486,7 +1456,7 @@ int main(int argc, char **argv)
     env.raw = &raw;
     env.pool = &pool;
     env.daemon_pid = opts.daemon_pid;
-    if (opts.daemon_pid > 0 && proc_cpu_s(opts.daemon_pid) < 0) {
+    if (opts.daemon_pid > 0 && bench_proc_cpu_s(opts.daemon_pid) < 0) {
         fprintf(stderr, "hsmca-bench-http: --daemon-pid %ld: no /proc/%ld/stat to read\n", opts.daemon_pid,
                 opts.daemon_pid);
         goto done;

@@ -73,7 +73,7 @@ echo "run_ocsp.sh: hsmcad pid $pid at $addr, $key_type root key $key_id" >&2
 
 set +e
 SOFTHSM2_CONF=$work/dev/softhsm2.conf "$bin" --url "$addr/v1/bench-ocsp/ocsp" --issuer "$work/issuer.pem" \
-    --certs "$work/certs.pem" --key-id "$key_id" --module "$module" --token hsmca-dev --pin-file "$work/dev/pin" "$@"
+    --certs "$work/certs.pem" --key-id "$key_id" --module "$module" --token hsmca-dev --pin-file "$work/dev/pin" --daemon-pid "$pid" "$@"
 status=$?
 set -e
 exit "$status"
