@@ -63,6 +63,10 @@ void hsmca_http_resp_set_auth(hsmca_http_resp *resp, json_t *auth)
 {
     json_decref(resp->auth);
     resp->auth = auth;
+    /* An auth block carries a client token (token create, cert login):
+     * the rendered body is cleansed after it is sent, like issued keys. */
+    if (auth != NULL)
+        resp->sensitive = true;
 }
 
 void hsmca_http_resp_set_lease(hsmca_http_resp *resp, const char *lease_id, int64_t lease_duration, bool renewable)

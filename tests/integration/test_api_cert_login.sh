@@ -166,6 +166,8 @@ no_login() { # no_login ROLE CERT REASON-IN-AUDIT [EXTRA-CURL]
 ok_login web good
 T=$(jget .auth.client_token)
 [ -n "$T" ] && [ "$T" != null ] || die "no client_token"
+# the token a login hands out is never written to the audit log
+! grep -qF "$T" "$DAEMON_DIR"/audit* 2>/dev/null || die "the login's client_token is in the audit log"
 [ "$(jget '.auth.policies|join(",")')" = "default,reader" ] || { show "$RESP"; die "policies"; }
 [ "$(jget '.auth.renewable')" = true ] || die "not renewable"
 [ "$(jget '.auth.lease_duration')" = 3600 ] || die "lease_duration"
