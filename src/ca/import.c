@@ -164,6 +164,20 @@ static hsmca_rv bundle_parse(const char *pem, size_t len, bundle *out)
             }
             rv = out->keys[out->n_keys] ? (out->n_keys++, HSMCA_OK) : hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
             BIO_free(mem);
+        } else if (strcmp(name, "EC PARAMETERS") == 0) {
+            /* `openssl ecparam -genkey` writes this block before the key.
+             * The key block names its own curve, so a named curve is
+             * skipped; explicit parameters are refused as the key-slot
+             * manager refuses them (RFC 5480 2.1.1: named curves only). */
+            const unsigned char *p = data;
+            ASN1_OBJECT *oid = d2i_ASN1_OBJECT(NULL, &p, dlen);
+            int nid = oid && p == data + dlen ? OBJ_obj2nid(oid) : NID_undef;
+            if (nid == NID_X9_62_prime256v1 || nid == NID_secp384r1 || nid == NID_secp521r1)
+                rv = HSMCA_OK;
+            else
+                rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "pem_bundle: EC PARAMETERS must name P-256, P-384 or P-521 "
+                                                      "(explicit or other curves are not accepted)");
+            ASN1_OBJECT_free(oid);
         } else if (strcmp(name, "X509 CRL") == 0) {
             rv = HSMCA_OK; /* OpenBao ignores CRLs in bundles */
         } else {

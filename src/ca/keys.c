@@ -215,6 +215,14 @@ hsmca_rv hsmca_ca_key_import(hsmca_ca *ca, const char *mount, const char *key_na
         return hsmca_ca_key_get(ca, mount, info.key_id, out);
     }
     hsmca_err_clear();
+    /* An unnamed import is labelled "<mount>:<key_id>" as a generated key
+     * is, so pkcs11-tool and operators see whose it is. A key that already
+     * carries a label (another mount's, or a ceremony's) keeps it. */
+    if ((key_name == NULL || key_name[0] == '\0') && info.key_name[0] == '\0') {
+        if (token_label(mount, NULL, info.key_id, label, sizeof(label)) != HSMCA_OK ||
+            hsmca_keyslot_rename(ca->keyslot, info.key_id, label) != HSMCA_OK)
+            hsmca_log(HSMCA_LOG_WARNING, "key %s: could not label it '%s' on the token", info.key_id, label);
+    }
     return adopt(ca, mount, &info, key_name, false, out);
 }
 

@@ -115,6 +115,15 @@ key_access() {
         awk -v id="$_id" '/^Private Key Object/{inobj=0} $1=="ID:" && $2==id{inobj=1} inobj && /Access:/{print; exit}'
 }
 
+# key_label KEY_ID: the CKA_LABEL pkcs11-tool shows for that key's private
+# key object ("" when it has none).
+key_label() {
+    _id=$(echo "$1" | tr -d -)
+    p11 --list-objects --type privkey 2>/dev/null |
+        awk -v id="$_id" '/^Private Key Object/{label=""} $1=="label:"{sub(/^[ \t]*label:[ \t]*/, ""); label=$0}
+                          $1=="ID:" && $2==id{print label; exit}'
+}
+
 # hex_of FILE: the file's bytes as one line of lower-case hex.
 hex_of() {
     od -An -v -tx1 "$1" | tr -d ' \n'

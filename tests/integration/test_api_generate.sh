@@ -252,7 +252,33 @@ jq -e --arg k "$imp_key" --arg i "$imp_issuer" '.data.existing_keys == [$k] and 
        .data.imported_keys == [] and .data.imported_issuers == []' "$RESP" >/dev/null ||
     die "re-import: not reported as existing"
 [ "$(token_privkeys)" = $((before + 1)) ] || die "re-import added a token key"
+# An unnamed imported key is labelled "<mount>:<key_id>" on the token, as a
+# generated one is (it had an empty CKA_LABEL).
+[ "$(key_label "$imp_key")" = "imp:$imp_key" ] ||
+    die "imported key: token label is '$(key_label "$imp_key")', not 'imp:$imp_key'"
 pass "issuers/import/bundle: key in the token (sensitive, unreadable), not in the database; re-import is idempotent"
+
+# `openssl ecparam -genkey` output (EC PARAMETERS block before the key) is
+# a bundle people have; explicit curve parameters are refused by name.
+mount_pki ecp
+openssl ecparam -name secp384r1 -genkey -out ecp.key 2>/dev/null
+grep -q 'BEGIN EC PARAMETERS' ecp.key || die "ecparam did not write an EC PARAMETERS block (test broken)"
+openssl req -x509 -new -key ecp.key -subj "/CN=Ecparam CA" -days 365 \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -out ecp.pem 2>/dev/null
+cat ecp.key ecp.pem >ecp.bundle
+json_body ecp.json pem_bundle=@ecp.bundle
+api POST ecp/issuers/import/bundle @ecp.json
+expect 200 "issuers/import/bundle with an EC PARAMETERS block"
+jq -e '(.data.imported_keys | length) == 1 and (.data.imported_issuers | length) == 1' "$RESP" >/dev/null ||
+    die "ecparam bundle: counts"
+openssl ecparam -name secp384r1 -param_enc explicit -genkey -out ecx.key 2>/dev/null
+cat ecx.key ecp.pem >ecx.bundle
+json_body ecx.json pem_bundle=@ecx.bundle
+c0=$(counts ecp)
+api POST ecp/issuers/import/bundle @ecx.json
+expect_error 400 "EC PARAMETERS" "bundle with explicit EC parameters"
+[ "$(counts ecp)" = "$c0" ] || die "a refused ecparam bundle changed the mount"
+pass "issuers/import/bundle: 'openssl ecparam -genkey' output imports; explicit parameters refused"
 
 # config/ca is the same import
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out cfg.key 2>/dev/null
