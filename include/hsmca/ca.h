@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -132,6 +133,17 @@ hsmca_rv hsmca_ca_config_get(hsmca_ca *ca, const char *mount, const char *name, 
 /* Replaces config/<name>. issuers/keys defaults are resolved to ids and must
  * exist; urls lists must be absolute URLs. */
 hsmca_rv hsmca_ca_config_set(hsmca_ca *ca, const char *mount, const char *name, const char *json_text);
+/* Changes config/<name> in place: edit gets the stored object ({} when never
+ * set) and modifies it; what it leaves is checked and stored as by
+ * hsmca_ca_config_set. Load, edit and store run under one lock (which
+ * hsmca_ca_config_set also takes), so two partial updates of one document
+ * -- config/urls with only ocsp_servers beside one with only
+ * issuing_certificates -- never lose each other's fields. An edit failure
+ * (its hsmca_rv, with hsmca_err detail) stores nothing. On success
+ * *json_text, if json_text is not NULL, is the stored text (free()). */
+typedef hsmca_rv (*hsmca_ca_config_edit_fn)(json_t *cfg, void *arg);
+hsmca_rv hsmca_ca_config_update(hsmca_ca *ca, const char *mount, const char *name, hsmca_ca_config_edit_fn edit,
+                                void *arg, char **json_text);
 
 /* ---- certificates ---- */
 

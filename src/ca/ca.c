@@ -22,6 +22,7 @@ hsmca_rv hsmca_ca_new(const hsmca_ca_config *cfg, hsmca_ca **out)
     ca->tok = hsmca_keyslot_get0_token(cfg->keyslot);
     ca->libctx = cfg->libctx;
     pthread_mutex_init(&ca->cache_lock, NULL);
+    pthread_mutex_init(&ca->config_lock, NULL);
     atomic_init(&ca->gen, 1);
     ca->default_ttl = cfg->default_ttl > 0 ? cfg->default_ttl : CA_DEFAULT_TTL;
     ca->max_ttl = cfg->max_ttl > 0 ? cfg->max_ttl : CA_DEFAULT_TTL;
@@ -45,6 +46,7 @@ void hsmca_ca_free(hsmca_ca *ca)
         hsmca_role_clear(&ca->roles[i].role);
     hsmca_ocsp_state_free(ca->ocsp);
     pthread_mutex_destroy(&ca->cache_lock);
+    pthread_mutex_destroy(&ca->config_lock);
     free(ca);
 }
 

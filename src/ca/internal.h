@@ -66,6 +66,9 @@ struct hsmca_ca {
      * will need the documents' updated times checked instead. */
     atomic_ulong gen;
     pthread_mutex_t cache_lock;
+    /* Serialises read-modify-write of configuration documents
+     * (hsmca_ca_config_update/_set) within this process. */
+    pthread_mutex_t config_lock;
     ca_issuer_entry cache[CA_ISSUER_CACHE_MAX];
     size_t n_cache;
     ca_role_entry roles[CA_ROLE_CACHE_MAX];

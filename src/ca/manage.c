@@ -294,24 +294,24 @@ hsmca_rv hsmca_ca_config_get(hsmca_ca *ca, const char *mount, const char *name, 
     return *json_text ? HSMCA_OK : hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
 }
 
-hsmca_rv hsmca_ca_config_set(hsmca_ca *ca, const char *mount, const char *name, const char *json_text)
+static hsmca_rv config_name_check(const char *name)
 {
-    json_error_t jerr;
-    json_t *cfg = NULL;
+    for (size_t i = 0; i < sizeof(config_names) / sizeof(config_names[0]); i++) {
+        if (strcmp(name, config_names[i]) == 0)
+            return HSMCA_OK;
+    }
+    return hsmca_err(HSMCA_ERR_INVALID_ARG, "config '%s' is not one of urls, cluster, issuers, keys", name);
+}
+
+/* Checks cfg (an object, changed in place: defaults become ids) and
+ * stores it as config/<name>; the caller holds config_lock. *stored gets
+ * the stored text when not NULL. */
+static hsmca_rv config_store_locked(hsmca_ca *ca, const char *mount, const char *name, json_t *cfg, char **stored)
+{
     hsmca_store_batch *b = NULL;
     char *text = NULL;
-    bool known = false;
     hsmca_rv rv = HSMCA_OK;
 
-    for (size_t i = 0; i < sizeof(config_names) / sizeof(config_names[0]); i++)
-        known = known || strcmp(name, config_names[i]) == 0;
-    if (!known)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "config '%s' is not one of urls, cluster, issuers, keys", name);
-    cfg = json_loads(json_text ? json_text : "", JSON_REJECT_DUPLICATES, &jerr);
-    if (cfg == NULL || !json_is_object(cfg)) {
-        json_decref(cfg);
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "config/%s must be a JSON object", name);
-    }
     if (strcmp(name, "urls") == 0) {
         static const char *const fields[] = {"issuing_certificates", "crl_distribution_points", "ocsp_servers",
                                              "delta_crl_distribution_points"};
@@ -355,9 +355,54 @@ hsmca_rv hsmca_ca_config_set(hsmca_ca *ca, const char *mount, const char *name, 
     }
     hsmca_store_batch_doc_put(b, HSMCA_PUT_UPSERT, mount, HSMCA_DOC_CONFIG, name, NULL, text, NULL, 0);
     rv = ca_commit(ca, b);
+    if (rv == HSMCA_OK && stored != NULL)
+        *stored = text, text = NULL;
 done:
     hsmca_store_batch_free(b);
     free(text);
+    return rv;
+}
+
+hsmca_rv hsmca_ca_config_set(hsmca_ca *ca, const char *mount, const char *name, const char *json_text)
+{
+    json_error_t jerr;
+    json_t *cfg = NULL;
+    hsmca_rv rv = config_name_check(name);
+
+    if (rv != HSMCA_OK)
+        return rv;
+    cfg = json_loads(json_text ? json_text : "", JSON_REJECT_DUPLICATES, &jerr);
+    if (cfg == NULL || !json_is_object(cfg)) {
+        json_decref(cfg);
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "config/%s must be a JSON object", name);
+    }
+    pthread_mutex_lock(&ca->config_lock);
+    rv = config_store_locked(ca, mount, name, cfg, NULL);
+    pthread_mutex_unlock(&ca->config_lock);
+    json_decref(cfg);
+    return rv;
+}
+
+hsmca_rv hsmca_ca_config_update(hsmca_ca *ca, const char *mount, const char *name, hsmca_ca_config_edit_fn edit,
+                                void *arg, char **json_text)
+{
+    json_t *cfg = NULL;
+    hsmca_rv rv = config_name_check(name);
+
+    hsmca_return_val_if_fail(edit != NULL, HSMCA_ERR_INVALID_ARG);
+    if (json_text != NULL)
+        *json_text = NULL;
+    if (rv != HSMCA_OK)
+        return rv;
+    pthread_mutex_lock(&ca->config_lock);
+    rv = ca_config_load(ca, mount, name, &cfg);
+    if (rv == HSMCA_OK)
+        rv = edit(cfg, arg);
+    if (rv == HSMCA_OK && !json_is_object(cfg))
+        rv = hsmca_err(HSMCA_ERR_INTERNAL, "config/%s: the edit left something that is not an object", name);
+    if (rv == HSMCA_OK)
+        rv = config_store_locked(ca, mount, name, cfg, json_text);
+    pthread_mutex_unlock(&ca->config_lock);
     json_decref(cfg);
     return rv;
 }

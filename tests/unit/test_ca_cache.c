@@ -3,7 +3,8 @@
  * in one process, an issuer used once (and so cached) is revoked, deleted,
  * replaced as the default or given other URLs, and the next issuance must
  * see the change. The role cache (src/ca/roles.c) likewise: a role used
- * once is patched, replaced and deleted. env: HSMCA_TEST_MODULE, HSMCA_TEST_TOKEN,
+ * once is patched, replaced and deleted. Configuration read-modify-write
+ * (hsmca_ca_config_update) loses no concurrent change. env: HSMCA_TEST_MODULE, HSMCA_TEST_TOKEN,
  * HSMCA_TEST_PIN_FILE, HSMCA_TEST_DB. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +12,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/x509v3.h>
 
@@ -170,11 +173,92 @@ static void cached_role_follows_changes(void **state)
     hsmca_ca_result_clear(&root);
 }
 
+/* ---- concurrent partial updates of one configuration document ---- */
+
+#define EDIT_THREADS 4
+#define EDITS_PER_THREAD 40
+
+/* Bumps the counter kept in config/cluster's path ("http://n.example/<n>")
+ * and this thread's own field, pausing between read and write so that
+ * unserialised updates would overwrite each other. */
+static hsmca_rv bump(json_t *cfg, void *arg)
+{
+    const char *field = arg;
+    const char *path = json_string_value(json_object_get(cfg, "path"));
+    long n = path ? strtol(path + strlen("http://n.example/"), NULL, 10) : 0;
+    char next[64];
+    struct timespec pause = {0, 200 * 1000};
+
+    nanosleep(&pause, NULL);
+    snprintf(next, sizeof(next), "http://n.example/%ld", n + 1);
+    json_object_set_new(cfg, "path", json_string(next));
+    json_object_set_new(cfg, field, json_integer(json_integer_value(json_object_get(cfg, field)) + 1));
+    return HSMCA_OK;
+}
+
+static void *editor(void *arg)
+{
+    for (int i = 0; i < EDITS_PER_THREAD; i++) {
+        if (hsmca_ca_config_update(ca, "cache", "cluster", bump, arg, NULL) != HSMCA_OK)
+            return arg;
+    }
+    return NULL;
+}
+
+static hsmca_rv refuse(json_t *cfg, void *arg)
+{
+    (void)arg;
+    json_object_set_new(cfg, "path", json_string("http://changed.example/"));
+    return hsmca_err(HSMCA_ERR_INVALID_ARG, "refused by the test");
+}
+
+static void concurrent_config_updates_keep_every_change(void **state)
+{
+    static char fields[EDIT_THREADS][8];
+    pthread_t t[EDIT_THREADS];
+    char *text = NULL;
+    json_t *cfg;
+
+    (void)state;
+    for (int i = 0; i < EDIT_THREADS; i++) {
+        snprintf(fields[i], sizeof(fields[i]), "t%d", i);
+        assert_int_equal(pthread_create(&t[i], NULL, editor, fields[i]), 0);
+    }
+    for (int i = 0; i < EDIT_THREADS; i++) {
+        void *failed = NULL;
+        pthread_join(t[i], &failed);
+        assert_null(failed);
+    }
+    assert_int_equal(hsmca_ca_config_get(ca, "cache", "cluster", &text), HSMCA_OK);
+    cfg = json_loads(text, 0, NULL);
+    assert_non_null(cfg);
+    {
+        char want[64];
+        snprintf(want, sizeof(want), "http://n.example/%d", EDIT_THREADS * EDITS_PER_THREAD);
+        assert_string_equal(json_string_value(json_object_get(cfg, "path")), want);
+    }
+    for (int i = 0; i < EDIT_THREADS; i++)
+        assert_int_equal(json_integer_value(json_object_get(cfg, fields[i])), EDITS_PER_THREAD);
+    json_decref(cfg);
+
+    /* An edit that fails stores nothing, whatever it changed in its copy. */
+    assert_int_equal(hsmca_ca_config_update(ca, "cache", "cluster", refuse, NULL, NULL), HSMCA_ERR_INVALID_ARG);
+    {
+        char *after = NULL;
+        assert_int_equal(hsmca_ca_config_get(ca, "cache", "cluster", &after), HSMCA_OK);
+        assert_string_equal(after, text);
+        free(after);
+    }
+    free(text);
+    assert_int_equal(hsmca_ca_config_update(ca, "cache", "nonsense", bump, fields[0], NULL), HSMCA_ERR_INVALID_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cached_issuer_follows_changes),
         cmocka_unit_test(cached_role_follows_changes),
+        cmocka_unit_test(concurrent_config_updates_keep_every_change),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -31,25 +31,6 @@ static json_t *config_load(hsmca_http_req *req, hsmca_http_resp *resp, void *arg
     return cfg;
 }
 
-/* Writes cfg as config/<name>; false with resp filled. */
-static bool config_store(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, const char *name, const json_t *cfg)
-{
-    char *text = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
-    hsmca_rv rv;
-
-    if (text == NULL) {
-        hsmca_http_resp_error(resp, 500, "out of memory");
-        return false;
-    }
-    rv = hsmca_ca_config_set(ob_ca(arg), ob_mount(req), name, text);
-    free(text);
-    if (rv != HSMCA_OK) {
-        ob_fail(resp, rv);
-        return false;
-    }
-    return true;
-}
-
 /* A copy of cfg's list (an array of strings), [] when absent. */
 static json_t *list_or_empty(const json_t *cfg, const char *name)
 {
@@ -97,16 +78,13 @@ static void urls_read(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
     json_decref(cfg);
 }
 
-static void urls_write(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+/* The fields given in a partial write, applied to the stored document
+ * under the core's config lock (hsmca_ca_config_update). */
+static hsmca_rv urls_edit(json_t *cfg, void *arg)
 {
-    json_t *in = ob_fields(req, resp, urls_fields);
-    json_t *cfg = in ? config_load(req, resp, arg, "urls") : NULL;
+    const json_t *in = arg;
     bool templating;
 
-    if (cfg == NULL) {
-        json_decref(in);
-        return;
-    }
     for (size_t k = 0; k < N_URL_LISTS; k++) {
         if (ob_has(in, url_lists[k]))
             json_object_set(cfg, url_lists[k], json_object_get(in, url_lists[k]));
@@ -121,16 +99,40 @@ static void urls_write(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         size_t n;
         json_t *v;
         json_array_foreach(json_object_get(cfg, url_lists[k]), n, v) {
-            if (strstr(json_string_value(v) ? json_string_value(v) : "", "{{") != NULL) {
-                hsmca_http_resp_error(resp, 400, "%s entry '%s' is a template but enable_templating is false",
-                                      url_lists[k], json_string_value(v));
-                json_decref(in);
-                json_decref(cfg);
-                return;
-            }
+            if (strstr(json_string_value(v) ? json_string_value(v) : "", "{{") != NULL)
+                return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s entry '%s' is a template but enable_templating is false",
+                                 url_lists[k], json_string_value(v));
         }
     }
-    if (config_store(req, resp, arg, "urls", cfg))
+    return HSMCA_OK;
+}
+
+/* Runs edit on config/<name> with the request's fields; the stored object,
+ * or NULL with resp filled. */
+static json_t *config_update(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, const char *name,
+                             hsmca_ca_config_edit_fn edit, json_t *in)
+{
+    char *text = NULL;
+    json_t *cfg = NULL;
+    hsmca_rv rv = hsmca_ca_config_update(ob_ca(arg), ob_mount(req), name, edit, in, &text);
+
+    if (rv != HSMCA_OK) {
+        ob_fail(resp, rv);
+        return NULL;
+    }
+    cfg = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    free(text);
+    if (cfg == NULL)
+        hsmca_http_resp_error(resp, 500, "out of memory");
+    return cfg;
+}
+
+static void urls_write(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+{
+    json_t *in = ob_fields(req, resp, urls_fields);
+    json_t *cfg = in ? config_update(req, resp, arg, "urls", urls_edit, in) : NULL;
+
+    if (cfg != NULL)
         urls_respond(resp, cfg);
     json_decref(in);
     json_decref(cfg);
@@ -190,29 +192,28 @@ static bool absolute_url(const char *u)
     return strlen(u) <= 2048;
 }
 
-static void cluster_write(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+static hsmca_rv cluster_edit(json_t *cfg, void *arg)
 {
     static const char *const names[] = {"path", "aia_path"};
-    json_t *in = ob_fields(req, resp, cluster_fields);
-    json_t *cfg = in ? config_load(req, resp, arg, "cluster") : NULL;
+    const json_t *in = arg;
 
-    if (cfg == NULL) {
-        json_decref(in);
-        return;
-    }
     for (size_t k = 0; k < 2; k++) {
         const char *v = ob_str(in, names[k], NULL);
         if (v == NULL)
             continue;
-        if (!absolute_url(v)) {
-            hsmca_http_resp_error(resp, 400, "%s '%s' is not an absolute URL (scheme://host/...)", names[k], v);
-            json_decref(in);
-            json_decref(cfg);
-            return;
-        }
+        if (!absolute_url(v))
+            return hsmca_err(HSMCA_ERR_INVALID_ARG, "%s '%s' is not an absolute URL (scheme://host/...)", names[k], v);
         json_object_set_new(cfg, names[k], json_string(v));
     }
-    if (config_store(req, resp, arg, "cluster", cfg))
+    return HSMCA_OK;
+}
+
+static void cluster_write(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
+{
+    json_t *in = ob_fields(req, resp, cluster_fields);
+    json_t *cfg = in ? config_update(req, resp, arg, "cluster", cluster_edit, in) : NULL;
+
+    if (cfg != NULL)
         cluster_respond(resp, cfg);
     json_decref(in);
     json_decref(cfg);
@@ -256,46 +257,55 @@ static void defaults_read(hsmca_http_req *req, hsmca_http_resp *resp, void *arg,
     json_decref(cfg);
 }
 
+typedef struct {
+    const json_t *in;
+    bool issuers;
+} defaults_edit_arg;
+
+static hsmca_rv defaults_edit(json_t *cfg, void *arg)
+{
+    const defaults_edit_arg *d = arg;
+    /* OpenBao: the new default must be named; "default" would name itself. */
+    const char *ref = ob_str(d->in, "default", "");
+
+    if (ref[0] == '\0' || strcmp(ref, "default") == 0)
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "default: give the %s's id or name (not empty, not 'default')",
+                         d->issuers ? "issuer" : "key");
+    json_object_set_new(cfg, "default", json_string(ref));
+    if (d->issuers && ob_has(d->in, "default_follows_latest_issuer"))
+        json_object_set_new(cfg, "default_follows_latest_issuer",
+                            json_boolean(ob_bool(d->in, "default_follows_latest_issuer", false)));
+    return HSMCA_OK;
+}
+
 static void defaults_write(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, bool issuers)
 {
     const char *name = issuers ? "issuers" : "keys";
     json_t *in = ob_fields(req, resp, issuers ? issuers_fields : keys_fields);
-    json_t *cfg = in ? config_load(req, resp, arg, name) : NULL;
-    const char *ref;
+    defaults_edit_arg d = {in, issuers};
+    json_t *cfg = NULL;
     char *text = NULL;
     hsmca_rv rv;
 
-    if (cfg == NULL) {
-        json_decref(in);
+    if (in == NULL)
         return;
-    }
-    /* OpenBao: the new default must be named; "default" would name itself. */
-    ref = ob_str(in, "default", "");
-    if (ref[0] == '\0' || strcmp(ref, "default") == 0) {
-        hsmca_http_resp_error(resp, 400, "default: give the %s's id or name (not empty, not 'default')",
-                              issuers ? "issuer" : "key");
-        goto done;
-    }
-    json_object_set_new(cfg, "default", json_string(ref));
-    if (issuers && ob_has(in, "default_follows_latest_issuer"))
-        json_object_set_new(cfg, "default_follows_latest_issuer",
-                            json_boolean(ob_bool(in, "default_follows_latest_issuer", false)));
-    text = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
-    rv = text ? hsmca_ca_config_set(ob_ca(arg), ob_mount(req), name, text) : HSMCA_ERR_NOMEM;
+    rv = hsmca_ca_config_update(ob_ca(arg), ob_mount(req), name, defaults_edit, &d, &text);
     if (rv == HSMCA_ERR_NOT_FOUND || rv == HSMCA_ERR_INVALID_ARG) {
         /* An unknown reference is bad input here (OpenBao: 400). */
-        hsmca_http_resp_error(resp, 400, "default: %s", hsmca_err_message());
+        const char *msg = hsmca_err_message();
+        hsmca_http_resp_error(resp, 400, "%s%s", strncmp(msg, "default:", 8) == 0 ? "" : "default: ", msg);
         goto done;
     }
     if (rv != HSMCA_OK) {
         ob_fail(resp, rv);
         goto done;
     }
-    /* Read back: the core stores the reference as an id. */
-    json_decref(cfg);
-    cfg = config_load(req, resp, arg, name);
-    if (cfg == NULL)
+    /* The core stored the reference as an id. */
+    cfg = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    if (cfg == NULL) {
+        hsmca_http_resp_error(resp, 500, "out of memory");
         goto done;
+    }
     defaults_respond(resp, cfg, issuers);
     if (issuers) {
         hsmca_ca_issuer iss;
