@@ -114,7 +114,29 @@ static hsmca_rv cert_status(hsmca_ca *ca, const char *mount, const ocsp_issuer *
     memset(&c, 0, sizeof(c));
     rv = hsmca_store_cert_get(ca->store, mount, serial, serial_len, &c);
     if (rv == HSMCA_ERR_NOT_FOUND) {
+        /* No certificate row. A serial that was reserved but whose
+         * certificate was never stored (the insert failed after the token
+         * signed) is revoked once an operator revoked it, and unknown
+         * until then: never good, because no certificate with that serial
+         * was ever handed out by us (CA/B BR 4.9.10), yet a signed one may
+         * exist, so it is not "never issued" either. */
+        hsmca_store_intent in;
+
         hsmca_err_clear();
+        rv = hsmca_store_intent_get(ca->store, mount, serial, serial_len, &in);
+        if (rv == HSMCA_ERR_NOT_FOUND) {
+            hsmca_err_clear();
+            return HSMCA_OK;
+        }
+        if (rv != HSMCA_OK)
+            return rv;
+        if (in.revoked_at != 0 && !in.has_certificate && strcmp(in.issuer_id, signer->issuer_id) == 0) {
+            *status = V_OCSP_CERTSTATUS_REVOKED;
+            *revoked_at = in.revoked_at;
+            if (in.revocation_reason > 0 && in.revocation_reason <= REASON_MAX &&
+                in.revocation_reason != REASON_UNUSED)
+                *reason = in.revocation_reason;
+        }
         return HSMCA_OK;
     }
     if (rv != HSMCA_OK)
