@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
@@ -59,6 +60,11 @@ void hsmca_ocsp_get_stats(hsmca_ca *ca, hsmca_ocsp_stats *out)
     out->signed_responses = atomic_load(&ca->ocsp->signed_responses);
     out->cache_hits = atomic_load(&ca->ocsp->cache_hits);
     out->delegated_certs = atomic_load(&ca->ocsp->delegated_certs);
+    out->cache_misses = atomic_load(&ca->ocsp->cache_misses);
+    for (size_t i = 0; i < 7; i++)
+        out->responses[i] = atomic_load(&ca->ocsp->responses[i]);
+    for (size_t i = 0; i < 3; i++)
+        out->cert_status[i] = atomic_load(&ca->ocsp->cert_status[i]);
 }
 
 void hsmca_ocsp_response_clear(hsmca_ocsp_response *r)
@@ -260,8 +266,9 @@ static int64_t next_update_time(const ocsp_issuer *signer, int64_t now, const oc
 /* The answers for every CertID, nonce, signature: the successful response. */
 static hsmca_rv build_response(hsmca_ca *ca, const char *mount, const ocsp_settings *set, const ocsp_mount *m,
                                const ocsp_issuer *signer, OCSP_REQUEST *req, int n, bool verify, unsigned char **der,
-                               size_t *der_len)
+                               size_t *der_len, int *last_status)
 {
+    uint64_t counts[3] = {0, 0, 0};
     OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
     OCSP_RESPONSE *resp = NULL;
     ASN1_TIME *this_update = ASN1_TIME_new(), *next_update = NULL, *rev_time = ASN1_TIME_new();
@@ -299,6 +306,9 @@ static hsmca_rv build_response(hsmca_ca *ca, const char *mount, const ocsp_setti
             goto done;
         if (status == V_OCSP_CERTSTATUS_REVOKED && (rv = ca_set_time(rev_time, revoked_at)) != HSMCA_OK)
             goto done;
+        if (status >= 0 && status < 3)
+            counts[status]++;
+        *last_status = status;
         if (OCSP_basic_add1_status(bs, id, status, reason, status == V_OCSP_CERTSTATUS_REVOKED ? rev_time : NULL,
                                    this_update, next_update) == NULL) {
             rv = hsmca_err(HSMCA_ERR_CRYPTO, "cannot add the answer for CertID %d", k);
@@ -314,6 +324,8 @@ static hsmca_rv build_response(hsmca_ca *ca, const char *mount, const ocsp_setti
     if ((rv = sign_basic(ca, bs, signer)) != HSMCA_OK || (verify && (rv = verify_basic(bs, signer)) != HSMCA_OK))
         goto done;
     atomic_fetch_add(&ca->ocsp->signed_responses, 1);
+    for (size_t i = 0; i < 3; i++)
+        atomic_fetch_add(&ca->ocsp->cert_status[i], counts[i]);
     resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
     len = resp ? i2d_OCSP_RESPONSE(resp, der) : -1;
     if (len <= 0) {
@@ -332,6 +344,31 @@ done:
     return rv;
 }
 
+/* thisUpdate / nextUpdate of out's first answer, read back from its DER
+ * (cached answers are DER only). */
+static void response_times(hsmca_ocsp_response *out)
+{
+    const unsigned char *p = out->der;
+    OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)out->der_len);
+    OCSP_BASICRESP *bs = resp != NULL ? OCSP_response_get1_basic(resp) : NULL;
+    OCSP_SINGLERESP *single = bs != NULL ? OCSP_resp_get0(bs, 0) : NULL;
+    ASN1_GENERALIZEDTIME *tu = NULL, *nu = NULL;
+    int reason = 0;
+
+    out->this_update = out->next_update = 0;
+    if (single != NULL && OCSP_single_get0_status(single, &reason, NULL, &tu, &nu) >= 0) {
+        struct tm tm;
+
+        if (tu != NULL && ASN1_TIME_to_tm(tu, &tm) == 1)
+            out->this_update = (int64_t)timegm(&tm);
+        if (nu != NULL && ASN1_TIME_to_tm(nu, &tm) == 1)
+            out->next_update = (int64_t)timegm(&tm);
+    }
+    OCSP_BASICRESP_free(bs);
+    OCSP_RESPONSE_free(resp);
+    ERR_clear_error();
+}
+
 hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char *req_der, size_t req_len,
                             hsmca_ocsp_response *out)
 {
@@ -343,7 +380,7 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
     ocsp_cache_key key;
     bool cacheable = false;
     unsigned long gen;
-    int n = 0;
+    int n = 0, cert_status = V_OCSP_CERTSTATUS_UNKNOWN;
     hsmca_ocsp_status status = HSMCA_OCSP_MALFORMED_REQUEST;
     hsmca_rv rv;
 
@@ -390,15 +427,20 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
         size_t serial_len = 0;
         certid_serial(id, serial, &serial_len);
         cacheable = serial_len > 0 && ocsp_cache_key_init(ca->ocsp, mount, id, serial, serial_len, &key);
-        if (cacheable && ocsp_cache_lookup(ca->ocsp, &key, gen, set.expiry, ca_now(), &out->der, &out->der_len)) {
+        if (cacheable && ocsp_cache_lookup(ca->ocsp, &key, gen, set.expiry, ca_now(), &out->der, &out->der_len,
+                                           &cert_status)) {
             atomic_fetch_add(&ca->ocsp->cache_hits, 1);
+            if (cert_status >= 0 && cert_status < 3)
+                atomic_fetch_add(&ca->ocsp->cert_status[cert_status], 1);
             out->cached = 1;
             status = HSMCA_OCSP_SUCCESSFUL;
             goto done;
         }
     }
 
-    rv = build_response(ca, mount, &set, m, signer, req, n, cacheable, &out->der, &out->der_len);
+    if (cacheable)
+        atomic_fetch_add(&ca->ocsp->cache_misses, 1);
+    rv = build_response(ca, mount, &set, m, signer, req, n, cacheable, &out->der, &out->der_len, &cert_status);
     if (rv != HSMCA_OK) {
         hsmca_log(HSMCA_LOG_WARNING, "mount '%s': OCSP: %s", mount, hsmca_err_message());
         status = status_for_rv(rv);
@@ -412,16 +454,19 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
         /* and not past a delegated signer's rollover */
         if (signer->signer_cert != NULL && signer->signer_renew_at > 0 && refresh > signer->signer_renew_at)
             refresh = signer->signer_renew_at;
-        ocsp_cache_store(ca->ocsp, &key, gen, set.expiry, refresh, out->der, out->der_len);
+        ocsp_cache_store(ca->ocsp, &key, gen, set.expiry, refresh, out->der, out->der_len, cert_status);
     }
 done:
     /* Whatever went wrong, the client gets an OCSP response saying so. */
     if (status == HSMCA_OCSP_SUCCESSFUL) {
         out->status = status;
+        response_times(out);
         rv = HSMCA_OK;
     } else {
         rv = error_response(status, out);
     }
+    if ((unsigned)status < 7)
+        atomic_fetch_add(&ca->ocsp->responses[status], 1);
     ERR_clear_error();
     ocsp_mount_unref(m);
     OCSP_REQUEST_free(req);
