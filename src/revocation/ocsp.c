@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
@@ -266,7 +265,7 @@ static int64_t next_update_time(const ocsp_issuer *signer, int64_t now, const oc
 /* The answers for every CertID, nonce, signature: the successful response. */
 static hsmca_rv build_response(hsmca_ca *ca, const char *mount, const ocsp_settings *set, const ocsp_mount *m,
                                const ocsp_issuer *signer, OCSP_REQUEST *req, int n, bool verify, unsigned char **der,
-                               size_t *der_len, int *last_status)
+                               size_t *der_len, int *last_status, int64_t *tu, int64_t *nu)
 {
     uint64_t counts[3] = {0, 0, 0};
     OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
@@ -283,11 +282,14 @@ static hsmca_rv build_response(hsmca_ca *ca, const char *mount, const ocsp_setti
     }
     if ((rv = ca_set_time(this_update, now)) != HSMCA_OK)
         goto done;
+    *tu = now;
+    *nu = 0;
     /* ocsp_expiry 0: no nextUpdate, "newer information is always
      * available" (RFC 6960 4.2.2.1). */
     if (set->expiry > 0) {
         next_update = ASN1_TIME_new();
-        if (next_update == NULL || (rv = ca_set_time(next_update, next_update_time(signer, now, set))) != HSMCA_OK) {
+        *nu = next_update_time(signer, now, set);
+        if (next_update == NULL || (rv = ca_set_time(next_update, *nu)) != HSMCA_OK) {
             rv = next_update == NULL ? hsmca_err(HSMCA_ERR_NOMEM, "out of memory") : rv;
             goto done;
         }
@@ -342,31 +344,6 @@ done:
     ASN1_TIME_free(next_update);
     ASN1_TIME_free(rev_time);
     return rv;
-}
-
-/* thisUpdate / nextUpdate of out's first answer, read back from its DER
- * (cached answers are DER only). */
-static void response_times(hsmca_ocsp_response *out)
-{
-    const unsigned char *p = out->der;
-    OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)out->der_len);
-    OCSP_BASICRESP *bs = resp != NULL ? OCSP_response_get1_basic(resp) : NULL;
-    OCSP_SINGLERESP *single = bs != NULL ? OCSP_resp_get0(bs, 0) : NULL;
-    ASN1_GENERALIZEDTIME *tu = NULL, *nu = NULL;
-    int reason = 0;
-
-    out->this_update = out->next_update = 0;
-    if (single != NULL && OCSP_single_get0_status(single, &reason, NULL, &tu, &nu) >= 0) {
-        struct tm tm;
-
-        if (tu != NULL && ASN1_TIME_to_tm(tu, &tm) == 1)
-            out->this_update = (int64_t)timegm(&tm);
-        if (nu != NULL && ASN1_TIME_to_tm(nu, &tm) == 1)
-            out->next_update = (int64_t)timegm(&tm);
-    }
-    OCSP_BASICRESP_free(bs);
-    OCSP_RESPONSE_free(resp);
-    ERR_clear_error();
 }
 
 hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char *req_der, size_t req_len,
@@ -428,7 +405,7 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
         certid_serial(id, serial, &serial_len);
         cacheable = serial_len > 0 && ocsp_cache_key_init(ca->ocsp, mount, id, serial, serial_len, &key);
         if (cacheable && ocsp_cache_lookup(ca->ocsp, &key, gen, set.expiry, ca_now(), &out->der, &out->der_len,
-                                           &cert_status)) {
+                                           &cert_status, &out->this_update, &out->next_update)) {
             atomic_fetch_add(&ca->ocsp->cache_hits, 1);
             if (cert_status >= 0 && cert_status < 3)
                 atomic_fetch_add(&ca->ocsp->cert_status[cert_status], 1);
@@ -440,7 +417,8 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
 
     if (cacheable)
         atomic_fetch_add(&ca->ocsp->cache_misses, 1);
-    rv = build_response(ca, mount, &set, m, signer, req, n, cacheable, &out->der, &out->der_len, &cert_status);
+    rv = build_response(ca, mount, &set, m, signer, req, n, cacheable, &out->der, &out->der_len, &cert_status,
+                        &out->this_update, &out->next_update);
     if (rv != HSMCA_OK) {
         hsmca_log(HSMCA_LOG_WARNING, "mount '%s': OCSP: %s", mount, hsmca_err_message());
         status = status_for_rv(rv);
@@ -454,13 +432,13 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
         /* and not past a delegated signer's rollover */
         if (signer->signer_cert != NULL && signer->signer_renew_at > 0 && refresh > signer->signer_renew_at)
             refresh = signer->signer_renew_at;
-        ocsp_cache_store(ca->ocsp, &key, gen, set.expiry, refresh, out->der, out->der_len, cert_status);
+        ocsp_cache_store(ca->ocsp, &key, gen, set.expiry, refresh, out->der, out->der_len, cert_status,
+                         out->this_update, out->next_update);
     }
 done:
     /* Whatever went wrong, the client gets an OCSP response saying so. */
     if (status == HSMCA_OCSP_SUCCESSFUL) {
         out->status = status;
-        response_times(out);
         rv = HSMCA_OK;
     } else {
         rv = error_response(status, out);

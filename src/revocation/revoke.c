@@ -56,7 +56,7 @@ typedef struct {
     hsmca_store_cert stored; /* der == NULL when not stored (no_store) */
     char issuer_id[37];      /* the issuer of the mount that signed it */
     /* The serial has an intent but no certificate row: the insert failed
-     * after the token signed (or a no_store issuance reserved it). */
+     * after the token signed (no_store issuances reserve no intent). */
     bool has_intent;
     int64_t intent_revoked_at; /* > 0: that intent is already revoked */
 } target;

@@ -10,7 +10,8 @@
 # - the OCSP counters of sys/metrics, each moved by exactly the requests
 #   that should move it;
 # - an intent-only serial (its certificate insert failed) answers unknown,
-#   and revoked once revoked (the storage-failure harness covers CRLs).
+#   and revoked once revoked, by serial or by its PEM (the storage-failure
+#   harness covers the CRLs).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/token.sh"
@@ -222,6 +223,27 @@ jget '.data.keys[]' | grep -qix "$lost_colon" || { show "$RESP"; die "certs/revo
 # a serial nobody reserved stays a clear 400
 api POST "$M/revoke" '{"serial_number":"7a:11:00:00:00:00:00:01"}'
 expect_error 400 "no reserved serial" "revoking a serial never reserved"
+
+# ---- 7. by certificate: the PEM of a serial whose certificate row is missing ----
+# (the signed certificate turned up after its insert failed): stored with
+# its revocation, so cert/:serial shows it and OCSP answers revoked.
+api POST "$M/issue/leaf" '{"common_name":"pem.example.com"}'
+expect 200 "issue pem"
+data certificate >pem.pem
+sqlite3 "$STATE/hsmca.db" "DELETE FROM certs WHERE mount = '$M' AND instr(der, CAST('pem.example.com' AS BLOB)) > 0" ||
+    die "deleting the certificate row"
+api GET "$M/cert/$(serial_of pem.pem)"
+expect 404 "cert read of the lost row"
+get_req pem.pem pem.req
+ocsp_get pem.req pem1.der
+[ "$(cert_status pem1.der)" = unknown ] || die "the lost certificate answered $(cert_status pem1.der), expected unknown"
+api POST "$M/revoke" "$(jq -n --rawfile c pem.pem '{certificate: $c}')"
+expect 200 "revoke by PEM"
+api GET "$M/cert/$(serial_of pem.pem)"
+expect 200 "cert read after revoking by PEM"
+[ "$(jget .data.revocation_time)" -gt 0 ] || die "the stored certificate is not revoked"
+ocsp_get pem.req pem2.der
+[ "$(cert_status pem2.der)" = revoked ] || die "revoked by PEM, OCSP answered $(cert_status pem2.der)"
 
 api_finish
 echo "ok: OCSP GET RFC 5019 headers, no-store elsewhere, sys/metrics OCSP counters, intent-only serials"
