@@ -179,6 +179,11 @@ def check_revocation(a, d, cl, root, orph):
     if st != 200 or not verified or not is_delta or on_delta != {sc}:
         rc.fail(f"delta CRL after revoking {snc}: status {st}, verify {verified}, delta {is_delta}, "
                 f"listed {sorted(map(rc.serial_hex, on_delta))} (want exactly {snc}): {text[:300]}")
+    st, der = oj.http_get(d.port, f"/v1/{rc.MOUNT}/issuer/default/crl/delta/der")
+    on_idelta, verified, is_delta, text = oj.openssl_crl(der, root_pem, a.workdir, "issuer-delta")
+    if st != 200 or not verified or not is_delta or on_idelta != {sc}:
+        rc.fail(f"issuer/default/crl/delta/der: status {st}, verify {verified}, "
+                f"listed {sorted(map(rc.serial_hex, on_idelta))} (want exactly {snc}): {text[:300]}")
     rc.api_ok(d.port, d.token, "GET", f"{rc.MOUNT}/crl/rotate")
 
     # 3. After a restart (kill -9: nothing but the database carries it).
@@ -189,6 +194,10 @@ def check_revocation(a, d, cl, root, orph):
     if st != 200 or not verified or not {sa, sc} <= on_crl or sb in on_crl:
         rc.fail(f"complete CRL after restart: status {st}, verify {verified}, "
                 f"listed {sorted(map(rc.serial_hex, on_crl))}: {text[:300]}")
+    st, der = oj.http_get(d.port, f"/v1/{rc.MOUNT}/issuer/default/crl/der")
+    on_icrl, verified, _, text = oj.openssl_crl(der, root_pem, a.workdir, "issuer-complete")
+    if st != 200 or not verified or on_icrl != on_crl:
+        rc.fail(f"issuer/default/crl/der differs from crl after restart: {st} {verified}: {text[:300]}")
     ocsp_both([sa, sb, sc], {sa: "revoked", sb: "unknown", sc: "revoked"}, "after a kill -9 restart")
     rc.log(f"ok: intent-only {sn} and {snc} revoked: on the complete CRL, {snc} on the next delta, "
            f"OCSP revoked (openssl ocsp + cryptography), {rc.serial_hex(sb)} unrevoked answers unknown; "
