@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/.."
 FULL=
 if [ "${1:-}" = --full ]; then FULL=1; shift; fi
-NAMES=${*:-chaos_kill storage_failure p11_chaos serial_quality}
+NAMES=${*:-chaos_kill storage_failure p11_chaos serial_quality ocsp_truth}
 cmake --preset default >/dev/null
 cmake --build --preset default -j"$(nproc)" >/dev/null
 B=$PWD/build/default
@@ -28,7 +28,14 @@ for n in $NAMES; do
             python3 $R/chaos_kill.py --workdir "$W/$n" --kills 12 --clients 32 --min-gap 0.5 --max-gap 3
         fi ;;
     storage_failure)
-        python3 $R/storage_failure.py --workdir "$W/$n" ${FULL:+--rounds 50} ;;
+        python3 $R/storage_failure.py --workdir "$W/$n" --require-revocation ${FULL:+--rounds 50} ;;
+    ocsp_truth)
+        # CI: 10,000 never-issued serials (~5 s); full: 100,000 (~30 s)
+        if [ -n "$FULL" ]; then
+            python3 $R/ocsp_truth.py --workdir "$W/$n" --serials 100000 --sample 2000
+        else
+            python3 $R/ocsp_truth.py --workdir "$W/$n" --serials 10000 --sample 200
+        fi ;;
     p11_chaos)
         python3 $R/p11_chaos.py --workdir "$W/$n" --fault-module "$B/hsm/fault/hsmca-fault-pkcs11.so" \
             ${FULL:+--seconds 300} ;;

@@ -12,3 +12,4 @@ set_tests_properties(integration.test_ocsp_core PROPERTIES
     LABELS "token;ca"
     TIMEOUT 120
     ENVIRONMENT "HSMCA_OCSP_CORE=$<TARGET_FILE:test_ocsp_core>;HSMCA_FAULT_MODULE=$<TARGET_FILE:hsmca-fault-pkcs11>;HSMCA_TEST_WORKDIR=${HSMCA_TEST_WORK}/test_ocsp_core;${HSMCA_TEST_SAN_ENV}")
+hsmca_api_test(test_api_ocsp_http 180)

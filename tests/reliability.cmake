@@ -36,7 +36,7 @@ endfunction()
 # kill -9 chaos: 12 SIGKILLs 0.5-3 s apart under 32 clients (about 30 s).
 hsmca_reliability_test(chaos_kill 180 chaos_kill.py --kills 12 --clients 32 --min-gap 0.5 --max-gap 3)
 # Storage failure: a trigger aborts the certificate insert for one domain.
-hsmca_reliability_test(storage_failure 60 storage_failure.py --rounds 5)
+hsmca_reliability_test(storage_failure 90 storage_failure.py --rounds 5 --require-revocation)
 # PKCS#11 chaos: 1% faults on every call, then the token directory moved
 # away and back, 16 clients each time (about 30 s). Regression test for the
 # daemon bugs it found (audit-MAC outages answered 500, no Retry-After on
@@ -46,3 +46,7 @@ if(TARGET hsmca-fault-pkcs11)
     set_property(TEST reliability.p11_chaos APPEND PROPERTY ENVIRONMENT
                  "HSMCA_FAULT_MODULE=$<TARGET_FILE:hsmca-fault-pkcs11>")
 endif()
+# OCSP truthfulness: 10,000 random never-issued serials (1-32 per request,
+# GET and POST, nonce or not) -> 0 good, 200 of them also by openssl ocsp;
+# revoked right after SIGTERM and SIGKILL restarts (about 5 s).
+hsmca_reliability_test(ocsp_truth 120 ocsp_truth.py --serials 10000 --sample 200)

@@ -221,7 +221,10 @@ typedef struct {
     const char *names[8];
     const char *values[8];
     size_t n;
-    char buf[1024];  /* the path's segments */
+    /* The path's segments: as long as the longest URL the server takes
+     * (HTTP_DEFAULT_MAX_URL), so an OCSP GET of up to 2047 base64 bytes
+     * (HSMCA_OCSP_REQUEST_MAX) reaches its handler instead of a 404. */
+    char buf[4096 + 64];
     char nbuf[256];  /* the matched pattern's segments (parameter names) */
 } hsmca_http_match;
 

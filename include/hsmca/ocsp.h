@@ -39,6 +39,10 @@ typedef struct {
     unsigned char *der; /* OPENSSL_malloc'd OCSPResponse */
     size_t der_len;
     int cached;         /* 1: served from the cache without signing */
+    /* A successful response's thisUpdate and nextUpdate (unix seconds, of
+     * its first answer; all answers of a response share them); 0 when
+     * absent. For HTTP caching (RFC 5019 6.2). */
+    int64_t this_update, next_update;
 } hsmca_ocsp_response;
 
 void hsmca_ocsp_response_clear(hsmca_ocsp_response *r);
@@ -83,7 +87,15 @@ void hsmca_ocsp_config_changed(hsmca_ca *ca, const char *mount);
 typedef struct {
     uint64_t signed_responses; /* responses signed in the token */
     uint64_t cache_hits;
+    uint64_t cache_misses;     /* cacheable requests (one CertID, no nonce) that had to be signed */
     uint64_t delegated_certs;  /* delegated OCSP signing certificates issued */
+    /* Responses by OCSPResponseStatus (index = hsmca_ocsp_status, 0..6;
+     * 4 and 5 unused): successful, malformedRequest, internalError,
+     * tryLater, unauthorized. */
+    uint64_t responses[7];
+    /* CertIDs answered in successful responses, signed or from the cache:
+     * [0] good, [1] revoked, [2] unknown. */
+    uint64_t cert_status[3];
 } hsmca_ocsp_stats;
 void hsmca_ocsp_get_stats(hsmca_ca *ca, hsmca_ocsp_stats *out);
 

@@ -165,6 +165,7 @@ typedef struct {
     int64_t revoked_at;
     int reason; /* RFC 5280 CRLReason */
     int64_t seq; /* the mount's revocation sequence number */
+    bool intent_only; /* a revoked intent: no certificate is stored (hsmca_store_batch_revoke_intent) */
 } hsmca_store_revoked;
 
 typedef struct {
@@ -179,7 +180,8 @@ typedef struct {
     int64_t since_seq;
 } hsmca_store_revoked_query;
 
-/* Streams revoked certificates, one row at a time (memory does not grow with
+/* Streams revoked certificates, and revoked intents without a certificate
+ * (intent_only), merged in serial (or sequence) order, one row at a time (memory does not grow with
  * their number); cb returns 0 to stop. *seq_now (may be NULL) gets the
  * mount's revocation counter in the same snapshot: every revocation with a
  * higher number was not seen. */
@@ -195,6 +197,8 @@ typedef struct {
     unsigned char request_digest[32]; /* SHA-256 of the request */
     int64_t created;
     bool has_certificate; /* a certificate row with this serial exists */
+    int64_t revoked_at;   /* > 0: revoked without a certificate (hsmca_store_batch_revoke_intent) */
+    int revocation_reason;
 } hsmca_store_intent;
 
 hsmca_rv hsmca_store_intent_get(hsmca_store *st, const char *mount, const unsigned char *serial,
@@ -249,6 +253,17 @@ void hsmca_store_batch_cert(hsmca_store_batch *b, const char *mount, const unsig
  * revocation stays). Costs the same however many are already revoked. */
 void hsmca_store_batch_revoke(hsmca_store_batch *b, const char *mount, const unsigned char *serial,
                               size_t serial_len, int64_t revoked_at, int reason);
+/* Revokes a serial that has an intent but no certificate (an issuance
+ * whose certificate insert failed after the token signed: the certificate
+ * may exist outside the CA). Recorded with the intent's issuer, the same
+ * revocation sequence as hsmca_store_batch_revoke, and listed by
+ * hsmca_store_revoked_list among the certificates (intent_only set). No
+ * intent fails the batch with HSMCA_ERR_NOT_FOUND; a stored certificate
+ * (use hsmca_store_batch_revoke) with HSMCA_ERR_INVALID_ARG; an earlier
+ * revocation with HSMCA_ERR_EXISTS. A certificate for the serial is
+ * refused from then on. */
+void hsmca_store_batch_revoke_intent(hsmca_store_batch *b, const char *mount, const unsigned char *serial,
+                                     size_t serial_len, int64_t revoked_at, int reason);
 
 /* Tidy: deletes the certificate with this serial and its intent, but only
  * if its not_after is before expired_before and it is revoked (revoked) or

@@ -226,10 +226,24 @@ bool hsmca_http_resp_is_empty(const hsmca_http_resp *resp)
 
 /* Security headers (OWASP secure headers): the API serves JSON and
  * certificates, never pages, so nothing may be framed, sniffed, cached or
- * referred. HSTS only where it means something. */
-static void security_headers(struct MHD_Response *r, bool tls)
+ * referred. HSTS only where it means something. The one exception to
+ * no-store is a handler that set its own Cache-Control on a response
+ * carrying no secret (OCSP GET, RFC 5019 6.2); a sensitive response (a
+ * leaf key, a client token) is no-store whatever its handler said. */
+static void security_headers(struct MHD_Response *r, bool tls, bool sensitive)
 {
-    MHD_add_response_header(r, "Cache-Control", "no-store");
+    const char *own = MHD_get_response_header(r, "Cache-Control");
+
+    if (own != NULL && sensitive) {
+        char *copy = strdup(own);
+        if (copy != NULL) {
+            MHD_del_response_header(r, "Cache-Control", copy);
+            free(copy);
+        }
+        own = MHD_get_response_header(r, "Cache-Control");
+    }
+    if (own == NULL || sensitive)
+        MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "X-Frame-Options", "DENY");
     MHD_add_response_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
@@ -337,7 +351,7 @@ struct MHD_Response *http_resp_build(const hsmca_http_req *req, hsmca_http_resp 
         MHD_add_response_header(r, resp->hdr_name[i], resp->hdr_value[i]);
     if (resp->status == 503)
         retry_after(r);
-    security_headers(r, req->tls);
+    security_headers(r, req->tls, resp->sensitive);
     return r;
 }
 
@@ -358,6 +372,6 @@ struct MHD_Response *http_resp_simple_error(int status, const char *message, boo
     MHD_add_response_header(r, "Content-Type", "application/json");
     if (status == 503)
         retry_after(r);
-    security_headers(r, tls);
+    security_headers(r, tls, true);
     return r;
 }

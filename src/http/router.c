@@ -45,8 +45,11 @@ hsmca_rv hsmca_http_router_add(hsmca_http_router *r, const hsmca_http_route *rou
     return HSMCA_OK;
 }
 
-/* Splits s (copied into buf) at '/'; false if too many segments or too long. */
-static bool split(const char *s, char *buf, size_t bufsz, char *seg[], size_t *n)
+/* Splits s (copied into buf) at '/'; false if too long. Past SEGMENTS_MAX
+ * the last segment keeps the rest unsplit (*rest set): only a final
+ * "*name" pattern can match such a path (an OCSP GET's base64 holds any
+ * number of '/'). */
+static bool split_rest(const char *s, char *buf, size_t bufsz, char *seg[], size_t *n, bool *rest)
 {
     size_t len = strlen(s);
     char *p;
@@ -60,8 +63,11 @@ static bool split(const char *s, char *buf, size_t bufsz, char *seg[], size_t *n
     p = buf;
     for (;;) {
         char *slash = strchr(p, '/');
-        if (*n == SEGMENTS_MAX)
-            return false;
+        if (*n == SEGMENTS_MAX - 1 && slash != NULL) {
+            seg[(*n)++] = p; /* the rest, '/' and all */
+            *rest = true;
+            break;
+        }
         seg[(*n)++] = p;
         if (slash == NULL)
             break;
@@ -69,6 +75,13 @@ static bool split(const char *s, char *buf, size_t bufsz, char *seg[], size_t *n
         p = slash + 1;
     }
     return true;
+}
+
+static bool split(const char *s, char *buf, size_t bufsz, char *seg[], size_t *n)
+{
+    bool rest = false;
+
+    return split_rest(s, buf, bufsz, seg, n, &rest) && !rest;
 }
 
 /* Matches one pattern; on success fills the match's parameters and returns
@@ -122,14 +135,14 @@ hsmca_rv hsmca_http_router_match(const hsmca_http_router *r, const char *path, h
     char *seg[SEGMENTS_MAX];
     size_t ns = 0;
     int best = -1;
-    bool any = false;
+    bool any = false, rest = false;
     hsmca_http_match trial;
     /* The path's segments live in out->buf (the match's values point
      * there), the pattern's in a local buffer per try. */
     if (allowed != NULL)
         *allowed = 0;
     memset(out, 0, sizeof(*out));
-    if (!split(path, out->buf, sizeof(out->buf), seg, &ns))
+    if (!split_rest(path, out->buf, sizeof(out->buf), seg, &ns, &rest))
         return hsmca_err(HSMCA_ERR_NOT_FOUND, "unsupported path");
     for (size_t i = 0; i < r->n; i++) {
         char pbuf[256], *pseg[SEGMENTS_MAX];
@@ -138,6 +151,9 @@ hsmca_rv hsmca_http_router_match(const hsmca_http_router *r, const char *path, h
         const hsmca_http_route *rt = r->e[i].route;
 
         if (!split(rt->pattern, pbuf, sizeof(pbuf), pseg, &np))
+            continue;
+        /* The unsplit rest may only land in a final "*name". */
+        if (rest && (np == 0 || pseg[np - 1][0] != '*' || np > ns))
             continue;
         memset(&trial, 0, sizeof(trial));
         lit = match_one(rt->pattern, pseg, np, seg, ns, path, &trial);

@@ -59,6 +59,11 @@ void hsmca_ocsp_get_stats(hsmca_ca *ca, hsmca_ocsp_stats *out)
     out->signed_responses = atomic_load(&ca->ocsp->signed_responses);
     out->cache_hits = atomic_load(&ca->ocsp->cache_hits);
     out->delegated_certs = atomic_load(&ca->ocsp->delegated_certs);
+    out->cache_misses = atomic_load(&ca->ocsp->cache_misses);
+    for (size_t i = 0; i < 7; i++)
+        out->responses[i] = atomic_load(&ca->ocsp->responses[i]);
+    for (size_t i = 0; i < 3; i++)
+        out->cert_status[i] = atomic_load(&ca->ocsp->cert_status[i]);
 }
 
 void hsmca_ocsp_response_clear(hsmca_ocsp_response *r)
@@ -114,7 +119,29 @@ static hsmca_rv cert_status(hsmca_ca *ca, const char *mount, const ocsp_issuer *
     memset(&c, 0, sizeof(c));
     rv = hsmca_store_cert_get(ca->store, mount, serial, serial_len, &c);
     if (rv == HSMCA_ERR_NOT_FOUND) {
+        /* No certificate row. A serial that was reserved but whose
+         * certificate was never stored (the insert failed after the token
+         * signed) is revoked once an operator revoked it, and unknown
+         * until then: never good, because no certificate with that serial
+         * was ever handed out by us (CA/B BR 4.9.10), yet a signed one may
+         * exist, so it is not "never issued" either. */
+        hsmca_store_intent in;
+
         hsmca_err_clear();
+        rv = hsmca_store_intent_get(ca->store, mount, serial, serial_len, &in);
+        if (rv == HSMCA_ERR_NOT_FOUND) {
+            hsmca_err_clear();
+            return HSMCA_OK;
+        }
+        if (rv != HSMCA_OK)
+            return rv;
+        if (in.revoked_at != 0 && !in.has_certificate && strcmp(in.issuer_id, signer->issuer_id) == 0) {
+            *status = V_OCSP_CERTSTATUS_REVOKED;
+            *revoked_at = in.revoked_at;
+            if (in.revocation_reason > 0 && in.revocation_reason <= REASON_MAX &&
+                in.revocation_reason != REASON_UNUSED)
+                *reason = in.revocation_reason;
+        }
         return HSMCA_OK;
     }
     if (rv != HSMCA_OK)
@@ -238,8 +265,9 @@ static int64_t next_update_time(const ocsp_issuer *signer, int64_t now, const oc
 /* The answers for every CertID, nonce, signature: the successful response. */
 static hsmca_rv build_response(hsmca_ca *ca, const char *mount, const ocsp_settings *set, const ocsp_mount *m,
                                const ocsp_issuer *signer, OCSP_REQUEST *req, int n, bool verify, unsigned char **der,
-                               size_t *der_len)
+                               size_t *der_len, int *last_status, int64_t *tu, int64_t *nu)
 {
+    uint64_t counts[3] = {0, 0, 0};
     OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
     OCSP_RESPONSE *resp = NULL;
     ASN1_TIME *this_update = ASN1_TIME_new(), *next_update = NULL, *rev_time = ASN1_TIME_new();
@@ -254,11 +282,14 @@ static hsmca_rv build_response(hsmca_ca *ca, const char *mount, const ocsp_setti
     }
     if ((rv = ca_set_time(this_update, now)) != HSMCA_OK)
         goto done;
+    *tu = now;
+    *nu = 0;
     /* ocsp_expiry 0: no nextUpdate, "newer information is always
      * available" (RFC 6960 4.2.2.1). */
     if (set->expiry > 0) {
         next_update = ASN1_TIME_new();
-        if (next_update == NULL || (rv = ca_set_time(next_update, next_update_time(signer, now, set))) != HSMCA_OK) {
+        *nu = next_update_time(signer, now, set);
+        if (next_update == NULL || (rv = ca_set_time(next_update, *nu)) != HSMCA_OK) {
             rv = next_update == NULL ? hsmca_err(HSMCA_ERR_NOMEM, "out of memory") : rv;
             goto done;
         }
@@ -277,6 +308,9 @@ static hsmca_rv build_response(hsmca_ca *ca, const char *mount, const ocsp_setti
             goto done;
         if (status == V_OCSP_CERTSTATUS_REVOKED && (rv = ca_set_time(rev_time, revoked_at)) != HSMCA_OK)
             goto done;
+        if (status >= 0 && status < 3)
+            counts[status]++;
+        *last_status = status;
         if (OCSP_basic_add1_status(bs, id, status, reason, status == V_OCSP_CERTSTATUS_REVOKED ? rev_time : NULL,
                                    this_update, next_update) == NULL) {
             rv = hsmca_err(HSMCA_ERR_CRYPTO, "cannot add the answer for CertID %d", k);
@@ -292,6 +326,8 @@ static hsmca_rv build_response(hsmca_ca *ca, const char *mount, const ocsp_setti
     if ((rv = sign_basic(ca, bs, signer)) != HSMCA_OK || (verify && (rv = verify_basic(bs, signer)) != HSMCA_OK))
         goto done;
     atomic_fetch_add(&ca->ocsp->signed_responses, 1);
+    for (size_t i = 0; i < 3; i++)
+        atomic_fetch_add(&ca->ocsp->cert_status[i], counts[i]);
     resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
     len = resp ? i2d_OCSP_RESPONSE(resp, der) : -1;
     if (len <= 0) {
@@ -321,7 +357,7 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
     ocsp_cache_key key;
     bool cacheable = false;
     unsigned long gen;
-    int n = 0;
+    int n = 0, cert_status = V_OCSP_CERTSTATUS_UNKNOWN;
     hsmca_ocsp_status status = HSMCA_OCSP_MALFORMED_REQUEST;
     hsmca_rv rv;
 
@@ -368,15 +404,21 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
         size_t serial_len = 0;
         certid_serial(id, serial, &serial_len);
         cacheable = serial_len > 0 && ocsp_cache_key_init(ca->ocsp, mount, id, serial, serial_len, &key);
-        if (cacheable && ocsp_cache_lookup(ca->ocsp, &key, gen, set.expiry, ca_now(), &out->der, &out->der_len)) {
+        if (cacheable && ocsp_cache_lookup(ca->ocsp, &key, gen, set.expiry, ca_now(), &out->der, &out->der_len,
+                                           &cert_status, &out->this_update, &out->next_update)) {
             atomic_fetch_add(&ca->ocsp->cache_hits, 1);
+            if (cert_status >= 0 && cert_status < 3)
+                atomic_fetch_add(&ca->ocsp->cert_status[cert_status], 1);
             out->cached = 1;
             status = HSMCA_OCSP_SUCCESSFUL;
             goto done;
         }
     }
 
-    rv = build_response(ca, mount, &set, m, signer, req, n, cacheable, &out->der, &out->der_len);
+    if (cacheable)
+        atomic_fetch_add(&ca->ocsp->cache_misses, 1);
+    rv = build_response(ca, mount, &set, m, signer, req, n, cacheable, &out->der, &out->der_len, &cert_status,
+                        &out->this_update, &out->next_update);
     if (rv != HSMCA_OK) {
         hsmca_log(HSMCA_LOG_WARNING, "mount '%s': OCSP: %s", mount, hsmca_err_message());
         status = status_for_rv(rv);
@@ -390,7 +432,8 @@ hsmca_rv hsmca_ocsp_respond(hsmca_ca *ca, const char *mount, const unsigned char
         /* and not past a delegated signer's rollover */
         if (signer->signer_cert != NULL && signer->signer_renew_at > 0 && refresh > signer->signer_renew_at)
             refresh = signer->signer_renew_at;
-        ocsp_cache_store(ca->ocsp, &key, gen, set.expiry, refresh, out->der, out->der_len);
+        ocsp_cache_store(ca->ocsp, &key, gen, set.expiry, refresh, out->der, out->der_len, cert_status,
+                         out->this_update, out->next_update);
     }
 done:
     /* Whatever went wrong, the client gets an OCSP response saying so. */
@@ -400,6 +443,8 @@ done:
     } else {
         rv = error_response(status, out);
     }
+    if ((unsigned)status < 7)
+        atomic_fetch_add(&ca->ocsp->responses[status], 1);
     ERR_clear_error();
     ocsp_mount_unref(m);
     OCSP_REQUEST_free(req);

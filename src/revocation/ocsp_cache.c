@@ -59,7 +59,8 @@ bool ocsp_cache_key_init(hsmca_ocsp_state *st, const char *mount, const OCSP_CER
 }
 
 bool ocsp_cache_lookup(hsmca_ocsp_state *st, const ocsp_cache_key *key, unsigned long gen, int64_t expiry,
-                       int64_t now, unsigned char **der, size_t *len)
+                       int64_t now, unsigned char **der, size_t *len, int *cert_status, int64_t *this_update,
+                       int64_t *next_update)
 {
     ocsp_cache_set *set = &st->sets[set_index(key->mount, key->serial, key->serial_len)];
     bool hit = false;
@@ -80,6 +81,9 @@ bool ocsp_cache_lookup(hsmca_ocsp_state *st, const ocsp_cache_key *key, unsigned
         *der = OPENSSL_memdup(e->der, e->der_len);
         if (*der != NULL) {
             *len = e->der_len;
+            *cert_status = e->cert_status;
+            *this_update = e->this_update;
+            *next_update = e->next_update;
             e->used_at = ++st->clock;
             hit = true;
         }
@@ -90,7 +94,8 @@ bool ocsp_cache_lookup(hsmca_ocsp_state *st, const ocsp_cache_key *key, unsigned
 }
 
 void ocsp_cache_store(hsmca_ocsp_state *st, const ocsp_cache_key *key, unsigned long gen, int64_t expiry,
-                      int64_t refresh_at, const unsigned char *der, size_t len)
+                      int64_t refresh_at, const unsigned char *der, size_t len, int cert_status, int64_t this_update,
+                      int64_t next_update)
 {
     ocsp_cache_set *set = &st->sets[set_index(key->mount, key->serial, key->serial_len)];
     ocsp_cache_entry *slot = NULL;
@@ -129,6 +134,9 @@ void ocsp_cache_store(hsmca_ocsp_state *st, const ocsp_cache_key *key, unsigned 
     slot->certid_len = key->certid_len;
     memcpy(slot->serial, key->serial, key->serial_len);
     slot->serial_len = key->serial_len;
+    slot->cert_status = cert_status;
+    slot->this_update = this_update;
+    slot->next_update = next_update;
     slot->gen = gen;
     slot->expiry = expiry;
     slot->refresh_at = refresh_at;

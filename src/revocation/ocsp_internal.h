@@ -127,6 +127,8 @@ typedef struct {
     unsigned long gen;     /* CA generation it was signed at */
     int64_t expiry;        /* the ocsp_expiry it was signed with */
     int64_t refresh_at;    /* not served after this */
+    int cert_status;       /* V_OCSP_CERTSTATUS_* of its one answer (metrics) */
+    int64_t this_update, next_update; /* of that answer (HTTP caching headers) */
     uint64_t used_at;
     unsigned char *der;
     size_t der_len;
@@ -150,6 +152,10 @@ struct hsmca_ocsp_state {
     ocsp_cache_set *sets;    /* OCSP_CACHE_SETS */
     uint64_t clock;
     atomic_uint_fast64_t signed_responses, cache_hits, delegated_certs;
+    /* sys/metrics: responses by OCSPResponseStatus (0..6), CertIDs
+     * answered by certificate status (V_OCSP_CERTSTATUS_*: good, revoked,
+     * unknown), and cacheable requests not found in the cache. */
+    atomic_uint_fast64_t responses[7], cert_status[3], cache_misses;
 };
 
 /* The key the cache files a single-CertID request under. */
@@ -168,10 +174,12 @@ bool ocsp_cache_key_init(hsmca_ocsp_state *st, const char *mount, const OCSP_CER
                          const unsigned char *serial, size_t serial_len, ocsp_cache_key *key);
 /* A copy of the cached response (OPENSSL_malloc'd) when one is fresh. */
 bool ocsp_cache_lookup(hsmca_ocsp_state *st, const ocsp_cache_key *key, unsigned long gen, int64_t expiry,
-                       int64_t now, unsigned char **der, size_t *len);
+                       int64_t now, unsigned char **der, size_t *len, int *cert_status, int64_t *this_update,
+                       int64_t *next_update);
 /* Files a response, unless the set was invalidated since key was made. */
 void ocsp_cache_store(hsmca_ocsp_state *st, const ocsp_cache_key *key, unsigned long gen, int64_t expiry,
-                      int64_t refresh_at, const unsigned char *der, size_t len);
+                      int64_t refresh_at, const unsigned char *der, size_t len, int cert_status, int64_t this_update,
+                      int64_t next_update);
 void ocsp_cache_free(hsmca_ocsp_state *st);
 
 #endif

@@ -55,6 +55,10 @@ typedef struct {
     size_t serial_len;
     hsmca_store_cert stored; /* der == NULL when not stored (no_store) */
     char issuer_id[37];      /* the issuer of the mount that signed it */
+    /* The serial has an intent but no certificate row: the insert failed
+     * after the token signed (no_store issuances reserve no intent). */
+    bool has_intent;
+    int64_t intent_revoked_at; /* > 0: that intent is already revoked */
 } target;
 
 static void target_clear(target *t)
@@ -105,8 +109,32 @@ static int match_issuer(const hsmca_ca_issuer *i, void *arg)
     return 1;
 }
 
+/* The serial's intent, when it has one and no certificate is stored:
+ * t->has_intent, its issuer and whether it was revoked already. */
+static hsmca_rv find_intent(hsmca_ca *ca, const char *mount, target *t)
+{
+    hsmca_store_intent in;
+    hsmca_rv rv = hsmca_store_intent_get(hsmca_ca_get0_store(ca), mount, t->serial, t->serial_len, &in);
+
+    if (rv == HSMCA_ERR_NOT_FOUND) {
+        hsmca_err_clear();
+        return HSMCA_OK;
+    }
+    if (rv != HSMCA_OK)
+        return rv;
+    if (in.has_certificate) /* stored meanwhile: the caller's read missed it */
+        return hsmca_err(HSMCA_ERR_TIMEOUT,
+                         "serial_number: its certificate was stored while the revocation looked it up; "
+                         "try again");
+    t->has_intent = true;
+    t->intent_revoked_at = in.revoked_at;
+    snprintf(t->issuer_id, sizeof(t->issuer_id), "%.36s", in.issuer_id);
+    return HSMCA_OK;
+}
+
 /* Resolves serial or cert_pem to the certificate and its issuer in the
- * mount, refusing issuer certificates. */
+ * mount, refusing issuer certificates. By serial, a serial with an intent
+ * but no certificate resolves to the intent (t->cert NULL). */
 static hsmca_rv find_target(hsmca_ca *ca, const char *mount, const char *serial, const char *cert_pem,
                             target *t)
 {
@@ -125,9 +153,11 @@ static hsmca_rv find_target(hsmca_ca *ca, const char *mount, const char *serial,
             return rv;
         }
         rv = hsmca_store_cert_get(hsmca_ca_get0_store(ca), mount, t->serial, t->serial_len, &t->stored);
-        if (rv == HSMCA_ERR_NOT_FOUND)
+        if (rv == HSMCA_ERR_NOT_FOUND) {
             hsmca_err_clear(); /* no_store: stored with its revocation below */
-        else if (rv != HSMCA_OK)
+            rv = find_intent(ca, mount, t);
+        }
+        if (rv != HSMCA_OK)
             return rv;
     } else {
         const unsigned char *p;
@@ -138,10 +168,19 @@ static hsmca_rv find_target(hsmca_ca *ca, const char *mount, const char *serial,
             return rv;
         }
         rv = hsmca_store_cert_get(hsmca_ca_get0_store(ca), mount, t->serial, t->serial_len, &t->stored);
-        if (rv == HSMCA_ERR_NOT_FOUND)
-            return hsmca_err(HSMCA_ERR_NOT_FOUND,
-                             "serial_number %s: no certificate with that serial in mount '%s'", serial,
-                             mount);
+        if (rv == HSMCA_ERR_NOT_FOUND) {
+            /* No certificate row; an intent alone is still a serial this
+             * mount reserved and the token may have signed (issue 9 item
+             * 2): revocable, with the intent's issuer. */
+            hsmca_err_clear();
+            rv = find_intent(ca, mount, t);
+            if (rv == HSMCA_OK && !t->has_intent)
+                rv = hsmca_err(HSMCA_ERR_NOT_FOUND,
+                               "serial_number %s: no certificate and no reserved serial with that number in "
+                               "mount '%s'",
+                               serial, mount);
+            return rv;
+        }
         if (rv != HSMCA_OK)
             return rv;
         p = t->stored.der;
@@ -179,6 +218,13 @@ static hsmca_rv find_target(hsmca_ca *ca, const char *mount, const char *serial,
     }
     if (m.issuer_id[0] == '\0')
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "certificate: not signed by any issuer of mount '%s'", mount);
+    /* The certificate of an intent whose insert failed: it must be the
+     * intent's issuer's; it is then stored with its revocation. */
+    if (t->has_intent && strcmp(t->issuer_id, m.issuer_id) != 0)
+        return hsmca_err(HSMCA_ERR_INVALID_ARG,
+                         "certificate: its serial is reserved in mount '%s' for issuer %s, but issuer %s "
+                         "signed it",
+                         mount, t->issuer_id, m.issuer_id);
     snprintf(t->issuer_id, sizeof(t->issuer_id), "%s", m.issuer_id);
     return HSMCA_OK;
 }
@@ -313,14 +359,23 @@ hsmca_rv hsmca_revocation_revoke(hsmca_ca *ca, const char *mount, const char *se
     rv = find_target(ca, mount, has_serial ? serial : NULL, has_cert ? cert_pem : NULL, &t);
     if (rv != HSMCA_OK)
         goto done;
+    if (key_pem != NULL && t.cert == NULL) {
+        /* revoke-with-key names a certificate by PEM or serial; an intent
+         * alone has no public key to prove possession against. */
+        rv = hsmca_err(HSMCA_ERR_INVALID_ARG,
+                       "serial_number %s: no certificate is stored for this reserved serial, so possession of "
+                       "its key cannot be checked; revoke it with the revoke endpoint",
+                       serial);
+        goto done;
+    }
     if (key_pem != NULL && (rv = check_possession(t.cert, key_pem)) != HSMCA_OK)
         goto done;
     hsmca_serial_format(t.serial, t.serial_len, out->serial_number);
     snprintf(out->issuer_id, sizeof(out->issuer_id), "%s", t.issuer_id);
-    if (t.stored.revoked_at != 0) {
+    if (t.stored.revoked_at != 0 || t.intent_revoked_at != 0) {
         /* Revoking twice changes nothing and reports the first time. */
         out->already_revoked = true;
-        out->revocation_time = t.stored.revoked_at;
+        out->revocation_time = t.stored.revoked_at != 0 ? t.stored.revoked_at : t.intent_revoked_at;
         rv = HSMCA_OK;
         goto done;
     }
@@ -330,9 +385,15 @@ hsmca_rv hsmca_revocation_revoke(hsmca_ca *ca, const char *mount, const char *se
         rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if (t.stored.der == NULL) {
-        /* Not stored (a no_store role): store it with its revocation, so
-         * the CRL and certs/revoked see it like any other. */
+    if (t.cert == NULL) {
+        /* An intent without a certificate, by serial: the revocation is
+         * recorded against the intent (store migration 3), on the CRL and
+         * OCSP like any other. */
+        hsmca_store_batch_revoke_intent(b, mount, t.serial, t.serial_len, now, 0);
+    } else if (t.stored.der == NULL) {
+        /* Not stored (a no_store role, or an intent whose certificate
+         * insert failed): store it with its revocation, so the CRL and
+         * certs/revoked see it like any other. */
         unsigned char digest[32];
         int n = i2d_X509(t.cert, &der);
 
@@ -340,11 +401,13 @@ hsmca_rv hsmca_revocation_revoke(hsmca_ca *ca, const char *mount, const char *se
             rv = hsmca_err(HSMCA_ERR_CRYPTO, "certificate: cannot be encoded");
             goto done;
         }
-        hsmca_store_batch_intent(b, mount, t.serial, t.serial_len, t.issuer_id, "", digest);
+        if (!t.has_intent)
+            hsmca_store_batch_intent(b, mount, t.serial, t.serial_len, t.issuer_id, "", digest);
         hsmca_store_batch_cert(b, mount, t.serial, t.serial_len, t.issuer_id, "", der, (size_t)n,
                                unix_time(X509_get0_notBefore(t.cert)), unix_time(X509_get0_notAfter(t.cert)));
     }
-    hsmca_store_batch_revoke(b, mount, t.serial, t.serial_len, now, 0);
+    if (t.cert != NULL)
+        hsmca_store_batch_revoke(b, mount, t.serial, t.serial_len, now, 0);
     rv = hsmca_store_batch_commit(b);
     /* A cached "good" OCSP answer must not outlive the revocation (also
      * when another request revoked it first). */
@@ -353,12 +416,17 @@ hsmca_rv hsmca_revocation_revoke(hsmca_ca *ca, const char *mount, const char *se
     if (rv == HSMCA_ERR_EXISTS) {
         /* Revoked meanwhile by another request: report that one. */
         hsmca_store_cert again;
+        hsmca_store_intent in;
+        int64_t first = 0;
 
-        if (hsmca_store_cert_get(hsmca_ca_get0_store(ca), mount, t.serial, t.serial_len, &again) ==
-                HSMCA_OK &&
-            again.revoked_at != 0) {
+        memset(&again, 0, sizeof(again));
+        if (hsmca_store_cert_get(hsmca_ca_get0_store(ca), mount, t.serial, t.serial_len, &again) == HSMCA_OK)
+            first = again.revoked_at;
+        else if (hsmca_store_intent_get(hsmca_ca_get0_store(ca), mount, t.serial, t.serial_len, &in) == HSMCA_OK)
+            first = in.revoked_at;
+        if (first != 0) {
             out->already_revoked = true;
-            out->revocation_time = again.revoked_at;
+            out->revocation_time = first;
             rv = HSMCA_OK;
             hsmca_err_clear();
         }

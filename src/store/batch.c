@@ -314,8 +314,9 @@ done:
         batch_fail(b, rv);
 }
 
-void hsmca_store_batch_revoke(hsmca_store_batch *b, const char *mount, const unsigned char *serial,
-                              size_t serial_len, int64_t revoked_at, int reason)
+/* OP_REVOKE and OP_REVOKE_INTENT take the same checks and fields. */
+static void batch_revoke(hsmca_store_batch *b, store_op_type type, const char *mount, const unsigned char *serial,
+                         size_t serial_len, int64_t revoked_at, int reason)
 {
     hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
     store_op *op;
@@ -336,7 +337,7 @@ void hsmca_store_batch_revoke(hsmca_store_batch *b, const char *mount, const uns
         rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "revocation_reason %d is not an RFC 5280 CRLReason", reason);
         goto done;
     }
-    op = batch_push(b, OP_REVOKE, str_size(mount), &a);
+    op = batch_push(b, type, str_size(mount), &a);
     if (op == NULL)
         return;
     op->mount = arena_str(&a, mount);
@@ -348,6 +349,18 @@ void hsmca_store_batch_revoke(hsmca_store_batch *b, const char *mount, const uns
 done:
     if (rv != HSMCA_OK)
         batch_fail(b, rv);
+}
+
+void hsmca_store_batch_revoke(hsmca_store_batch *b, const char *mount, const unsigned char *serial,
+                              size_t serial_len, int64_t revoked_at, int reason)
+{
+    batch_revoke(b, OP_REVOKE, mount, serial, serial_len, revoked_at, reason);
+}
+
+void hsmca_store_batch_revoke_intent(hsmca_store_batch *b, const char *mount, const unsigned char *serial,
+                                     size_t serial_len, int64_t revoked_at, int reason)
+{
+    batch_revoke(b, OP_REVOKE_INTENT, mount, serial, serial_len, revoked_at, reason);
 }
 
 void hsmca_store_batch_cert_expunge(hsmca_store_batch *b, const char *mount, const unsigned char *serial,

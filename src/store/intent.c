@@ -65,6 +65,10 @@ static void intent_from_row(sqlite3_stmt *s, hsmca_store_intent *i)
         memcpy(i->request_digest, digest, sizeof(i->request_digest));
     i->created = sqlite3_column_int64(s, 5);
     i->has_certificate = sqlite3_column_int(s, 6) != 0;
+    if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
+        i->revoked_at = sqlite3_column_int64(s, 7);
+        i->revocation_reason = sqlite3_column_int(s, 8);
+    }
 }
 
 hsmca_rv hsmca_store_intent_get(hsmca_store *st, const char *mount, const unsigned char *serial,

@@ -77,6 +77,8 @@ typedef enum {
     SQL_TIDY_ISSUER_UNEXPIRED,
     SQL_INTEGRITY_CHECK,
     SQL_FOREIGN_KEY_CHECK,
+    SQL_MOUNT_DELETE_INTENT_REVOCATIONS,
+    SQL_INTENT_REVOKE,
     SQL_COUNT
 } store_sql;
 
@@ -152,7 +154,8 @@ typedef enum {
     OP_INTENT,
     OP_CERT,
     OP_REVOKE,
-    OP_CERT_EXPUNGE
+    OP_CERT_EXPUNGE,
+    OP_REVOKE_INTENT
 } store_op_type;
 
 /* One write. Every pointer points into mem, one allocation per operation that
@@ -172,8 +175,8 @@ typedef struct {
     const char *issuer_id, *role;
     unsigned char digest[32];
     int64_t not_before, not_after;
-    int64_t revoked_at;              /* OP_REVOKE */
-    int reason;                      /* OP_REVOKE */
+    int64_t revoked_at;              /* OP_REVOKE, OP_REVOKE_INTENT */
+    int reason;                      /* OP_REVOKE, OP_REVOKE_INTENT */
     int64_t expired_before;          /* OP_CERT_EXPUNGE: only if not_after < this */
     bool revoked;                    /* OP_CERT_EXPUNGE: which kind of row may go */
     void *mem;
@@ -268,6 +271,7 @@ hsmca_rv store_doc_apply_delete(store_conn *c, const store_op *op);
 hsmca_rv store_intent_apply(store_conn *c, const store_op *op, int64_t now);
 hsmca_rv store_cert_apply(store_conn *c, const store_op *op, int64_t now);
 hsmca_rv store_revoke_apply(store_conn *c, const store_op *op);
+hsmca_rv store_revoke_intent_apply(store_conn *c, const store_op *op);
 hsmca_rv store_expunge_apply(store_conn *c, const store_op *op);
 
 #endif

@@ -39,7 +39,8 @@ hsmca_rv store_mount_apply_delete(store_conn *c, const store_op *op)
 {
     /* Children before parents; the writer's savepoint makes the four
      * statements one change, inside one transaction. */
-    static const store_sql order[] = {SQL_MOUNT_DELETE_CERTS, SQL_MOUNT_DELETE_INTENTS, SQL_MOUNT_DELETE_DOCS,
+    static const store_sql order[] = {SQL_MOUNT_DELETE_CERTS,  SQL_MOUNT_DELETE_INTENT_REVOCATIONS,
+                                      SQL_MOUNT_DELETE_INTENTS, SQL_MOUNT_DELETE_DOCS,
                                       SQL_MOUNT_DELETE_REVSEQ, SQL_MOUNT_DELETE};
     hsmca_rv rv = HSMCA_ERR_IO;
     sqlite3_stmt *s = NULL;

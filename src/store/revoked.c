@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Revocations: marking a certificate revoked with the mount's next
- * revocation sequence number, and streaming revoked certificates in serial
- * or sequence order for CRLs and certs/revoked. */
+/* Revocations: marking a certificate (or an intent whose certificate was
+ * never stored) revoked with the mount's next revocation sequence number,
+ * and streaming both kinds in serial or sequence order for CRLs and
+ * certs/revoked. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,91 @@ done:
     return rv;
 }
 
+hsmca_rv store_revoke_intent_apply(store_conn *c, const store_op *op)
+{
+    hsmca_rv rv = HSMCA_ERR_IO;
+    sqlite3_stmt *s = NULL;
+    unsigned char key[HSMCA_STORE_SERIAL_MAX];
+    char hex[STORE_SERIAL_HEX_MAX];
+    int64_t seq;
+    int src;
+
+    store_serial_key(op->serial, op->serial_len, key);
+    store_serial_hex(op->serial, op->serial_len, hex);
+    /* What the serial is now, in this transaction: an intent alone is the
+     * one case this operation is for; say precisely why anything else is
+     * not. */
+    rv = store_stmt(c, SQL_INTENT_GET, &s);
+    if (rv != HSMCA_OK)
+        goto done;
+    store_bind_text(s, 1, op->mount);
+    sqlite3_bind_blob(s, 2, key, (int)sizeof(key), SQLITE_STATIC);
+    src = sqlite3_step(s);
+    if (src == SQLITE_DONE) {
+        store_stmt_done(s);
+        s = NULL;
+        rv = store_mount_require(c, op->mount);
+        if (rv == HSMCA_OK)
+            rv = hsmca_err(HSMCA_ERR_NOT_FOUND, "revoking serial %s in mount '%s': the serial was never reserved",
+                           hex, op->mount);
+        goto done;
+    }
+    if (src != SQLITE_ROW) {
+        rv = store_sqlite_fail(c, src, "revoking serial %s in mount '%s': reading its intent", hex, op->mount);
+        goto done;
+    }
+    if (sqlite3_column_int(s, 6) != 0) {
+        rv = hsmca_err(HSMCA_ERR_INVALID_ARG,
+                       "revoking serial %s in mount '%s' as an intent: a certificate with that serial is stored "
+                       "(revoke the certificate)",
+                       hex, op->mount);
+        goto done;
+    }
+    if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
+        rv = hsmca_err(HSMCA_ERR_EXISTS, "revoking serial %s in mount '%s': already revoked", hex, op->mount);
+        goto done;
+    }
+    store_stmt_done(s);
+    s = NULL;
+
+    /* The same counter as certificates, so a delta CRL sees both kinds in
+     * one sequence; the savepoint undoes the step if the insert fails. */
+    rv = store_stmt(c, SQL_REVSEQ_NEXT, &s);
+    if (rv != HSMCA_OK)
+        goto done;
+    store_bind_text(s, 1, op->mount);
+    src = sqlite3_step(s);
+    if (src != SQLITE_ROW) {
+        rv = store_sqlite_fail(c, src, "revoking serial %s in mount '%s': next revocation number", hex,
+                               op->mount);
+        goto done;
+    }
+    seq = sqlite3_column_int64(s, 0);
+    store_stmt_done(s);
+    s = NULL;
+
+    rv = store_stmt(c, SQL_INTENT_REVOKE, &s);
+    if (rv != HSMCA_OK)
+        goto done;
+    store_bind_text(s, 1, op->mount);
+    sqlite3_bind_blob(s, 2, key, (int)sizeof(key), SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, op->revoked_at);
+    sqlite3_bind_int(s, 4, op->reason);
+    sqlite3_bind_int64(s, 5, seq);
+    src = sqlite3_step(s);
+    if (src != SQLITE_DONE || sqlite3_changes(c->db) != 1) {
+        rv = src == SQLITE_DONE ? hsmca_err(HSMCA_ERR_INTERNAL, "revoking serial %s in mount '%s': the intent "
+                                                                "vanished",
+                                            hex, op->mount)
+                                : store_sqlite_fail(c, src, "revoking serial %s in mount '%s'", hex, op->mount);
+        goto done;
+    }
+    rv = HSMCA_OK;
+done:
+    store_stmt_done(s);
+    return rv;
+}
+
 static void revoked_from_row(sqlite3_stmt *s, hsmca_store_revoked *r)
 {
     memset(r, 0, sizeof(*r));
@@ -95,6 +181,7 @@ static void revoked_from_row(sqlite3_stmt *s, hsmca_store_revoked *r)
     r->revoked_at = sqlite3_column_int64(s, 3);
     r->reason = sqlite3_column_int(s, 4);
     r->seq = sqlite3_column_int64(s, 5);
+    r->intent_only = sqlite3_column_int(s, 6) != 0;
 }
 
 /* The mount's revocation counter on c (0 before the first revocation). */

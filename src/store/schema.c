@@ -85,6 +85,33 @@ static const char *const migrations[] = {
     "  mount TEXT NOT NULL PRIMARY KEY REFERENCES mounts (name),"
     "  last_seq INTEGER NOT NULL CHECK (last_seq >= 0)"
     ") STRICT, WITHOUT ROWID;",
+    /* 3: revoking a serial that has an intent but no certificate (issue 5,
+     * issue 9 item 2): the token signed, the certificate insert failed, so
+     * the signed certificate may exist somewhere and must be revocable. The
+     * revocation is its own row, keyed like an intent and referencing it,
+     * with the issuer copied from the intent and a number from the same
+     * per-mount revocation counter, so CRLs (complete and delta) and
+     * certs/revoked merge the two tables in serial or sequence order. The
+     * indexes mirror certs_revoked_issuer and certs_revocation_seq. The
+     * trigger keeps a serial in one table only: a certificate for a serial
+     * already revoked this way is refused (it would otherwise be stored
+     * unrevoked and answered good). */
+    "CREATE TABLE intent_revocations ("
+    "  mount TEXT NOT NULL,"
+    "  serial BLOB NOT NULL CHECK (length(serial) = 20),"
+    "  serial_len INTEGER NOT NULL CHECK (serial_len BETWEEN 1 AND 20),"
+    "  issuer_id TEXT NOT NULL,"
+    "  revoked_at INTEGER NOT NULL,"
+    "  revocation_reason INTEGER NOT NULL,"
+    "  revocation_seq INTEGER NOT NULL,"
+    "  PRIMARY KEY (mount, serial),"
+    "  FOREIGN KEY (mount, serial) REFERENCES intents (mount, serial)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX intent_revocations_issuer ON intent_revocations (mount, issuer_id, serial);"
+    "CREATE INDEX intent_revocations_seq ON intent_revocations (mount, issuer_id, revocation_seq);"
+    "CREATE TRIGGER certs_not_after_intent_revocation BEFORE INSERT ON certs"
+    "  WHEN EXISTS (SELECT 1 FROM intent_revocations r WHERE r.mount = NEW.mount AND r.serial = NEW.serial)"
+    "  BEGIN SELECT RAISE(ABORT, 'the serial was revoked before its certificate was stored'); END;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

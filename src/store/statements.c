@@ -54,14 +54,22 @@ static const char *const sql_text[SQL_COUNT] = {
 
     [SQL_INTENT_INSERT] = "INSERT INTO intents (mount, serial, serial_len, issuer_id, role,"
                           " request_digest, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    /* Columns 7 and 8: the revocation of an intent without a certificate
+     * (migration 3), NULL when there is none. */
     [SQL_INTENT_GET] = "SELECT i.serial, i.serial_len, i.issuer_id, i.role, i.request_digest, i.created,"
-                       " EXISTS (SELECT 1 FROM certs c WHERE c.mount = i.mount AND c.serial = i.serial)"
-                       " FROM intents i WHERE i.mount = ?1 AND i.serial = ?2",
+                       " EXISTS (SELECT 1 FROM certs c WHERE c.mount = i.mount AND c.serial = i.serial),"
+                       " r.revoked_at, r.revocation_reason"
+                       " FROM intents i LEFT JOIN intent_revocations r ON r.mount = i.mount AND r.serial = i.serial"
+                       " WHERE i.mount = ?1 AND i.serial = ?2",
     [SQL_INTENT_LIST] = "SELECT i.serial, i.serial_len, i.issuer_id, i.role, i.request_digest, i.created,"
-                        " EXISTS (SELECT 1 FROM certs c WHERE c.mount = i.mount AND c.serial = i.serial)"
-                        " FROM intents i WHERE i.mount = ?1 ORDER BY i.serial",
+                        " EXISTS (SELECT 1 FROM certs c WHERE c.mount = i.mount AND c.serial = i.serial),"
+                        " r.revoked_at, r.revocation_reason"
+                        " FROM intents i LEFT JOIN intent_revocations r ON r.mount = i.mount AND r.serial = i.serial"
+                        " WHERE i.mount = ?1 ORDER BY i.serial",
     [SQL_INTENT_LIST_ORPHANS] = "SELECT i.serial, i.serial_len, i.issuer_id, i.role, i.request_digest,"
-                                " i.created, 0 FROM intents i WHERE i.mount = ?1 AND NOT EXISTS"
+                                " i.created, 0, r.revoked_at, r.revocation_reason"
+                                " FROM intents i LEFT JOIN intent_revocations r"
+                                " ON r.mount = i.mount AND r.serial = i.serial WHERE i.mount = ?1 AND NOT EXISTS"
                                 " (SELECT 1 FROM certs c WHERE c.mount = i.mount AND c.serial = i.serial)"
                                 " ORDER BY i.serial",
 
@@ -85,16 +93,29 @@ static const char *const sql_text[SQL_COUNT] = {
     [SQL_REVSEQ_GET] = "SELECT last_seq FROM revocation_counters WHERE mount = ?1",
     /* The partial indexes certs_revoked_serial / certs_revoked_issuer /
      * certs_revocation_seq (migration 2) serve these three: each query
-     * repeats the index's condition so the planner may use it. */
-    [SQL_REVOKED_LIST] = "SELECT serial, serial_len, issuer_id, revoked_at, revocation_reason, revocation_seq"
+     * repeats the index's condition so the planner may use it.
+     *
+     * Each also takes the revoked intents of migration 3 (column 7 = 1):
+     * a compound SELECT with ORDER BY is run by SQLite as a merge of the
+     * two ordered index walks (intent_revocations_issuer / _seq), so the
+     * rows still stream in order without a sort of the whole result. */
+    [SQL_REVOKED_LIST] = "SELECT serial, serial_len, issuer_id, revoked_at, revocation_reason, revocation_seq, 0"
                          " FROM certs WHERE mount = ?1 AND revoked_at IS NOT NULL AND serial > ?2"
-                         " ORDER BY serial LIMIT ?3",
+                         " UNION ALL SELECT serial, serial_len, issuer_id, revoked_at, revocation_reason,"
+                         " revocation_seq, 1 FROM intent_revocations WHERE mount = ?1 AND serial > ?2"
+                         " ORDER BY 1 LIMIT ?3",
     [SQL_REVOKED_LIST_ISSUER] = "SELECT serial, serial_len, issuer_id, revoked_at, revocation_reason,"
-                                " revocation_seq FROM certs WHERE mount = ?1 AND issuer_id = ?4"
-                                " AND revoked_at IS NOT NULL AND serial > ?2 ORDER BY serial LIMIT ?3",
-    [SQL_REVOKED_SINCE] = "SELECT serial, serial_len, issuer_id, revoked_at, revocation_reason, revocation_seq"
+                                " revocation_seq, 0 FROM certs WHERE mount = ?1 AND issuer_id = ?4"
+                                " AND revoked_at IS NOT NULL AND serial > ?2"
+                                " UNION ALL SELECT serial, serial_len, issuer_id, revoked_at, revocation_reason,"
+                                " revocation_seq, 1 FROM intent_revocations WHERE mount = ?1 AND issuer_id = ?4"
+                                " AND serial > ?2 ORDER BY 1 LIMIT ?3",
+    [SQL_REVOKED_SINCE] = "SELECT serial, serial_len, issuer_id, revoked_at, revocation_reason, revocation_seq, 0"
                           " FROM certs WHERE mount = ?1 AND issuer_id = ?4 AND revocation_seq IS NOT NULL"
-                          " AND revocation_seq > ?5 AND revocation_seq <= ?6 ORDER BY revocation_seq LIMIT ?3",
+                          " AND revocation_seq > ?5 AND revocation_seq <= ?6"
+                          " UNION ALL SELECT serial, serial_len, issuer_id, revoked_at, revocation_reason,"
+                          " revocation_seq, 1 FROM intent_revocations WHERE mount = ?1 AND issuer_id = ?4"
+                          " AND revocation_seq > ?5 AND revocation_seq <= ?6 ORDER BY 6 LIMIT ?3",
 
     /* Tidy (tidy.c). Expired rows in serial order after ?2, at most ?3;
      * walks the primary key, so a batch costs a bounded result however
@@ -114,6 +135,14 @@ static const char *const sql_text[SQL_COUNT] = {
 
     [SQL_INTEGRITY_CHECK] = "PRAGMA integrity_check",
     [SQL_FOREIGN_KEY_CHECK] = "PRAGMA foreign_key_check",
+    /* Migration 3: revoked intents go before their intents. */
+    [SQL_MOUNT_DELETE_INTENT_REVOCATIONS] = "DELETE FROM intent_revocations WHERE mount = ?1",
+    /* The issuer comes from the intent; the caller checked the intent has
+     * no certificate and no revocation yet (the trigger and primary key
+     * hold the line anyway). */
+    [SQL_INTENT_REVOKE] = "INSERT INTO intent_revocations (mount, serial, serial_len, issuer_id, revoked_at,"
+                          " revocation_reason, revocation_seq) SELECT mount, serial, serial_len, issuer_id,"
+                          " ?3, ?4, ?5 FROM intents WHERE mount = ?1 AND serial = ?2",
 };
 
 const char *store_sql_text(store_sql id)

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "hsmca/http.h"
@@ -81,10 +82,45 @@ static void test_match(void **state)
     hsmca_http_router_free(r);
 }
 
+/* A "*rest" parameter takes any number of segments and up to the server's
+ * URL limit (regression: more than 16 segments, or a path over 1 KiB, was
+ * "no handler for route" -- an OCSP GET whose base64 holds many '/'). A
+ * path that long still matches no literal or ":param" pattern. */
+static void test_long_rest(void **state)
+{
+    hsmca_http_router *r = NULL;
+    hsmca_http_match m;
+    unsigned allowed = 0;
+    char path[4000];
+    size_t n;
+
+    (void)state;
+    assert_int_equal(hsmca_http_router_new(&r), HSMCA_OK);
+    assert_int_equal(hsmca_http_router_add(r, routes, sizeof(routes) / sizeof(routes[0]), NULL), HSMCA_OK);
+    n = (size_t)snprintf(path, sizeof(path), "mounts");
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(path + n, sizeof(path) - n, "/seg%02d", i);
+    while (n < 3000)
+        path[n++] = 'x';
+    path[n] = '\0';
+    assert_int_equal(hsmca_http_router_match(r, path, HSMCA_HTTP_GET, &m, &allowed), HSMCA_OK);
+    assert_ptr_equal(m.route->fn, h_a);
+    assert_string_equal(param(&m, "path"), path + strlen("mounts/"));
+    /* 17+ segments never land in a pattern without "*rest" */
+    assert_int_equal(hsmca_http_router_match(r, "issuer/a/issue/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q", HSMCA_HTTP_POST, &m,
+                                             &allowed),
+                     HSMCA_ERR_NOT_FOUND);
+    assert_int_equal(hsmca_http_router_match(r, "mounts/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/tune", HSMCA_HTTP_POST, &m,
+                                             &allowed),
+                     HSMCA_ERR_UNSUPPORTED); /* only the "*path" route of mounts (GET, DELETE) matches */
+    hsmca_http_router_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_match),
+        cmocka_unit_test(test_long_rest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -195,24 +195,26 @@ static void answer_read_before_invalidation_is_not_cached(void **state)
     unsigned char serial[HSMCA_SERIAL_MAX], *der = NULL;
     const unsigned char fake[] = {0x30, 0x03, 0x0a, 0x01, 0x00};
     size_t serial_len = 0, len = 0;
+    int cs = -1;
+    int64_t tu = 0, nu = 0;
     ocsp_cache_key key;
 
     (void)state;
     leaf_serial(serial, &serial_len);
     assert_true(ocsp_cache_key_init(ca->ocsp, "race", id, serial, serial_len, &key));
     hsmca_ocsp_cache_invalidate(ca, "race", serial, serial_len);
-    ocsp_cache_store(ca->ocsp, &key, 1, 60, ca_now() + 60, fake, sizeof(fake));
-    assert_false(ocsp_cache_lookup(ca->ocsp, &key, 1, 60, ca_now(), &der, &len));
+    ocsp_cache_store(ca->ocsp, &key, 1, 60, ca_now() + 60, fake, sizeof(fake), 0, 0, 0);
+    assert_false(ocsp_cache_lookup(ca->ocsp, &key, 1, 60, ca_now(), &der, &len, &cs, &tu, &nu));
     /* without the invalidation in between it is cached */
     assert_true(ocsp_cache_key_init(ca->ocsp, "race", id, serial, serial_len, &key));
-    ocsp_cache_store(ca->ocsp, &key, 1, 60, ca_now() + 60, fake, sizeof(fake));
-    assert_true(ocsp_cache_lookup(ca->ocsp, &key, 1, 60, ca_now(), &der, &len));
+    ocsp_cache_store(ca->ocsp, &key, 1, 60, ca_now() + 60, fake, sizeof(fake), 0, 0, 0);
+    assert_true(ocsp_cache_lookup(ca->ocsp, &key, 1, 60, ca_now(), &der, &len, &cs, &tu, &nu));
     assert_int_equal(len, sizeof(fake));
     OPENSSL_free(der);
     /* and it is not served once due, nor at another generation */
-    assert_false(ocsp_cache_lookup(ca->ocsp, &key, 1, 60, ca_now() + 61, &der, &len));
-    ocsp_cache_store(ca->ocsp, &key, 1, 60, ca_now() + 60, fake, sizeof(fake));
-    assert_false(ocsp_cache_lookup(ca->ocsp, &key, 2, 60, ca_now(), &der, &len));
+    assert_false(ocsp_cache_lookup(ca->ocsp, &key, 1, 60, ca_now() + 61, &der, &len, &cs, &tu, &nu));
+    ocsp_cache_store(ca->ocsp, &key, 1, 60, ca_now() + 60, fake, sizeof(fake), 0, 0, 0);
+    assert_false(ocsp_cache_lookup(ca->ocsp, &key, 2, 60, ca_now(), &der, &len, &cs, &tu, &nu));
     OCSP_CERTID_free(id);
 }
 

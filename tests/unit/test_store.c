@@ -292,7 +292,7 @@ static void test_open_private_wal_file(void **state)
     assert_int_equal(sb.st_mode & 0777, 0600);
     raw_text(f, "PRAGMA journal_mode", mode, sizeof(mode));
     assert_string_equal(mode, "wal");
-    assert_int_equal(hsmca_store_schema_version(f->st), 2);
+    assert_int_equal(hsmca_store_schema_version(f->st), 3);
     assert_rv(hsmca_store_check_integrity(f->st), HSMCA_OK);
 }
 
@@ -306,10 +306,10 @@ static void test_reopen_is_idempotent(void **state)
         hsmca_store_close(f->st);
         f->st = NULL;
         assert_rv(open_store(f), HSMCA_OK);
-        assert_int_equal(hsmca_store_schema_version(f->st), 2);
+        assert_int_equal(hsmca_store_schema_version(f->st), 3);
     }
     /* One row per migration, however often it was opened. */
-    assert_int_equal(raw_count(f, "SELECT count(*) FROM schema_version"), 2);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM schema_version"), 3);
     assert_rv(hsmca_store_mount_get(f->st, "pki", &m), HSMCA_OK);
     hsmca_store_mount_clear(&m);
     assert_int_equal(raw_count(f, "SELECT count(*) FROM docs"), 1);
@@ -1189,6 +1189,130 @@ static void test_tidy_expunge(void **state)
     assert_rv(hsmca_store_check_integrity(f->st), HSMCA_OK);
 }
 
+static hsmca_rv revoke_intent(hsmca_store *st, const unsigned char *serial, size_t len, int64_t when, int reason)
+{
+    hsmca_store_batch *b = hsmca_store_batch_new(st);
+    hsmca_rv rv;
+
+    hsmca_store_batch_revoke_intent(b, "pki", serial, len, when, reason);
+    rv = hsmca_store_batch_commit(b);
+    hsmca_store_batch_free(b);
+    return rv;
+}
+
+typedef struct {
+    size_t n;
+    unsigned char serial[8];
+    bool intent_only[8];
+    int64_t seq[8];
+} revoked_kinds;
+
+static int collect_kinds(const hsmca_store_revoked *r, void *arg)
+{
+    revoked_kinds *k = arg;
+
+    if (k->n < 8) {
+        k->serial[k->n] = r->serial[r->serial_len - 1];
+        k->intent_only[k->n] = r->intent_only;
+        k->seq[k->n] = r->seq;
+    }
+    k->n++;
+    return 1;
+}
+
+/* Issue 5 / issue 9 item 2: a serial with an intent but no certificate
+ * (its insert failed after the token signed) can be revoked; the
+ * revocation shares the mount's sequence, is listed among the revoked
+ * certificates in serial order and in deltas, and blocks a late
+ * certificate for the serial. */
+static void test_intent_revocation(void **state)
+{
+    fixture *f = *state;
+    const unsigned char s1[] = {0x01}, s2[] = {0x02}, s3[] = {0x03}, s4[] = {0x04}, none[] = {0x09};
+    hsmca_store_revoked_query all = {.since_seq = -1}, issuer = {.issuer_id = "issuer-1", .since_seq = -1};
+    hsmca_store_revoked_query delta = {.issuer_id = "issuer-1", .since_seq = 1};
+    hsmca_store_intent in;
+    revoked_kinds k;
+    int64_t seq = -1;
+
+    assert_rv(reserve(f->st, "pki", s1, sizeof(s1)), HSMCA_OK); /* intent only */
+    assert_rv(issue(f->st, "pki", s2, sizeof(s2)), HSMCA_OK);
+    assert_rv(reserve(f->st, "pki", s3, sizeof(s3)), HSMCA_OK); /* intent only, revoked second */
+    assert_rv(reserve(f->st, "pki", s4, sizeof(s4)), HSMCA_OK); /* intent only, never revoked */
+
+    assert_rv(revoke_one(f->st, s2, sizeof(s2), 5000, 0), HSMCA_OK);       /* seq 1 */
+    assert_rv(revoke_intent(f->st, s3, sizeof(s3), 5001, 4), HSMCA_OK);    /* seq 2 */
+    assert_rv(revoke_intent(f->st, s1, sizeof(s1), 5002, 0), HSMCA_OK);    /* seq 3 */
+    /* Refusals, each changing nothing and taking no number. */
+    assert_rv(revoke_intent(f->st, s1, sizeof(s1), 6000, 0), HSMCA_ERR_EXISTS);
+    assert_detail_has("already revoked");
+    assert_rv(revoke_intent(f->st, s2, sizeof(s2), 6000, 0), HSMCA_ERR_INVALID_ARG);
+    assert_detail_has("certificate with that serial is stored");
+    assert_rv(revoke_intent(f->st, none, sizeof(none), 6000, 0), HSMCA_ERR_NOT_FOUND);
+    assert_detail_has("never reserved");
+    assert_rv(revoke_intent(f->st, s4, sizeof(s4), 6000, 7), HSMCA_ERR_INVALID_ARG);
+    /* The certificate revocation path still says "no certificate". */
+    assert_rv(revoke_one(f->st, s4, sizeof(s4), 6000, 0), HSMCA_ERR_NOT_FOUND);
+
+    assert_rv(hsmca_store_intent_get(f->st, "pki", s3, sizeof(s3), &in), HSMCA_OK);
+    assert_false(in.has_certificate);
+    assert_int_equal(in.revoked_at, 5001);
+    assert_int_equal(in.revocation_reason, 4);
+    assert_rv(hsmca_store_intent_get(f->st, "pki", s4, sizeof(s4), &in), HSMCA_OK);
+    assert_int_equal(in.revoked_at, 0);
+
+    /* Serial order across both kinds, for the mount and for the issuer. */
+    for (int pass = 0; pass < 2; pass++) {
+        memset(&k, 0, sizeof(k));
+        assert_rv(hsmca_store_revoked_list(f->st, "pki", pass == 0 ? &all : &issuer, &seq, collect_kinds, &k),
+                  HSMCA_OK);
+        assert_int_equal(k.n, 3);
+        assert_int_equal(k.serial[0], 0x01);
+        assert_true(k.intent_only[0]);
+        assert_int_equal(k.seq[0], 3);
+        assert_int_equal(k.serial[1], 0x02);
+        assert_false(k.intent_only[1]);
+        assert_int_equal(k.serial[2], 0x03);
+        assert_true(k.intent_only[2]);
+        assert_int_equal(seq, 3);
+    }
+    /* Paging after a serial, and a limit, across the merge. */
+    all.after = s1;
+    all.after_len = sizeof(s1);
+    all.limit = 1;
+    memset(&k, 0, sizeof(k));
+    assert_rv(hsmca_store_revoked_list(f->st, "pki", &all, NULL, collect_kinds, &k), HSMCA_OK);
+    assert_int_equal(k.n, 1);
+    assert_int_equal(k.serial[0], 0x02);
+    /* A delta since 1: the two intent revocations, in sequence order. */
+    memset(&k, 0, sizeof(k));
+    assert_rv(hsmca_store_revoked_list(f->st, "pki", &delta, &seq, collect_kinds, &k), HSMCA_OK);
+    assert_int_equal(k.n, 2);
+    assert_int_equal(k.serial[0], 0x03);
+    assert_int_equal(k.serial[1], 0x01);
+    /* Another issuer sees none of them. */
+    issuer.issuer_id = "issuer-2";
+    memset(&k, 0, sizeof(k));
+    assert_rv(hsmca_store_revoked_list(f->st, "pki", &issuer, NULL, collect_kinds, &k), HSMCA_OK);
+    assert_int_equal(k.n, 0);
+
+    /* A certificate arriving for a revoked intent is refused (it would be
+     * stored unrevoked); one for the unrevoked intent is stored. */
+    assert_int_not_equal(store_cert(f->st, "pki", s1, sizeof(s1)), HSMCA_OK);
+    assert_detail_has("revoked before its certificate was stored");
+    assert_rv(store_cert(f->st, "pki", s4, sizeof(s4)), HSMCA_OK);
+    assert_rv(hsmca_store_check_integrity(f->st), HSMCA_OK);
+
+    /* The revocations survive a reopen; deleting the mount removes them. */
+    hsmca_store_close(f->st);
+    f->st = NULL;
+    assert_rv(open_store(f), HSMCA_OK);
+    assert_rv(hsmca_store_intent_get(f->st, "pki", s1, sizeof(s1), &in), HSMCA_OK);
+    assert_int_equal(in.revoked_at, 5002);
+    assert_rv(hsmca_store_mount_delete(f->st, "pki"), HSMCA_OK);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM intent_revocations"), 0);
+}
+
 static void raw_plan(const fixture *f, const char *sql, char *buf, size_t cap)
 {
     sqlite3 *db = raw_open(f, 1);
@@ -1222,12 +1346,17 @@ static void test_revocation_uses_indexes(void **state)
                 " AND revocation_seq IS NOT NULL AND revocation_seq > 3 AND revocation_seq <= 9"
                 " ORDER BY revocation_seq", plan, sizeof(plan));
     assert_non_null(strstr(plan, "certs_revocation_seq"));
+    /* Revoked intents (migration 3) merge in by their own indexes. */
+    raw_plan(f, "EXPLAIN QUERY PLAN SELECT serial FROM intent_revocations WHERE mount = 'pki' AND issuer_id = 'x'"
+                " AND revocation_seq > 3 AND revocation_seq <= 9 ORDER BY revocation_seq", plan, sizeof(plan));
+    assert_non_null(strstr(plan, "intent_revocations_seq"));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_private_wal_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_intent_revocation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_is_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_bad_config, setup, teardown),

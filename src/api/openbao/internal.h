@@ -75,6 +75,7 @@ struct hsmca_openbao {
     _Atomic(hsmca_http_server *) server; /* for sys/metrics */
     /* counters for sys/metrics */
     atomic_uint_fast64_t issued, issue_failed, denied, audit_failures;
+    atomic_uint_fast64_t ocsp_get, ocsp_post; /* OCSP requests by method */
 };
 
 /* What the dispatcher attaches to each request (hsmca_http_req_context). */

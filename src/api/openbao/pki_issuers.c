@@ -672,3 +672,8 @@ const hsmca_http_route ob_issuers_routes[] = {
      HSMCA_HTTP_ROUTE_UNAUTHENTICATED | HSMCA_HTTP_ROUTE_NO_AUDIT},
 };
 const size_t ob_issuers_routes_n = sizeof(ob_issuers_routes) / sizeof(ob_issuers_routes[0]);
+
+void ob_http_date(int64_t t, char out[40])
+{
+    http_date(t, out);
+}

@@ -34,6 +34,8 @@ void ob_resp_cert_pem(hsmca_http_resp *resp, X509 *x, bool trailing_newline);
  * when If-Modified-Since covers it, answers 304 with an empty body of
  * content_type and returns true (the handler is done). */
 bool ob_not_modified(hsmca_http_req *req, hsmca_http_resp *resp, int64_t modified, const char *content_type);
+/* IMF-fixdate of t (RFC 9110 5.6.7), "" when t cannot be one. */
+void ob_http_date(int64_t t, char out[40]);
 
 /* The issuer's JSON as GET issuer/:ref answers it (200; 500 on failure). */
 void ob_issuer_respond(hsmca_http_resp *resp, const hsmca_ca_issuer *i);

@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
 #include "hsmca/ocsp.h"
 #include "internal.h"
+#include "pki_issuers.h"
 
 #define OCSP_CT "application/ocsp-response"
 
@@ -40,7 +42,38 @@ static int http_status(hsmca_ocsp_status s)
     return 500;
 }
 
-static void answer(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, const unsigned char *der, size_t len)
+/* RFC 5019 6.2 for a successful answer to a GET: caches and CDNs may keep
+ * it until its nextUpdate, revalidating after (ETag, Last-Modified). POST
+ * answers, error statuses and answers without nextUpdate (ocsp_expiry 0:
+ * "newer information is always available") keep the HTTP layer's
+ * no-store. */
+static void cache_headers(hsmca_http_resp *resp, const hsmca_ocsp_response *r)
+{
+    unsigned char md[32];
+    char etag[2 * sizeof(md) + 3], date[40], cc[96];
+    int64_t now = (int64_t)time(NULL);
+
+    if (r->status != HSMCA_OCSP_SUCCESSFUL || r->next_update <= now || r->this_update <= 0 ||
+        EVP_Digest(r->der, r->der_len, md, NULL, EVP_sha256(), NULL) != 1)
+        return;
+    snprintf(cc, sizeof(cc), "max-age=%lld, public, no-transform, must-revalidate", (long long)(r->next_update - now));
+    hsmca_http_resp_header(resp, "Cache-Control", cc);
+    ob_http_date(r->this_update, date);
+    if (date[0] != '\0')
+        hsmca_http_resp_header(resp, "Last-Modified", date);
+    ob_http_date(r->next_update, date);
+    if (date[0] != '\0')
+        hsmca_http_resp_header(resp, "Expires", date);
+    etag[0] = '"';
+    for (size_t i = 0; i < sizeof(md); i++)
+        snprintf(etag + 1 + 2 * i, 3, "%02x", md[i]);
+    etag[1 + 2 * sizeof(md)] = '"';
+    etag[2 + 2 * sizeof(md)] = '\0';
+    hsmca_http_resp_header(resp, "ETag", etag);
+}
+
+static void answer(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, const unsigned char *der, size_t len,
+                   bool get)
 {
     hsmca_ocsp_response r;
     hsmca_rv rv = hsmca_ocsp_respond(ob_ca(arg), ob_mount(req), der, len, &r);
@@ -50,11 +83,23 @@ static void answer(hsmca_http_req *req, hsmca_http_resp *resp, void *arg, const 
         return;
     }
     hsmca_http_resp_raw(resp, http_status(r.status), OCSP_CT, r.der, r.der_len);
+    if (get)
+        cache_headers(resp, &r);
     hsmca_ocsp_response_clear(&r);
 }
 
-static void malformed(hsmca_http_resp *resp)
+/* A request refused before it could be parsed (bad base64, too large):
+ * the core still answers it, so it is counted with every other
+ * malformedRequest in sys/metrics. */
+static void malformed(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 {
+    hsmca_ocsp_response r;
+
+    if (hsmca_ocsp_respond(ob_ca(arg), ob_mount(req), NULL, 0, &r) == HSMCA_OK) {
+        hsmca_http_resp_raw(resp, http_status(r.status), OCSP_CT, r.der, r.der_len);
+        hsmca_ocsp_response_clear(&r);
+        return;
+    }
     hsmca_http_resp_raw(resp, 400, OCSP_CT, malformed_der, sizeof(malformed_der));
 }
 
@@ -70,6 +115,7 @@ static void ocsp_get(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
     int len = 0, tail = 0;
     bool ok = false;
 
+    atomic_fetch_add(&((hsmca_openbao *)arg)->ocsp_get, 1);
     /* OpenBao's bound: base64 text of 2048 bytes or more is malformed (it
      * decodes to at most 1536 bytes, well inside the DER bound). */
     if (n == 0 || n >= HSMCA_OCSP_REQUEST_MAX)
@@ -100,11 +146,11 @@ static void ocsp_get(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         EVP_DecodeFinal(ctx, der + len, &tail) != 1)
         goto done;
     ok = true;
-    answer(req, resp, arg, der, (size_t)len + (size_t)tail);
+    answer(req, resp, arg, der, (size_t)len + (size_t)tail, true);
 done:
     EVP_ENCODE_CTX_free(ctx);
     if (!ok && hsmca_http_resp_is_empty(resp))
-        malformed(resp);
+        malformed(req, resp, arg);
 }
 
 /* POST: the DER request is the body. The content type is not enforced
@@ -114,11 +160,12 @@ static void ocsp_post(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
     size_t len = 0;
     const unsigned char *body = hsmca_http_req_body(req, &len);
 
+    atomic_fetch_add(&((hsmca_openbao *)arg)->ocsp_post, 1);
     if (body == NULL || len == 0 || len >= HSMCA_OCSP_REQUEST_MAX) {
-        malformed(resp);
+        malformed(req, resp, arg);
         return;
     }
-    answer(req, resp, arg, body, len);
+    answer(req, resp, arg, body, len, false);
 }
 
 /* ---- config/ocsp (hsmca extension) ---- */

@@ -10,6 +10,7 @@
 
 #include "hsmca/jsonfield.h"
 #include "hsmca/log.h"
+#include "hsmca/ocsp.h"
 #include "internal.h"
 
 #define METRICS_MAX (64u * 1024u)
@@ -465,6 +466,51 @@ static void emit(textbuf *t, const char *fmt, ...)
         t->len = (size_t)n < t->cap - t->len ? t->len + (size_t)n : t->cap;
 }
 
+/* The OCSP responder's counters (all mounts together): requests by HTTP
+ * method, responses by OCSPResponseStatus, answers by certificate status
+ * (signed or cached), the response cache and the token signatures made. */
+static void emit_ocsp(textbuf *t, hsmca_openbao *api)
+{
+    static const struct {
+        hsmca_ocsp_status s;
+        const char *name;
+    } statuses[] = {{HSMCA_OCSP_SUCCESSFUL, "successful"},
+                    {HSMCA_OCSP_MALFORMED_REQUEST, "malformedRequest"},
+                    {HSMCA_OCSP_INTERNAL_ERROR, "internalError"},
+                    {HSMCA_OCSP_TRY_LATER, "tryLater"},
+                    {HSMCA_OCSP_UNAUTHORIZED, "unauthorized"}};
+    hsmca_ocsp_stats os;
+
+    hsmca_ocsp_get_stats(api->cfg.ca, &os);
+    emit(t, "# HELP hsmca_ocsp_requests_total OCSP requests received, by HTTP method.\n"
+            "# TYPE hsmca_ocsp_requests_total counter\n"
+            "hsmca_ocsp_requests_total{method=\"get\"} %" PRIu64 "\n"
+            "hsmca_ocsp_requests_total{method=\"post\"} %" PRIu64 "\n",
+         (uint64_t)atomic_load(&api->ocsp_get), (uint64_t)atomic_load(&api->ocsp_post));
+    emit(t, "# HELP hsmca_ocsp_responses_total OCSP responses sent, by OCSPResponseStatus (RFC 6960 4.2.1).\n"
+            "# TYPE hsmca_ocsp_responses_total counter\n");
+    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+        emit(t, "hsmca_ocsp_responses_total{status=\"%s\"} %" PRIu64 "\n", statuses[i].name,
+             os.responses[statuses[i].s]);
+    emit(t, "# HELP hsmca_ocsp_cert_status_total Certificate statuses answered (one per CertID), signed or cached.\n"
+            "# TYPE hsmca_ocsp_cert_status_total counter\n"
+            "hsmca_ocsp_cert_status_total{status=\"good\"} %" PRIu64 "\n"
+            "hsmca_ocsp_cert_status_total{status=\"revoked\"} %" PRIu64 "\n"
+            "hsmca_ocsp_cert_status_total{status=\"unknown\"} %" PRIu64 "\n",
+         os.cert_status[0], os.cert_status[1], os.cert_status[2]);
+    emit(t, "# HELP hsmca_ocsp_cache_total Cacheable OCSP requests (one CertID, no nonce), by cache result.\n"
+            "# TYPE hsmca_ocsp_cache_total counter\n"
+            "hsmca_ocsp_cache_total{result=\"hit\"} %" PRIu64 "\n"
+            "hsmca_ocsp_cache_total{result=\"miss\"} %" PRIu64 "\n",
+         os.cache_hits, os.cache_misses);
+    emit(t, "# HELP hsmca_ocsp_signatures_total OCSP responses signed in the token.\n"
+            "# TYPE hsmca_ocsp_signatures_total counter\nhsmca_ocsp_signatures_total %" PRIu64 "\n",
+         os.signed_responses);
+    emit(t, "# HELP hsmca_ocsp_delegated_certs_total Delegated OCSP signing certificates issued.\n"
+            "# TYPE hsmca_ocsp_delegated_certs_total counter\nhsmca_ocsp_delegated_certs_total %" PRIu64 "\n",
+         os.delegated_certs);
+}
+
 static void metrics(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 {
     hsmca_openbao *api = arg;
@@ -539,6 +585,7 @@ static void metrics(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
              "\nhsmca_store_commits_total{kind=\"batches\"} %" PRIu64 "\nhsmca_store_commits_total{kind=\"failed\"} %"
              PRIu64 "\n",
          ss.transactions, ss.batches, ss.failed);
+    emit_ocsp(&t, api);
     hsmca_http_resp_raw(resp, 200, "text/plain; version=0.0.4", t.buf, t.len);
     free(t.buf);
 }
