@@ -141,13 +141,17 @@ typedef struct {
     int64_t revoked_at; /* 0 = not revoked */
 } hsmca_store_expired;
 
-/* Certificates with not_after < expired_before, in serial order after the
- * given serial (NULL: from the start), at most limit (1..4096): one tidy
- * batch. The rows are read into the caller's array, so no read transaction
- * stays open while the caller writes. *n gets how many. */
+/* Certificates with not_after < expired_before, in (not_after, serial)
+ * order after the row `after` (the last row of the previous batch; NULL:
+ * from the start), at most limit (1..4096): one tidy batch, served by the
+ * index certs_not_after. The rows are read into the caller's array, so no
+ * read transaction stays open while the caller writes. *n gets how many. */
 hsmca_rv hsmca_store_expired_list(hsmca_store *st, const char *mount, int64_t expired_before,
-                                  const unsigned char *after, size_t after_len, hsmca_store_expired *rows,
-                                  size_t limit, size_t *n);
+                                  const hsmca_store_expired *after, hsmca_store_expired *rows, size_t limit,
+                                  size_t *n);
+/* The text of the statement hsmca_store_expired_list runs (for tests that
+ * show its query plan). */
+const char *hsmca_store_expired_list_sql(void);
 /* Does the issuer have a stored certificate with not_after >= now? An
  * issuer tidy would remove must not (leaves it signed could outlive it). */
 hsmca_rv hsmca_store_issuer_has_unexpired(hsmca_store *st, const char *mount, const char *issuer_id, int64_t now,

@@ -139,8 +139,9 @@ static hsmca_rv tidy_run(tidy_slot *s, hsmca_ca *ca, const char *mount, const hs
     hsmca_store *store = hsmca_ca_get0_store(ca);
     hsmca_store_batch *b = NULL;
     hsmca_store_expired rows[TIDY_BATCH];
-    unsigned char after[HSMCA_STORE_SERIAL_MAX];
-    size_t after_len = 0, n = 0;
+    hsmca_store_expired after; /* the last row of the previous batch */
+    size_t n = 0;
+    bool have_after = false;
     uint64_t total = 0, checked = 0, revoked_gone = 0;
     int64_t cutoff;
     bool go = true;
@@ -160,8 +161,7 @@ static hsmca_rv tidy_run(tidy_slot *s, hsmca_ca *ca, const char *mount, const hs
     do {
         size_t adds = 0, plain = 0, revoked = 0;
 
-        rv = hsmca_store_expired_list(store, mount, cutoff, after_len ? after : NULL, after_len, rows,
-                                      TIDY_BATCH, &n);
+        rv = hsmca_store_expired_list(store, mount, cutoff, have_after ? &after : NULL, rows, TIDY_BATCH, &n);
         if (rv != HSMCA_OK)
             goto done;
         for (size_t i = 0; i < n; i++) {
@@ -185,8 +185,8 @@ static hsmca_rv tidy_run(tidy_slot *s, hsmca_ca *ca, const char *mount, const hs
             adds++;
         }
         if (n > 0) {
-            memcpy(after, rows[n - 1].serial, rows[n - 1].serial_len);
-            after_len = rows[n - 1].serial_len;
+            after = rows[n - 1];
+            have_after = true;
         }
         if (adds > 0) {
             rv = hsmca_store_batch_commit(b);

@@ -15,6 +15,13 @@
  * foreign keys have no ON DELETE action: a mount is deleted child tables
  * first (SQL_MOUNT_DELETE_*), and anything else that would orphan a row
  * fails. */
+/* Migration 4 (issue 5, tidy at scale): tidy lists expired certificates
+ * in (not_after, serial) order (SQL_TIDY_EXPIRED); this index holds that
+ * order per mount, so a tidy batch seeks straight to the expired rows
+ * instead of walking every certificate of the mount. IF NOT EXISTS: safe
+ * whichever migration number it finally runs under. */
+#define STORE_MIGRATION_TIDY_INDEX "CREATE INDEX IF NOT EXISTS certs_not_after ON certs (mount, not_after, serial);"
+
 static const char *const migrations[] = {
     /* 1: mounts, documents, serial reservations (intents), certificates. */
     "CREATE TABLE mounts ("
@@ -85,6 +92,12 @@ static const char *const migrations[] = {
     "  mount TEXT NOT NULL PRIMARY KEY REFERENCES mounts (name),"
     "  last_seq INTEGER NOT NULL CHECK (last_seq >= 0)"
     ") STRICT, WITHOUT ROWID;",
+    /* 3: MERGER — PLACEHOLDER on branch issue5-tidy2 only: replace this
+     * entry with branch issue5-revint's migration 3. It exists here so that
+     * migration 4 below has its index; it changes nothing. */
+    "SELECT 1;",
+    /* 4 (issue5-tidy2): STORE_MIGRATION_TIDY_INDEX. */
+    STORE_MIGRATION_TIDY_INDEX,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -96,11 +96,14 @@ static const char *const sql_text[SQL_COUNT] = {
                           " FROM certs WHERE mount = ?1 AND issuer_id = ?4 AND revocation_seq IS NOT NULL"
                           " AND revocation_seq > ?5 AND revocation_seq <= ?6 ORDER BY revocation_seq LIMIT ?3",
 
-    /* Tidy (tidy.c). Expired rows in serial order after ?2, at most ?3;
-     * walks the primary key, so a batch costs a bounded result however
-     * many rows there are. */
+    /* Tidy (tidy.c). Expired rows in (not_after, serial) order after
+     * (?5, ?2), at most ?3. The index certs_not_after (migration 4) holds
+     * exactly that order, so a batch seeks to its first row and reads only
+     * expired ones: its cost does not grow with the valid certificates
+     * (walking the primary key instead read every row of the mount). */
     [SQL_TIDY_EXPIRED] = "SELECT serial, serial_len, issuer_id, not_after, revoked_at FROM certs"
-                         " WHERE mount = ?1 AND serial > ?2 AND not_after < ?4 ORDER BY serial LIMIT ?3",
+                         " WHERE mount = ?1 AND not_after < ?4 AND (not_after, serial) > (?5, ?2)"
+                         " ORDER BY not_after, serial LIMIT ?3",
     [SQL_TIDY_CERT_COUNT] = "SELECT count(*) FROM certs WHERE mount = ?1",
     /* The conditions are repeated at delete time: a certificate revoked
      * between tidy's listing and this delete is not a plain expired one

@@ -2,6 +2,7 @@
 /* Tidy's storage operations: listing expired certificates one bounded batch
  * at a time, counting certificates, and deleting an expired certificate with
  * its intent. */
+#include <stdint.h>
 #include <string.h>
 
 #include "hsmca/log.h"
@@ -56,8 +57,8 @@ done:
 }
 
 hsmca_rv hsmca_store_expired_list(hsmca_store *st, const char *mount, int64_t expired_before,
-                                  const unsigned char *after, size_t after_len, hsmca_store_expired *rows,
-                                  size_t limit, size_t *n)
+                                  const hsmca_store_expired *after, hsmca_store_expired *rows, size_t limit,
+                                  size_t *n)
 {
     hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
     store_conn *c = NULL;
@@ -68,7 +69,7 @@ hsmca_rv hsmca_store_expired_list(hsmca_store *st, const char *mount, int64_t ex
     hsmca_return_val_if_fail(st != NULL && rows != NULL && n != NULL, HSMCA_ERR_INVALID_ARG);
     *n = 0;
     if ((rv = store_check_name("mount", mount, HSMCA_STORE_MOUNT_MAX, false)) != HSMCA_OK ||
-        (after != NULL && (rv = store_check_serial("after", after, after_len)) != HSMCA_OK))
+        (after != NULL && (rv = store_check_serial("after", after->serial, after->serial_len)) != HSMCA_OK))
         goto done;
     if (limit < 1 || limit > TIDY_LIST_MAX) {
         rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "limit %zu is not within 1..%u", limit, TIDY_LIST_MAX);
@@ -78,10 +79,13 @@ hsmca_rv hsmca_store_expired_list(hsmca_store *st, const char *mount, int64_t ex
         goto done;
     store_bind_text(s, 1, mount);
     if (after != NULL) {
-        store_serial_key(after, after_len, key);
+        store_serial_key(after->serial, after->serial_len, key);
         sqlite3_bind_blob(s, 2, key, (int)sizeof(key), SQLITE_STATIC);
+        sqlite3_bind_int64(s, 5, after->not_after);
     } else {
+        /* (INT64_MIN, x'') sorts before every row: every key is 20 octets. */
         sqlite3_bind_zeroblob(s, 2, 0);
+        sqlite3_bind_int64(s, 5, INT64_MIN);
     }
     sqlite3_bind_int64(s, 3, (sqlite3_int64)limit);
     sqlite3_bind_int64(s, 4, expired_before);
@@ -108,6 +112,11 @@ done:
     store_stmt_done(s);
     store_reader_put(st, c);
     return rv;
+}
+
+const char *hsmca_store_expired_list_sql(void)
+{
+    return store_sql_text(SQL_TIDY_EXPIRED);
 }
 
 hsmca_rv hsmca_store_cert_count(hsmca_store *st, const char *mount, uint64_t *out)
