@@ -76,6 +76,10 @@ struct hsmca_ca {
     /* The OCSP responder's issuer tables and response cache
      * (src/revocation/ocsp*.c); here so the revoke path can invalidate it. */
     hsmca_ocsp_state *ocsp;
+    /* Where background work that changes state (tidy runs) writes its
+     * audit entries (hsmca_revocation_set_audit); NULL: none. Set before
+     * any such work starts, read without a lock. */
+    struct hsmca_audit *audit;
 };
 
 /* Caches (under cache_lock): entries is an array of n structs of stride

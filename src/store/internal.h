@@ -75,6 +75,9 @@ typedef enum {
     SQL_TIDY_CERT_DELETE,
     SQL_TIDY_INTENT_DELETE,
     SQL_TIDY_ISSUER_UNEXPIRED,
+    SQL_TIDY_REVOKED_COUNT,
+    SQL_TIDY_REVOKED_ORPHANS,
+    SQL_TIDY_REASSOCIATE,
     SQL_INTEGRITY_CHECK,
     SQL_FOREIGN_KEY_CHECK,
     SQL_COUNT
@@ -152,7 +155,8 @@ typedef enum {
     OP_INTENT,
     OP_CERT,
     OP_REVOKE,
-    OP_CERT_EXPUNGE
+    OP_CERT_EXPUNGE,
+    OP_CERT_REASSOCIATE
 } store_op_type;
 
 /* One write. Every pointer points into mem, one allocation per operation that
@@ -176,6 +180,7 @@ typedef struct {
     int reason;                      /* OP_REVOKE */
     int64_t expired_before;          /* OP_CERT_EXPUNGE: only if not_after < this */
     bool revoked;                    /* OP_CERT_EXPUNGE: which kind of row may go */
+    const char *from_issuer_id;      /* OP_CERT_REASSOCIATE: only if the row still names it */
     void *mem;
 } store_op;
 
@@ -269,5 +274,6 @@ hsmca_rv store_intent_apply(store_conn *c, const store_op *op, int64_t now);
 hsmca_rv store_cert_apply(store_conn *c, const store_op *op, int64_t now);
 hsmca_rv store_revoke_apply(store_conn *c, const store_op *op);
 hsmca_rv store_expunge_apply(store_conn *c, const store_op *op);
+hsmca_rv store_reassociate_apply(store_conn *c, const store_op *op);
 
 #endif

@@ -71,6 +71,9 @@ hsmca_rv store_req_apply(store_conn *c, const store_req *req, int64_t now)
         case OP_CERT_EXPUNGE:
             rv = store_expunge_apply(c, op);
             break;
+        case OP_CERT_REASSOCIATE:
+            rv = store_reassociate_apply(c, op);
+            break;
         default:
             rv = hsmca_err(HSMCA_ERR_INTERNAL, "batch operation type %d is unknown", (int)op->type);
             break;
