@@ -80,15 +80,10 @@ hsmca_rv hsmca_revocation_revoke_issuer(hsmca_ca *ca, const char *mount, const c
 hsmca_rv hsmca_revocation_list(hsmca_ca *ca, const char *mount, const char *after, size_t limit,
                                int (*cb)(const char *serial_text, void *arg), void *arg);
 
-/* Told after each revocation is committed (a certificate by any path, or
- * an issuer's certificate): for caches of revocation status, such as
- * signed OCSP answers, to drop what they hold for that serial at once.
- * Called on the revoking thread, after the commit and before the CRL
- * rebuild; it must be quick and must not call back into revocation. One
- * listener per process; NULL removes it. */
-typedef void (*hsmca_revocation_listener)(const char *mount, const unsigned char *serial, size_t serial_len,
-                                          void *arg);
-void hsmca_revocation_set_listener(hsmca_revocation_listener fn, void *arg);
+/* Caches of revocation status are per CA and told directly: a committed
+ * revocation (any path, issuers' certificates too) and a tidy that removes
+ * a certificate drop the serial's signed OCSP answers
+ * (hsmca_ocsp_cache_invalidate). */
 
 /* ---- CRLs ---- */
 
