@@ -1122,6 +1122,72 @@ static hsmca_rv expunge(hsmca_store *st, const unsigned char *serial, size_t len
     return rv;
 }
 
+static hsmca_rv reassociate(hsmca_store *st, const unsigned char *serial, size_t len, const char *from, const char *to)
+{
+    hsmca_store_batch *b = hsmca_store_batch_new(st);
+    hsmca_rv rv;
+
+    hsmca_store_batch_cert_reassociate(b, "pki", serial, len, from, to);
+    rv = hsmca_store_batch_commit(b);
+    hsmca_store_batch_free(b);
+    return rv;
+}
+
+/* maintain_stored_certificate_counts and tidy_revoked_cert_issuer_
+ * associations: the counts; orphans are the revoked rows whose issuer
+ * document is gone; a reassociation applies only while the row still
+ * names the issuer it is moved from. */
+static void test_tidy_counts_and_orphans(void **state)
+{
+    fixture *f = *state;
+    const unsigned char s1[] = {0x01}, s2[] = {0x02}, s3[] = {0x03};
+    hsmca_store_expired rows[4];
+    uint64_t stored = 0, revoked = 0;
+    size_t n = 99;
+
+    assert_rv(issue(f->st, "pki", s1, sizeof(s1)), HSMCA_OK); /* issuer-1 */
+    assert_rv(issue(f->st, "pki", s2, sizeof(s2)), HSMCA_OK);
+    assert_rv(issue(f->st, "pki", s3, sizeof(s3)), HSMCA_OK);
+    assert_rv(revoke_one(f->st, s2, sizeof(s2), 1500, 1), HSMCA_OK);
+    assert_rv(revoke_one(f->st, s3, sizeof(s3), 1500, 1), HSMCA_OK);
+    assert_rv(hsmca_store_cert_counts(f->st, "pki", &stored, &revoked), HSMCA_OK);
+    assert_int_equal(stored, 3);
+    assert_int_equal(revoked, 2);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM certs WHERE mount = 'pki'"), (long long)stored);
+
+    /* No issuer document "issuer-1": both revoked rows are orphans, the
+     * unrevoked s1 is not listed. */
+    assert_rv(hsmca_store_revoked_orphans(f->st, "pki", NULL, 0, rows, 4, &n), HSMCA_OK);
+    assert_int_equal(n, 2);
+    assert_memory_equal(rows[0].serial, s2, 1);
+    assert_string_equal(rows[0].issuer_id, "issuer-1");
+    assert_rv(hsmca_store_revoked_orphans(f->st, "pki", s2, sizeof(s2), rows, 4, &n), HSMCA_OK);
+    assert_int_equal(n, 1);
+    assert_memory_equal(rows[0].serial, s3, 1);
+    assert_rv(put_doc(f->st, HSMCA_PUT_CREATE, "pki", HSMCA_DOC_ISSUER, "issuer-1", NULL, "{}"), HSMCA_OK);
+    assert_rv(hsmca_store_revoked_orphans(f->st, "pki", NULL, 0, rows, 4, &n), HSMCA_OK);
+    assert_int_equal(n, 0);
+
+    /* Moved to an issuer with no document: an orphan again, naming it. */
+    assert_rv(reassociate(f->st, s2, sizeof(s2), "issuer-1", "issuer-2"), HSMCA_OK);
+    assert_rv(hsmca_store_revoked_orphans(f->st, "pki", NULL, 0, rows, 4, &n), HSMCA_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].issuer_id, "issuer-2");
+    /* A stale "from": nothing changes, and the batch does not fail. */
+    assert_rv(reassociate(f->st, s2, sizeof(s2), "issuer-9", "issuer-1"), HSMCA_OK);
+    assert_rv(hsmca_store_revoked_orphans(f->st, "pki", NULL, 0, rows, 4, &n), HSMCA_OK);
+    assert_int_equal(n, 1);
+    assert_rv(reassociate(f->st, s2, sizeof(s2), "issuer-2", "issuer-1"), HSMCA_OK);
+    assert_rv(hsmca_store_revoked_orphans(f->st, "pki", NULL, 0, rows, 4, &n), HSMCA_OK);
+    assert_int_equal(n, 0);
+    /* Bad input is refused before anything is queued. */
+    assert_rv(reassociate(f->st, s2, sizeof(s2), "", "issuer-1"), HSMCA_ERR_INVALID_ARG);
+    assert_rv(hsmca_store_revoked_orphans(f->st, "pki", NULL, 0, rows, 0, &n), HSMCA_ERR_INVALID_ARG);
+    assert_rv(hsmca_store_cert_counts(f->st, "pki", &stored, &revoked), HSMCA_OK);
+    assert_int_equal(stored, 3);
+    assert_int_equal(revoked, 2);
+}
+
 /* Tidy at scale: its listing is served by the index certs_not_after
  * (migration 4), as SQLite's own query plan for the statement shows, and
  * pages in (not_after, serial) order across rows of different expiry. */
@@ -1279,6 +1345,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_revocation_uses_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tidy_expunge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tidy_uses_not_after_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tidy_counts_and_orphans, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
