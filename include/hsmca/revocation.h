@@ -80,15 +80,10 @@ hsmca_rv hsmca_revocation_revoke_issuer(hsmca_ca *ca, const char *mount, const c
 hsmca_rv hsmca_revocation_list(hsmca_ca *ca, const char *mount, const char *after, size_t limit,
                                int (*cb)(const char *serial_text, void *arg), void *arg);
 
-/* Told after each revocation is committed (a certificate by any path, or
- * an issuer's certificate): for caches of revocation status, such as
- * signed OCSP answers, to drop what they hold for that serial at once.
- * Called on the revoking thread, after the commit and before the CRL
- * rebuild; it must be quick and must not call back into revocation. One
- * listener per process; NULL removes it. */
-typedef void (*hsmca_revocation_listener)(const char *mount, const unsigned char *serial, size_t serial_len,
-                                          void *arg);
-void hsmca_revocation_set_listener(hsmca_revocation_listener fn, void *arg);
+/* Caches of revocation status are per CA and told directly: a committed
+ * revocation (any path, issuers' certificates too) and a tidy that removes
+ * a certificate drop the serial's signed OCSP answers
+ * (hsmca_ocsp_cache_invalidate). */
 
 /* ---- CRLs ---- */
 
@@ -142,12 +137,21 @@ hsmca_rv hsmca_revocation_resign_crls(hsmca_ca *ca, const char *mount, const cha
 
 /* ---- tidy ---- */
 
+struct hsmca_audit;
+/* The audit log of background revocation work: every tidy run, manual or
+ * automatic, writes an entry when it starts (with its parameters; if that
+ * entry cannot be written the run does not start) and one when it ends
+ * (state, counts, error). NULL (the default): no entries, for tools and
+ * tests without a log. Set before any tidy starts; log must outlive the
+ * tidy threads (hsmca_revocation_tidy_shutdown). */
+void hsmca_revocation_set_audit(hsmca_ca *ca, struct hsmca_audit *log);
+
 /* The parameters of tidy (and of config/auto-tidy); durations in seconds,
  * pause_duration in milliseconds (Go durations may be "250ms"). */
 typedef struct {
     bool tidy_cert_store;       /* expired, unrevoked certificates */
     bool tidy_revoked_certs;    /* expired, revoked certificates (they leave the CRL) */
-    bool tidy_revoked_cert_issuer_associations; /* count revoked entries whose issuer is gone */
+    bool tidy_revoked_cert_issuer_associations; /* revoked entries whose issuer is gone: associate with the signer */
     bool tidy_expired_issuers;  /* issuers past issuer_safety_buffer: never the default, never one with valid leaves */
     int64_t safety_buffer;      /* default 72h; must be positive */
     int64_t issuer_safety_buffer; /* default 8760h; must be positive */
@@ -178,7 +182,10 @@ typedef struct {
     uint64_t cert_store_deleted_count;
     uint64_t revoked_cert_deleted_count;
     uint64_t missing_issuer_cert_count;
+    uint64_t issuers_deleted_count;  /* tidy_expired_issuers (audited; not an OpenBao field) */
+    uint64_t issuer_associations_fixed_count; /* revoked entries given their signing issuer again (idem) */
     int64_t last_auto_tidy_finished; /* 0: none since the daemon started */
+    char run_id[37];                 /* the run's id in its audit entries ("" before any run) */
 } hsmca_tidy_status;
 
 /* "Inactive", "Running", ... as OpenBao spells them. */
@@ -200,8 +207,8 @@ void hsmca_revocation_tidy_shutdown(void);
 typedef struct {
     bool enabled;
     int64_t interval_duration; /* seconds from the end of one run to the next; default 12h */
-    bool maintain_stored_certificate_counts;       /* accepted, no effect yet */
-    bool publish_stored_certificate_count_metrics; /* accepted, needs the former */
+    bool maintain_stored_certificate_counts;       /* tidy-status shows the counts (hsmca_revocation_cert_counts) */
+    bool publish_stored_certificate_count_metrics; /* sys/metrics shows them; needs the former */
     hsmca_tidy_params params;
 } hsmca_auto_tidy_config;
 
@@ -211,6 +218,20 @@ void hsmca_auto_tidy_defaults(hsmca_auto_tidy_config *c);
 hsmca_rv hsmca_auto_tidy_check(const hsmca_auto_tidy_config *c);
 hsmca_rv hsmca_revocation_auto_tidy_get(hsmca_ca *ca, const char *mount, hsmca_auto_tidy_config *out);
 hsmca_rv hsmca_revocation_auto_tidy_set(hsmca_ca *ca, const char *mount, const hsmca_auto_tidy_config *c);
+/* maintain_stored_certificate_counts / publish_stored_certificate_count_
+ * metrics. OpenBao keeps these counts in memory, from a LIST at mount time
+ * plus every issuance, revocation and tidy; here the database counts them
+ * when asked (two index-only counts in one read snapshot), so they are exact
+ * under concurrent issuance, revocation and tidy and need no baseline. */
+typedef struct {
+    bool maintained;     /* maintain_stored_certificate_counts is on */
+    bool published;      /* publish_stored_certificate_count_metrics is on */
+    uint64_t stored;     /* certificates stored (revoked ones included); 0 unless maintained */
+    uint64_t revoked;    /* of those, revoked; 0 unless maintained */
+} hsmca_cert_counts;
+
+hsmca_rv hsmca_revocation_cert_counts(hsmca_ca *ca, const char *mount, hsmca_cert_counts *out);
+
 /* The daemon's auto-tidy job: for every mount with auto-tidy enabled whose
  * interval has passed since its last auto run ended (or since the mount was
  * first seen, as OpenBao delays the first run), starts a tidy. *started

@@ -141,19 +141,32 @@ typedef struct {
     int64_t revoked_at; /* 0 = not revoked */
 } hsmca_store_expired;
 
-/* Certificates with not_after < expired_before, in serial order after the
- * given serial (NULL: from the start), at most limit (1..4096): one tidy
- * batch. The rows are read into the caller's array, so no read transaction
- * stays open while the caller writes. *n gets how many. */
+/* Certificates with not_after < expired_before, in (not_after, serial)
+ * order after the row `after` (the last row of the previous batch; NULL:
+ * from the start), at most limit (1..4096): one tidy batch, served by the
+ * index certs_not_after. The rows are read into the caller's array, so no
+ * read transaction stays open while the caller writes. *n gets how many. */
 hsmca_rv hsmca_store_expired_list(hsmca_store *st, const char *mount, int64_t expired_before,
-                                  const unsigned char *after, size_t after_len, hsmca_store_expired *rows,
-                                  size_t limit, size_t *n);
+                                  const hsmca_store_expired *after, hsmca_store_expired *rows, size_t limit,
+                                  size_t *n);
+/* The text of the statement hsmca_store_expired_list runs (for tests that
+ * show its query plan). */
+const char *hsmca_store_expired_list_sql(void);
 /* Does the issuer have a stored certificate with not_after >= now? An
  * issuer tidy would remove must not (leaves it signed could outlive it). */
 hsmca_rv hsmca_store_issuer_has_unexpired(hsmca_store *st, const char *mount, const char *issuer_id, int64_t now,
                                           bool *out);
 /* How many certificates the mount holds (tidy's "of TOTAL"). */
 hsmca_rv hsmca_store_cert_count(hsmca_store *st, const char *mount, uint64_t *out);
+/* How many certificates the mount holds, and how many of them are revoked,
+ * read in one snapshot (maintain_stored_certificate_counts). */
+hsmca_rv hsmca_store_cert_counts(hsmca_store *st, const char *mount, uint64_t *stored, uint64_t *revoked);
+/* Revoked certificates whose issuer_id names no issuer document of the
+ * mount (the issuer was deleted, or deleted and imported again under a new
+ * id), in serial order after `after` (NULL: from the start), at most limit
+ * (1..4096). */
+hsmca_rv hsmca_store_revoked_orphans(hsmca_store *st, const char *mount, const unsigned char *after,
+                                     size_t after_len, hsmca_store_expired *rows, size_t limit, size_t *n);
 
 /* ---- revocations ---- */
 
@@ -271,6 +284,12 @@ void hsmca_store_batch_revoke_intent(hsmca_store_batch *b, const char *mount, co
  * the batch does not fail (tidy's listing may be stale by commit time). */
 void hsmca_store_batch_cert_expunge(hsmca_store_batch *b, const char *mount, const unsigned char *serial,
                                     size_t serial_len, int64_t expired_before, bool revoked);
+
+/* tidy_revoked_cert_issuer_associations: the certificate's row names
+ * to_issuer_id instead of from_issuer_id, but only if it still names
+ * from_issuer_id (else nothing happens and the batch does not fail). */
+void hsmca_store_batch_cert_reassociate(hsmca_store_batch *b, const char *mount, const unsigned char *serial,
+                                        size_t serial_len, const char *from_issuer_id, const char *to_issuer_id);
 
 /* Applies the batch durably. Concurrent commits are grouped into one
  * transaction (each batch in its own savepoint, so one failing batch does

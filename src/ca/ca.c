@@ -26,7 +26,7 @@ hsmca_rv hsmca_ca_new(const hsmca_ca_config *cfg, hsmca_ca **out)
     atomic_init(&ca->gen, 1);
     ca->default_ttl = cfg->default_ttl > 0 ? cfg->default_ttl : CA_DEFAULT_TTL;
     ca->max_ttl = cfg->max_ttl > 0 ? cfg->max_ttl : CA_DEFAULT_TTL;
-    if (hsmca_ocsp_state_new(&ca->ocsp) != HSMCA_OK) {
+    if (hsmca_ocsp_state_new(&ca->ocsp) != HSMCA_OK || rev_crl_cache_new(&ca->crl_cache) != HSMCA_OK) {
         hsmca_ca_free(ca);
         return HSMCA_ERR_NOMEM;
     }
@@ -45,6 +45,7 @@ void hsmca_ca_free(hsmca_ca *ca)
     for (size_t i = 0; i < ca->n_roles; i++)
         hsmca_role_clear(&ca->roles[i].role);
     hsmca_ocsp_state_free(ca->ocsp);
+    rev_crl_cache_free(ca->crl_cache);
     pthread_mutex_destroy(&ca->cache_lock);
     pthread_mutex_destroy(&ca->config_lock);
     free(ca);

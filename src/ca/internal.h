@@ -79,7 +79,18 @@ struct hsmca_ca {
     /* The OCSP responder's issuer tables and response cache
      * (src/revocation/ocsp*.c); here so the revoke path can invalidate it. */
     hsmca_ocsp_state *ocsp;
+    /* Where background work that changes state (tidy runs) writes its
+     * audit entries (hsmca_revocation_set_audit); NULL: none. Set before
+     * any such work starts, read without a lock. */
+    struct hsmca_audit *audit;
+    /* The last signed CRLs (src/revocation/crl_cache.c). */
+    struct rev_crl_cache *crl_cache;
 };
+
+/* The CRL cache's life, with the CA's (src/revocation/crl_cache.c). */
+struct rev_crl_cache;
+hsmca_rv rev_crl_cache_new(struct rev_crl_cache **out);
+void rev_crl_cache_free(struct rev_crl_cache *c);
 
 /* Caches (under cache_lock): entries is an array of n structs of stride
  * bytes, each starting with a ca_cache_tag. find returns the entry loaded

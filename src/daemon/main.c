@@ -270,6 +270,9 @@ static hsmca_rv assemble(daemon_config *c, parts *p, const int *listen_fds, size
     auc.no_sync = c->audit_no_sync;
     if ((rv = hsmca_audit_open(p->tok, &auc, &p->audit)) != HSMCA_OK)
         return rv;
+    /* Tidy runs (manual and auto-tidy) are audited too; parts_free stops
+     * their threads before the log is closed. */
+    hsmca_revocation_set_audit(p->ca, p->audit);
     for (size_t i = 0; i < c->n_mounts; i++) {
         rv = hsmca_ca_mount_enable(p->ca, c->mounts[i]);
         if (rv != HSMCA_OK && rv != HSMCA_ERR_EXISTS)

@@ -333,6 +333,9 @@ hsmca_rv rev_crl_rebuild(hsmca_ca *ca, const char *mount, const char *issuer_ref
         hsmca_store_batch_doc_delete(b, mount, REV_DOC_DELTA, iss.issuer_id);
     hsmca_store_batch_doc_put(b, HSMCA_PUT_UPSERT, mount, REV_DOC_STATE, iss.issuer_id, NULL, text, NULL, 0);
     rv = hsmca_store_batch_commit(b);
+    /* Whatever the outcome (a timed-out commit may still land): the next
+     * read of this issuer's CRLs goes to the database. */
+    rev_crl_cache_invalidate(ca, mount, iss.issuer_id);
     if (rv == HSMCA_OK)
         hsmca_log(HSMCA_LOG_INFO, "mount '%s': issuer %s: %s CRL %lld signed (%zu bytes)", mount,
                   iss.issuer_id, full != NULL ? "complete" : "delta",
@@ -393,6 +396,7 @@ hsmca_rv hsmca_revocation_crl_get(hsmca_ca *ca, const char *mount, const char *r
 {
     hsmca_ca_issuer iss;
     hsmca_crl_config cfg;
+    uint64_t gen = 0;
     hsmca_rv rv;
 
     hsmca_return_val_if_fail(ca != NULL && der != NULL && der_len != NULL && this_update != NULL,
@@ -403,7 +407,13 @@ hsmca_rv hsmca_revocation_crl_get(hsmca_ca *ca, const char *mount, const char *r
     rv = hsmca_ca_issuer_get(ca, mount, ref != NULL && ref[0] ? ref : "default", &iss);
     if (rv != HSMCA_OK)
         return rv;
+    if (rev_crl_cache_get(ca, mount, iss.issuer_id, kind, der, der_len, this_update, &gen)) {
+        rv = HSMCA_OK;
+        goto done;
+    }
     rv = read_crl(ca, mount, iss.issuer_id, kind, der, der_len, this_update);
+    if (rv == HSMCA_OK)
+        rev_crl_cache_put(ca, mount, iss.issuer_id, kind, *der, *der_len, *this_update, gen);
     if (rv != HSMCA_ERR_NOT_FOUND)
         goto done;
     /* Never built (a new issuer): build it now, once. */

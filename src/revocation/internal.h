@@ -117,4 +117,19 @@ hsmca_rv rev_crl_rebuild(hsmca_ca *ca, const char *mount, const char *issuer_ref
 hsmca_rv rev_crl_rebuild_after(hsmca_ca *ca, const char *mount, const char *issuer_id, const hsmca_crl_config *cfg,
                                int64_t covered_seq, bool *built);
 
+/* ---- the CRL cache (crl_cache.c) ---- */
+
+/* A copy of the cached CRL (malloc'd) and its thisUpdate: true on a hit.
+ * On a miss *gen is what rev_crl_cache_put must be given with what the
+ * caller then reads from the database. */
+bool rev_crl_cache_get(hsmca_ca *ca, const char *mount, const char *issuer_id, hsmca_crl_kind kind,
+                       unsigned char **der, size_t *len, int64_t *this_update, uint64_t *gen);
+/* Keeps a copy, unless a CRL was signed (rev_crl_cache_invalidate) since
+ * gen was handed out. */
+void rev_crl_cache_put(hsmca_ca *ca, const char *mount, const char *issuer_id, hsmca_crl_kind kind,
+                       const unsigned char *der, size_t len, int64_t this_update, uint64_t gen);
+/* Drops the issuer's CRLs (issuer_id NULL: the mount's); called after
+ * every commit of a CRL, whatever its outcome. */
+void rev_crl_cache_invalidate(hsmca_ca *ca, const char *mount, const char *issuer_id);
+
 #endif

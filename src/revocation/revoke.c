@@ -3,7 +3,6 @@
  * the private key (revoke-with-key), and issuers (issuer/:ref/revoke);
  * LIST certs/revoked. A revocation is one store batch; the CRL follows at
  * once unless auto_rebuild leaves that to the periodic job. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,32 +20,6 @@
 #include "internal.h"
 
 #define PEM_MAX (64u * 1024u) /* one certificate or key in PEM */
-
-/* The process's revocation listener; set at start-up, read per revocation. */
-static pthread_mutex_t listener_lock = PTHREAD_MUTEX_INITIALIZER;
-static hsmca_revocation_listener listener_fn;
-static void *listener_arg;
-
-void hsmca_revocation_set_listener(hsmca_revocation_listener fn, void *arg)
-{
-    pthread_mutex_lock(&listener_lock);
-    listener_fn = fn;
-    listener_arg = arg;
-    pthread_mutex_unlock(&listener_lock);
-}
-
-static void notify(const char *mount, const unsigned char *serial, size_t serial_len)
-{
-    hsmca_revocation_listener fn;
-    void *arg;
-
-    pthread_mutex_lock(&listener_lock);
-    fn = listener_fn;
-    arg = listener_arg;
-    pthread_mutex_unlock(&listener_lock);
-    if (fn != NULL)
-        fn(mount, serial, serial_len, arg);
-}
 
 /* The certificate being revoked, whichever way it was named. */
 typedef struct {
@@ -437,7 +410,6 @@ hsmca_rv hsmca_revocation_revoke(hsmca_ca *ca, const char *mount, const char *se
         goto done;
     out->revocation_time = now;
     hsmca_log(HSMCA_LOG_NOTICE, "mount '%s': certificate %s revoked", mount, out->serial_number);
-    notify(mount, t.serial, t.serial_len);
     rebuild_after(ca, mount, t.issuer_id, &out->crl_rebuilt, out->crl_warning, sizeof(out->crl_warning));
 done:
     OPENSSL_free(der);
@@ -471,8 +443,6 @@ hsmca_rv hsmca_revocation_revoke_issuer(hsmca_ca *ca, const char *mount, const c
                                  out->revocation_time > 0 ? out->revocation_time : (int64_t)time(NULL), 0);
         rv = hsmca_store_batch_commit(b);
         hsmca_store_batch_free(b);
-        if (rv == HSMCA_OK)
-            notify(mount, serial, serial_len);
         if (rv == HSMCA_ERR_EXISTS)
             rv = HSMCA_OK;
         if (rv == HSMCA_OK)

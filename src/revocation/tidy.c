@@ -9,13 +9,19 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <openssl/bio.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "hsmca/audit.h"
 #include "hsmca/log.h"
+#include "hsmca/ocsp.h"
 #include "hsmca/revocation.h"
 #include "hsmca/store.h"
+#include "hsmca/uuid.h"
+#include "../ca/internal.h"
 
 /* Certificates examined per batch: small, so each write batch joins the
  * writer's group commit beside issuance without holding it up, and a
@@ -44,6 +50,68 @@ typedef struct {
 static pthread_mutex_t tidy_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t tidy_wake = PTHREAD_COND_INITIALIZER;
 static tidy_slot tidy_slots[TIDY_SLOTS];
+
+void hsmca_revocation_set_audit(hsmca_ca *ca, hsmca_audit *log)
+{
+    if (ca != NULL)
+        ca->audit = log;
+}
+
+/* A run's audit entry: at the start (end false) its trigger and
+ * parameters, at the end also its state, counts and times. Tidy's
+ * parameters and counts hold nothing secret. request_id is the run's id,
+ * so the two entries of one run are found together; path is the mount's
+ * tidy endpoint whether an operator or auto-tidy started it. HSMCA_OK when
+ * no log is set. */
+static hsmca_rv run_audit(hsmca_ca *ca, const char *mount, bool auto_run, bool end, const hsmca_tidy_status *st)
+{
+    hsmca_rv rv = HSMCA_ERR_NOMEM;
+    hsmca_audit_entry e;
+    char path[HSMCA_STORE_MOUNT_MAX + 8];
+    const hsmca_tidy_params *p = &st->params;
+    json_t *d;
+
+    if (ca->audit == NULL)
+        return HSMCA_OK;
+    d = json_pack("{ss ss ss ss sb sb sb sb sI sI sI sI}", "phase", end ? "tidy-end" : "tidy-start", "run_id",
+                  st->run_id, "trigger", auto_run ? "auto-tidy" : "manual", "state",
+                  hsmca_tidy_state_name(st->state), "tidy_cert_store", p->tidy_cert_store, "tidy_revoked_certs",
+                  p->tidy_revoked_certs, "tidy_revoked_cert_issuer_associations",
+                  p->tidy_revoked_cert_issuer_associations, "tidy_expired_issuers", p->tidy_expired_issuers,
+                  "safety_buffer", (json_int_t)p->safety_buffer, "issuer_safety_buffer",
+                  (json_int_t)p->issuer_safety_buffer, "pause_ms", (json_int_t)p->pause_ms, "time_started",
+                  (json_int_t)st->time_started);
+    if (d == NULL)
+        return hsmca_err(rv, "tidy of mount '%s': out of memory for its audit entry", mount);
+    if (end && (json_object_set_new(d, "time_finished", json_integer(st->time_finished)) != 0 ||
+                json_object_set_new(d, "cert_store_deleted_count",
+                                    json_integer((json_int_t)st->cert_store_deleted_count)) != 0 ||
+                json_object_set_new(d, "revoked_cert_deleted_count",
+                                    json_integer((json_int_t)st->revoked_cert_deleted_count)) != 0 ||
+                json_object_set_new(d, "missing_issuer_cert_count",
+                                    json_integer((json_int_t)st->missing_issuer_cert_count)) != 0 ||
+                json_object_set_new(d, "issuers_deleted_count",
+                                    json_integer((json_int_t)st->issuers_deleted_count)) != 0 ||
+                json_object_set_new(d, "issuer_associations_fixed_count",
+                                    json_integer((json_int_t)st->issuer_associations_fixed_count)) != 0)) {
+        json_decref(d);
+        return hsmca_err(rv, "tidy of mount '%s': out of memory for its audit entry", mount);
+    }
+    snprintf(path, sizeof(path), "%s/tidy", mount);
+    memset(&e, 0, sizeof(e));
+    e.request_id = st->run_id;
+    e.remote_address = "local";
+    e.operation = "update";
+    e.mount = mount;
+    e.path = path;
+    e.status = !end ? 202 : st->state == HSMCA_TIDY_ERROR ? 500 : 200;
+    e.outcome = end && st->state == HSMCA_TIDY_ERROR ? HSMCA_AUDIT_ERROR : HSMCA_AUDIT_SUCCESS;
+    e.error = end && st->error[0] != '\0' ? st->error : NULL;
+    e.details = d;
+    rv = hsmca_audit_log(ca->audit, &e);
+    json_decref(d);
+    return rv;
+}
 
 void hsmca_tidy_params_defaults(hsmca_tidy_params *p)
 {
@@ -115,20 +183,126 @@ static bool pause_or_cancel(tidy_slot *s, int64_t ms)
     return !s->cancel;
 }
 
-/* Does the issuer document still exist? One lookup per revoked entry: the
- * association check is opt-in and OpenBao advises against running it in
- * every auto-tidy. */
-static bool issuer_exists(hsmca_store *store, const char *mount, const char *issuer_id)
-{
-    hsmca_store_doc d;
-    hsmca_rv rv;
+/* The mount's issuers that have a certificate, for matching orphaned
+ * revoked entries (bounded: more issuers than this are not matched). */
+#define TIDY_ASSOC_ISSUERS_MAX 256u
 
-    memset(&d, 0, sizeof(d));
-    rv = hsmca_store_doc_get(store, mount, HSMCA_DOC_ISSUER, issuer_id, &d);
-    hsmca_store_doc_clear(&d);
+typedef struct {
+    char ids[TIDY_ASSOC_ISSUERS_MAX][37];
+    X509 *certs[TIDY_ASSOC_ISSUERS_MAX];
+    size_t n;
+} assoc_issuers;
+
+static int collect_issuer(const hsmca_ca_issuer *i, void *arg)
+{
+    assoc_issuers *a = arg;
+
+    if (a->n >= TIDY_ASSOC_ISSUERS_MAX)
+        return 0;
+    if (i->certificate == NULL || X509_up_ref(i->certificate) != 1)
+        return 1;
+    a->certs[a->n] = i->certificate;
+    snprintf(a->ids[a->n++], sizeof(a->ids[0]), "%s", i->issuer_id);
+    return 1;
+}
+
+/* The issuer of the mount that signed der: its subject is the
+ * certificate's issuer name (and key identifiers agree, X509_check_issued)
+ * and the certificate's signature verifies with its public key -- a name
+ * alone could be a different CA with the same name. NULL: none. */
+static const char *signer_of(const assoc_issuers *a, const unsigned char *der, size_t len)
+{
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    const char *found = NULL;
+
+    for (size_t k = 0; x != NULL && k < a->n && found == NULL; k++) {
+        if (X509_check_issued(a->certs[k], x) == X509_V_OK && X509_verify(x, X509_get0_pubkey(a->certs[k])) == 1)
+            found = a->ids[k];
+    }
+    X509_free(x);
+    return found;
+}
+
+/* tidy_revoked_cert_issuer_associations. Every stored certificate names
+ * the issuer that signed it when it is stored; that id goes stale when the
+ * issuer is deleted and later imported again (a new issuer_id for the same
+ * certificate and key), and then the revoked entry appears in no CRL and
+ * its OCSP status cannot be served. This pass finds revoked entries whose
+ * issuer document is gone (missing_issuer_cert_count) and associates each
+ * with the mount's issuer whose key verifiably signed it; those left
+ * without one stay as they are. The CRLs are rebuilt when any changed. */
+static hsmca_rv tidy_associations(tidy_slot *s, hsmca_ca *ca, const char *mount, uint64_t *fixed)
+{
+    hsmca_rv rv = HSMCA_ERR_NOMEM;
+    hsmca_store *store = hsmca_ca_get0_store(ca);
+    assoc_issuers *a = calloc(1, sizeof(*a));
+    hsmca_store_batch *b = hsmca_store_batch_new(store);
+    hsmca_store_expired rows[TIDY_BATCH];
+    unsigned char after[HSMCA_STORE_SERIAL_MAX];
+    size_t after_len = 0, n = 0;
+    bool go = true;
+
+    *fixed = 0;
+    if (a == NULL || b == NULL) {
+        rv = hsmca_err(HSMCA_ERR_NOMEM, "tidy: out of memory");
+        goto done;
+    }
+    rv = hsmca_ca_issuer_list(ca, mount, collect_issuer, a);
     if (rv != HSMCA_OK)
-        hsmca_err_clear();
-    return rv != HSMCA_ERR_NOT_FOUND;
+        goto done;
+    do {
+        size_t adds = 0, missing = 0;
+
+        rv = hsmca_store_revoked_orphans(store, mount, after_len ? after : NULL, after_len, rows, TIDY_BATCH, &n);
+        if (rv != HSMCA_OK)
+            goto done;
+        for (size_t i = 0; i < n; i++) {
+            hsmca_store_cert c;
+            const char *to = NULL;
+
+            missing++;
+            memset(&c, 0, sizeof(c));
+            if (hsmca_store_cert_get(store, mount, rows[i].serial, rows[i].serial_len, &c) == HSMCA_OK)
+                to = signer_of(a, c.der, c.der_len);
+            else
+                hsmca_err_clear(); /* removed meanwhile: nothing to associate */
+            if (to != NULL) {
+                hsmca_store_batch_cert_reassociate(b, mount, rows[i].serial, rows[i].serial_len, rows[i].issuer_id,
+                                                   to);
+                adds++;
+            }
+            hsmca_store_cert_clear(&c);
+        }
+        if (n > 0) {
+            memcpy(after, rows[n - 1].serial, rows[n - 1].serial_len);
+            after_len = rows[n - 1].serial_len;
+        }
+        if (adds > 0) {
+            rv = hsmca_store_batch_commit(b);
+            if (rv != HSMCA_OK)
+                goto done;
+            /* An answer cached while the entry had no issuer said "unknown". */
+            for (size_t i = 0; i < n; i++)
+                hsmca_ocsp_cache_invalidate(ca, mount, rows[i].serial, rows[i].serial_len);
+        }
+        *fixed += adds;
+        pthread_mutex_lock(&tidy_lock);
+        s->st.missing_issuer_cert_count += missing;
+        s->st.issuer_associations_fixed_count += adds;
+        snprintf(s->st.message, sizeof(s->st.message),
+                 "Tidying revoked certificates: checking certificate %llu without an issuer",
+                 (unsigned long long)s->st.missing_issuer_cert_count);
+        go = !s->cancel;
+        pthread_mutex_unlock(&tidy_lock);
+    } while (go && n == TIDY_BATCH);
+    rv = HSMCA_OK;
+done:
+    for (size_t k = 0; a != NULL && k < a->n; k++)
+        X509_free(a->certs[k]);
+    free(a);
+    hsmca_store_batch_free(b);
+    return rv;
 }
 
 /* One pass over the expired certificates; counters and message go into
@@ -139,8 +313,9 @@ static hsmca_rv tidy_run(tidy_slot *s, hsmca_ca *ca, const char *mount, const hs
     hsmca_store *store = hsmca_ca_get0_store(ca);
     hsmca_store_batch *b = NULL;
     hsmca_store_expired rows[TIDY_BATCH];
-    unsigned char after[HSMCA_STORE_SERIAL_MAX];
-    size_t after_len = 0, n = 0;
+    hsmca_store_expired after; /* the last row of the previous batch */
+    size_t n = 0;
+    bool have_after = false;
     uint64_t total = 0, checked = 0, revoked_gone = 0;
     int64_t cutoff;
     bool go = true;
@@ -159,20 +334,15 @@ static hsmca_rv tidy_run(tidy_slot *s, hsmca_ca *ca, const char *mount, const hs
     cutoff = (int64_t)time(NULL) - p->safety_buffer;
     do {
         size_t adds = 0, plain = 0, revoked = 0;
+        size_t gone[TIDY_BATCH]; /* rows[] indexes named in this batch */
 
-        rv = hsmca_store_expired_list(store, mount, cutoff, after_len ? after : NULL, after_len, rows,
-                                      TIDY_BATCH, &n);
+        rv = hsmca_store_expired_list(store, mount, cutoff, have_after ? &after : NULL, rows, TIDY_BATCH, &n);
         if (rv != HSMCA_OK)
             goto done;
         for (size_t i = 0; i < n; i++) {
             const hsmca_store_expired *r = &rows[i];
 
             if (r->revoked_at != 0) {
-                if (p->tidy_revoked_cert_issuer_associations && !issuer_exists(store, mount, r->issuer_id)) {
-                    pthread_mutex_lock(&tidy_lock);
-                    s->st.missing_issuer_cert_count++;
-                    pthread_mutex_unlock(&tidy_lock);
-                }
                 if (!p->tidy_revoked_certs)
                     continue;
                 revoked++;
@@ -182,16 +352,23 @@ static hsmca_rv tidy_run(tidy_slot *s, hsmca_ca *ca, const char *mount, const hs
                 plain++;
             }
             hsmca_store_batch_cert_expunge(b, mount, r->serial, r->serial_len, cutoff, r->revoked_at != 0);
-            adds++;
+            gone[adds++] = i;
         }
         if (n > 0) {
-            memcpy(after, rows[n - 1].serial, rows[n - 1].serial_len);
-            after_len = rows[n - 1].serial_len;
+            after = rows[n - 1];
+            have_after = true;
         }
         if (adds > 0) {
             rv = hsmca_store_batch_commit(b);
             if (rv != HSMCA_OK)
                 goto done;
+            /* A signed answer cached for a removed certificate would go on
+             * saying "good" (or "revoked") until ocsp_expiry, where the
+             * responder now answers "unknown". Dropped for every row the
+             * batch named: one whose delete re-check kept it just signs
+             * again on its next request. */
+            for (size_t k = 0; k < adds; k++)
+                hsmca_ocsp_cache_invalidate(ca, mount, rows[gone[k]].serial, rows[gone[k]].serial_len);
         }
         checked += n;
         revoked_gone += revoked;
@@ -307,6 +484,9 @@ static hsmca_rv tidy_issuers(tidy_slot *s, hsmca_ca *ca, const char *mount, cons
         rv = hsmca_ca_issuer_delete(ca, mount, w->ids[k]);
         if (rv != HSMCA_OK)
             goto done;
+        pthread_mutex_lock(&tidy_lock);
+        s->st.issuers_deleted_count++;
+        pthread_mutex_unlock(&tidy_lock);
     }
     rv = HSMCA_OK;
 done:
@@ -319,18 +499,33 @@ static void *tidy_main(void *arg)
 {
     tidy_slot *s = arg;
     hsmca_tidy_params p;
+    hsmca_tidy_status end;
     char mount[HSMCA_STORE_MOUNT_MAX + 1];
     hsmca_ca *ca;
+    bool auto_run;
     hsmca_rv rv;
 
     pthread_mutex_lock(&tidy_lock);
     p = s->st.params;
     ca = s->ca;
+    auto_run = s->auto_run;
     snprintf(mount, sizeof(mount), "%s", s->mount);
     pthread_mutex_unlock(&tidy_lock);
 
     hsmca_log(HSMCA_LOG_INFO, "tidy of mount '%s' started", mount);
-    rv = tidy_run(s, ca, mount, &p);
+    rv = HSMCA_OK;
+    /* Associations first: an entry given back its issuer is then judged
+     * (and, if expired, removed) like any other. */
+    if (p.tidy_revoked_cert_issuer_associations) {
+        uint64_t fixed = 0;
+
+        rv = tidy_associations(s, ca, mount, &fixed);
+        if (rv == HSMCA_OK && fixed > 0 && hsmca_revocation_crl_rotate(ca, mount, false) != HSMCA_OK)
+            hsmca_log(HSMCA_LOG_WARNING, "tidy of mount '%s': rebuilding CRLs after associating %llu revoked "
+                      "entries with their issuer failed: %s", mount, (unsigned long long)fixed, hsmca_err_message());
+    }
+    if (rv == HSMCA_OK)
+        rv = tidy_run(s, ca, mount, &p);
     /* Issuers after certificates: certificates removed first may be what
      * kept an issuer. pause_duration does not apply here (OpenBao). */
     if (rv == HSMCA_OK && p.tidy_expired_issuers)
@@ -350,13 +545,21 @@ static void *tidy_main(void *arg)
               "tidy of mount '%s' %s: %llu expired and %llu revoked certificates removed%s%s", mount,
               hsmca_tidy_state_name(s->st.state), (unsigned long long)s->st.cert_store_deleted_count,
               (unsigned long long)s->st.revoked_cert_deleted_count, rv == HSMCA_OK ? "" : ": ", s->st.error);
+    end = s->st;
     pthread_mutex_unlock(&tidy_lock);
+    /* The work is done and cannot be undone: a refused end entry is
+     * reported loudly, and the start entry already says the run happened. */
+    if (run_audit(ca, mount, auto_run, true, &end) != HSMCA_OK)
+        hsmca_log(HSMCA_LOG_ERR, "tidy of mount '%s' (run %s): the audit log refused its end entry: %s", mount,
+                  end.run_id, hsmca_err_message());
     return NULL;
 }
 
 hsmca_rv hsmca_revocation_tidy_start(hsmca_ca *ca, const char *mount, const hsmca_tidy_params *p, bool auto_run)
 {
     hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
+    hsmca_tidy_status next;
+    unsigned char id[16];
     tidy_slot *s;
     pthread_t old;
     bool join_old = false;
@@ -376,28 +579,42 @@ hsmca_rv hsmca_revocation_tidy_start(hsmca_ca *ca, const char *mount, const hsmc
         rv = hsmca_err(HSMCA_ERR_EXISTS, "tidy of mount '%s': already in progress", mount);
         goto done;
     }
+    /* The start entry first: a run the audit log cannot record does not
+     * happen, and the mount's last status stays as it was. */
+    memset(&next, 0, sizeof(next));
+    next.params = *p;
+    next.state = HSMCA_TIDY_RUNNING;
+    next.time_started = (int64_t)time(NULL);
+    next.last_auto_tidy_finished = s->st.last_auto_tidy_finished;
+    if (RAND_bytes(id, (int)sizeof(id)) != 1) {
+        rv = hsmca_err(HSMCA_ERR_NOMEM, "tidy of mount '%s': no random bytes for its run id", mount);
+        goto done;
+    }
+    hsmca_uuid_set_version(id, 4);
+    hsmca_uuid_format(id, next.run_id);
+    rv = run_audit(ca, mount, auto_run, false, &next);
+    if (rv != HSMCA_OK) {
+        hsmca_err_prefix("tidy of mount '%s' not started: the audit log refused its entry", mount);
+        goto done;
+    }
     if (s->thread_live) {
         /* The last run has ended (its state says so); reap its thread. */
         old = s->thread;
         join_old = true;
         s->thread_live = false;
     }
-    {
-        int64_t last_auto = s->st.last_auto_tidy_finished;
-
-        memset(&s->st, 0, sizeof(s->st));
-        s->st.last_auto_tidy_finished = last_auto;
-    }
-    s->st.params = *p;
-    s->st.state = HSMCA_TIDY_RUNNING;
-    s->st.time_started = (int64_t)time(NULL);
+    s->st = next;
     s->cancel = false;
     s->auto_run = auto_run;
     s->ca = ca;
     e = pthread_create(&s->thread, NULL, tidy_main, s);
     if (e != 0) {
         s->st.state = HSMCA_TIDY_ERROR;
+        s->st.time_finished = (int64_t)time(NULL);
         snprintf(s->st.error, sizeof(s->st.error), "starting the tidy thread: %s", strerror(e));
+        if (run_audit(ca, mount, auto_run, true, &s->st) != HSMCA_OK)
+            hsmca_log(HSMCA_LOG_ERR, "tidy of mount '%s': the audit log refused its end entry: %s", mount,
+                      hsmca_err_message());
         rv = hsmca_err(HSMCA_ERR_NOMEM, "tidy of mount '%s': starting its thread: %s", mount, strerror(e));
         goto done;
     }

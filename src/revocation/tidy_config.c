@@ -91,3 +91,18 @@ done:
     free(text);
     return rv;
 }
+
+hsmca_rv hsmca_revocation_cert_counts(hsmca_ca *ca, const char *mount, hsmca_cert_counts *out)
+{
+    hsmca_auto_tidy_config c;
+    hsmca_rv rv;
+
+    hsmca_return_val_if_fail(ca != NULL && out != NULL, HSMCA_ERR_INVALID_ARG);
+    memset(out, 0, sizeof(*out));
+    rv = hsmca_revocation_auto_tidy_get(ca, mount, &c);
+    if (rv != HSMCA_OK || !c.maintain_stored_certificate_counts)
+        return rv;
+    out->maintained = true;
+    out->published = c.publish_stored_certificate_count_metrics;
+    return hsmca_store_cert_counts(hsmca_ca_get0_store(ca), mount, &out->stored, &out->revoked);
+}

@@ -389,6 +389,35 @@ done:
         batch_fail(b, rv);
 }
 
+void hsmca_store_batch_cert_reassociate(hsmca_store_batch *b, const char *mount, const unsigned char *serial,
+                                        size_t serial_len, const char *from_issuer_id, const char *to_issuer_id)
+{
+    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
+    store_op *op;
+    arena a;
+
+    if (b == NULL || b->rv != HSMCA_OK)
+        return;
+    if ((rv = store_check_name("mount", mount, HSMCA_STORE_MOUNT_MAX, false)) != HSMCA_OK ||
+        (rv = store_check_serial("serial", serial, serial_len)) != HSMCA_OK ||
+        (rv = store_check_name("from_issuer_id", from_issuer_id, HSMCA_STORE_ID_MAX, false)) != HSMCA_OK ||
+        (rv = store_check_name("issuer_id", to_issuer_id, HSMCA_STORE_ID_MAX, false)) != HSMCA_OK)
+        goto done;
+    op = batch_push(b, OP_CERT_REASSOCIATE, str_size(mount) + str_size(from_issuer_id) + str_size(to_issuer_id),
+                    &a);
+    if (op == NULL)
+        return;
+    op->mount = arena_str(&a, mount);
+    op->from_issuer_id = arena_str(&a, from_issuer_id);
+    op->issuer_id = arena_str(&a, to_issuer_id);
+    memcpy(op->serial, serial, serial_len);
+    op->serial_len = serial_len;
+    rv = HSMCA_OK;
+done:
+    if (rv != HSMCA_OK)
+        batch_fail(b, rv);
+}
+
 void store_batch_mount_create(hsmca_store_batch *b, const char *name, const char *type,
                               const char *options_json)
 {

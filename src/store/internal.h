@@ -75,6 +75,9 @@ typedef enum {
     SQL_TIDY_CERT_DELETE,
     SQL_TIDY_INTENT_DELETE,
     SQL_TIDY_ISSUER_UNEXPIRED,
+    SQL_TIDY_REVOKED_COUNT,
+    SQL_TIDY_REVOKED_ORPHANS,
+    SQL_TIDY_REASSOCIATE,
     SQL_INTEGRITY_CHECK,
     SQL_FOREIGN_KEY_CHECK,
     SQL_MOUNT_DELETE_INTENT_REVOCATIONS,
@@ -155,7 +158,8 @@ typedef enum {
     OP_CERT,
     OP_REVOKE,
     OP_CERT_EXPUNGE,
-    OP_REVOKE_INTENT
+    OP_REVOKE_INTENT,
+    OP_CERT_REASSOCIATE
 } store_op_type;
 
 /* One write. Every pointer points into mem, one allocation per operation that
@@ -179,6 +183,7 @@ typedef struct {
     int reason;                      /* OP_REVOKE, OP_REVOKE_INTENT */
     int64_t expired_before;          /* OP_CERT_EXPUNGE: only if not_after < this */
     bool revoked;                    /* OP_CERT_EXPUNGE: which kind of row may go */
+    const char *from_issuer_id;      /* OP_CERT_REASSOCIATE: only if the row still names it */
     void *mem;
 } store_op;
 
@@ -273,5 +278,6 @@ hsmca_rv store_cert_apply(store_conn *c, const store_op *op, int64_t now);
 hsmca_rv store_revoke_apply(store_conn *c, const store_op *op);
 hsmca_rv store_revoke_intent_apply(store_conn *c, const store_op *op);
 hsmca_rv store_expunge_apply(store_conn *c, const store_op *op);
+hsmca_rv store_reassociate_apply(store_conn *c, const store_op *op);
 
 #endif

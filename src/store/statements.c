@@ -117,11 +117,14 @@ static const char *const sql_text[SQL_COUNT] = {
                           " revocation_seq, 1 FROM intent_revocations WHERE mount = ?1 AND issuer_id = ?4"
                           " AND revocation_seq > ?5 AND revocation_seq <= ?6 ORDER BY 6 LIMIT ?3",
 
-    /* Tidy (tidy.c). Expired rows in serial order after ?2, at most ?3;
-     * walks the primary key, so a batch costs a bounded result however
-     * many rows there are. */
+    /* Tidy (tidy.c). Expired rows in (not_after, serial) order after
+     * (?5, ?2), at most ?3. The index certs_not_after (migration 4) holds
+     * exactly that order, so a batch seeks to its first row and reads only
+     * expired ones: its cost does not grow with the valid certificates
+     * (walking the primary key instead read every row of the mount). */
     [SQL_TIDY_EXPIRED] = "SELECT serial, serial_len, issuer_id, not_after, revoked_at FROM certs"
-                         " WHERE mount = ?1 AND serial > ?2 AND not_after < ?4 ORDER BY serial LIMIT ?3",
+                         " WHERE mount = ?1 AND not_after < ?4 AND (not_after, serial) > (?5, ?2)"
+                         " ORDER BY not_after, serial LIMIT ?3",
     [SQL_TIDY_CERT_COUNT] = "SELECT count(*) FROM certs WHERE mount = ?1",
     /* The conditions are repeated at delete time: a certificate revoked
      * between tidy's listing and this delete is not a plain expired one
@@ -132,6 +135,18 @@ static const char *const sql_text[SQL_COUNT] = {
     /* Rare (tidy_expired_issuers, per expired issuer): a scan is fine. */
     [SQL_TIDY_ISSUER_UNEXPIRED] = "SELECT 1 FROM certs WHERE mount = ?1 AND issuer_id = ?2 AND not_after >= ?3"
                                   " LIMIT 1",
+    /* Counts for maintain_stored_certificate_counts: the first walks the
+     * index certs_not_after, the second the partial index of revoked rows
+     * (certs_revoked_serial); neither reads a certificate. */
+    [SQL_TIDY_REVOKED_COUNT] = "SELECT count(*) FROM certs WHERE mount = ?1 AND revoked_at IS NOT NULL",
+    /* tidy_revoked_cert_issuer_associations: revoked rows whose issuer
+     * document is gone, in serial order after ?2, at most ?3. */
+    [SQL_TIDY_REVOKED_ORPHANS] = "SELECT c.serial, c.serial_len, c.issuer_id, c.not_after, c.revoked_at"
+                                 " FROM certs c WHERE c.mount = ?1 AND c.revoked_at IS NOT NULL AND c.serial > ?2"
+                                 " AND NOT EXISTS (SELECT 1 FROM docs d WHERE d.mount = c.mount"
+                                 " AND d.kind = 'issuer' AND d.id = c.issuer_id) ORDER BY c.serial LIMIT ?3",
+    /* Only while the row still names the issuer tidy found missing. */
+    [SQL_TIDY_REASSOCIATE] = "UPDATE certs SET issuer_id = ?3 WHERE mount = ?1 AND serial = ?2 AND issuer_id = ?4",
 
     [SQL_INTEGRITY_CHECK] = "PRAGMA integrity_check",
     [SQL_FOREIGN_KEY_CHECK] = "PRAGMA foreign_key_check",

@@ -74,6 +74,9 @@ hsmca_rv store_req_apply(store_conn *c, const store_req *req, int64_t now)
         case OP_REVOKE_INTENT:
             rv = store_revoke_intent_apply(c, op);
             break;
+        case OP_CERT_REASSOCIATE:
+            rv = store_reassociate_apply(c, op);
+            break;
         default:
             rv = hsmca_err(HSMCA_ERR_INTERNAL, "batch operation type %d is unknown", (int)op->type);
             break;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The revocation core against a real token (run by
- * tests/integration/test_revocation_core.sh): the listener hears each
- * revocation once, a no_store certificate revoked by PEM is stored with its
- * revocation, a wrong key revokes nothing, and a revocation whose CRL a
- * newer build already covers does not build again. env: HSMCA_TEST_MODULE,
+ * tests/integration/test_revocation_core.sh): a revocation is committed
+ * once (the counter steps once; revoking again keeps the first time), a
+ * no_store certificate revoked by PEM is stored with its revocation, a
+ * wrong key revokes nothing, and a revocation whose CRL a newer build
+ * already covers does not build again. env: HSMCA_TEST_MODULE,
  * HSMCA_TEST_TOKEN, HSMCA_TEST_PIN_FILE, HSMCA_TEST_DB. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -64,23 +65,31 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    hsmca_revocation_set_listener(NULL, NULL);
     unit_ca_close(&env);
     return 0;
 }
 
-typedef struct {
-    int calls;
-    char last[HSMCA_SERIAL_TEXT_MAX + 1];
-} heard;
-
-static void listen_cb(const char *mount, const unsigned char *serial, size_t serial_len, void *arg)
+static int count_row(const hsmca_store_revoked *r, void *arg)
 {
-    heard *h = arg;
+    (void)r;
+    (*(int *)arg)++;
+    return 1;
+}
 
-    assert_string_equal(mount, MOUNT);
-    hsmca_serial_format(serial, serial_len, h->last);
-    h->calls++;
+/* The mount's revocation counter (one step per revocation committed) and
+ * how many revoked rows it holds, read from the store. */
+static int64_t revocations(int *rows)
+{
+    hsmca_store_revoked_query q;
+    int64_t seq = -1;
+    int n = 0;
+
+    memset(&q, 0, sizeof(q));
+    q.since_seq = -1;
+    assert_int_equal(hsmca_store_revoked_list(st, MOUNT, &q, &seq, count_row, &n), HSMCA_OK);
+    if (rows != NULL)
+        *rows = n;
+    return seq;
 }
 
 static void issue(const char *role, hsmca_ca_result *r)
@@ -120,25 +129,30 @@ static char *pem_of_key(EVP_PKEY *k)
     return out;
 }
 
-static void test_listener_and_twice(void **state)
+static void test_revoke_twice(void **state)
 {
     hsmca_ca_result a;
     hsmca_revoke_result rr;
-    heard h = {0};
+    int64_t seq0, seq1, first;
+    int rows0 = 0, rows1 = 0;
 
     (void)state;
-    hsmca_revocation_set_listener(listen_cb, &h);
+    seq0 = revocations(&rows0);
     issue("web", &a);
     assert_int_equal(hsmca_revocation_revoke(ca, MOUNT, a.serial_number, NULL, NULL, &rr), HSMCA_OK);
     assert_false(rr.already_revoked);
     assert_true(rr.crl_rebuilt);
-    assert_int_equal(h.calls, 1);
-    assert_string_equal(h.last, a.serial_number);
-    /* Twice: the first time, no second notice. */
+    assert_string_equal(rr.serial_number, a.serial_number);
+    first = rr.revocation_time;
+    seq1 = revocations(&rows1);
+    assert_int_equal(seq1, seq0 + 1);
+    assert_int_equal(rows1, rows0 + 1);
+    /* Twice: the first time, and nothing committed again. */
     assert_int_equal(hsmca_revocation_revoke(ca, MOUNT, a.serial_number, NULL, NULL, &rr), HSMCA_OK);
     assert_true(rr.already_revoked);
-    assert_int_equal(h.calls, 1);
-    hsmca_revocation_set_listener(NULL, NULL);
+    assert_int_equal(rr.revocation_time, first);
+    assert_int_equal(revocations(&rows1), seq1);
+    assert_int_equal(rows1, rows0 + 1);
     hsmca_ca_result_clear(&a);
 }
 
@@ -176,27 +190,29 @@ static void test_wrong_key(void **state)
     unsigned char s[HSMCA_SERIAL_MAX];
     size_t len = 0;
     char *wrong, *right;
-    heard h = {0};
+    int64_t seq0;
 
     (void)state;
     issue("web", &a);
     issue("web", &b);
     wrong = pem_of_key(b.private_key);
     right = pem_of_key(a.private_key);
-    hsmca_revocation_set_listener(listen_cb, &h);
+    seq0 = revocations(NULL);
     assert_int_equal(hsmca_revocation_revoke(ca, MOUNT, a.serial_number, NULL, wrong, &rr),
                      HSMCA_ERR_INVALID_ARG);
     assert_non_null(strstr(hsmca_err_message(), "private_key"));
     assert_int_equal(hsmca_revocation_revoke(ca, MOUNT, a.serial_number, NULL, "", &rr),
                      HSMCA_ERR_INVALID_ARG);
-    assert_int_equal(h.calls, 0);
+    assert_int_equal(revocations(NULL), seq0);
     assert_int_equal(hsmca_serial_parse(a.serial_number, s, &len), HSMCA_OK);
     assert_int_equal(hsmca_store_cert_get(st, MOUNT, s, len, &c), HSMCA_OK);
     assert_int_equal(c.revoked_at, 0);
     hsmca_store_cert_clear(&c);
     assert_int_equal(hsmca_revocation_revoke(ca, MOUNT, a.serial_number, NULL, right, &rr), HSMCA_OK);
-    assert_int_equal(h.calls, 1);
-    hsmca_revocation_set_listener(NULL, NULL);
+    assert_int_equal(revocations(NULL), seq0 + 1);
+    assert_int_equal(hsmca_store_cert_get(st, MOUNT, s, len, &c), HSMCA_OK);
+    assert_int_equal(c.revoked_at, rr.revocation_time);
+    hsmca_store_cert_clear(&c);
     free(wrong);
     free(right);
     hsmca_ca_result_clear(&a);
@@ -235,7 +251,7 @@ static void test_auto_rebuild_records_only(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_listener_and_twice),
+        cmocka_unit_test(test_revoke_twice),
         cmocka_unit_test(test_no_store_by_pem),
         cmocka_unit_test(test_wrong_key),
         cmocka_unit_test(test_auto_rebuild_records_only),

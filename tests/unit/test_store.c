@@ -292,7 +292,7 @@ static void test_open_private_wal_file(void **state)
     assert_int_equal(sb.st_mode & 0777, 0600);
     raw_text(f, "PRAGMA journal_mode", mode, sizeof(mode));
     assert_string_equal(mode, "wal");
-    assert_int_equal(hsmca_store_schema_version(f->st), 3);
+    assert_int_equal(hsmca_store_schema_version(f->st), 4);
     assert_rv(hsmca_store_check_integrity(f->st), HSMCA_OK);
 }
 
@@ -306,10 +306,10 @@ static void test_reopen_is_idempotent(void **state)
         hsmca_store_close(f->st);
         f->st = NULL;
         assert_rv(open_store(f), HSMCA_OK);
-        assert_int_equal(hsmca_store_schema_version(f->st), 3);
+        assert_int_equal(hsmca_store_schema_version(f->st), 4);
     }
     /* One row per migration, however often it was opened. */
-    assert_int_equal(raw_count(f, "SELECT count(*) FROM schema_version"), 3);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM schema_version"), 4);
     assert_rv(hsmca_store_mount_get(f->st, "pki", &m), HSMCA_OK);
     hsmca_store_mount_clear(&m);
     assert_int_equal(raw_count(f, "SELECT count(*) FROM docs"), 1);
@@ -1122,6 +1122,100 @@ static hsmca_rv expunge(hsmca_store *st, const unsigned char *serial, size_t len
     return rv;
 }
 
+static hsmca_rv reassociate(hsmca_store *st, const unsigned char *serial, size_t len, const char *from, const char *to)
+{
+    hsmca_store_batch *b = hsmca_store_batch_new(st);
+    hsmca_rv rv;
+
+    hsmca_store_batch_cert_reassociate(b, "pki", serial, len, from, to);
+    rv = hsmca_store_batch_commit(b);
+    hsmca_store_batch_free(b);
+    return rv;
+}
+
+/* maintain_stored_certificate_counts and tidy_revoked_cert_issuer_
+ * associations: the counts; orphans are the revoked rows whose issuer
+ * document is gone; a reassociation applies only while the row still
+ * names the issuer it is moved from. */
+static void test_tidy_counts_and_orphans(void **state)
+{
+    fixture *f = *state;
+    const unsigned char s1[] = {0x01}, s2[] = {0x02}, s3[] = {0x03};
+    hsmca_store_expired rows[4];
+    uint64_t stored = 0, revoked = 0;
+    size_t n = 99;
+
+    assert_rv(issue(f->st, "pki", s1, sizeof(s1)), HSMCA_OK); /* issuer-1 */
+    assert_rv(issue(f->st, "pki", s2, sizeof(s2)), HSMCA_OK);
+    assert_rv(issue(f->st, "pki", s3, sizeof(s3)), HSMCA_OK);
+    assert_rv(revoke_one(f->st, s2, sizeof(s2), 1500, 1), HSMCA_OK);
+    assert_rv(revoke_one(f->st, s3, sizeof(s3), 1500, 1), HSMCA_OK);
+    assert_rv(hsmca_store_cert_counts(f->st, "pki", &stored, &revoked), HSMCA_OK);
+    assert_int_equal(stored, 3);
+    assert_int_equal(revoked, 2);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM certs WHERE mount = 'pki'"), (long long)stored);
+
+    /* No issuer document "issuer-1": both revoked rows are orphans, the
+     * unrevoked s1 is not listed. */
+    assert_rv(hsmca_store_revoked_orphans(f->st, "pki", NULL, 0, rows, 4, &n), HSMCA_OK);
+    assert_int_equal(n, 2);
+    assert_memory_equal(rows[0].serial, s2, 1);
+    assert_string_equal(rows[0].issuer_id, "issuer-1");
+    assert_rv(hsmca_store_revoked_orphans(f->st, "pki", s2, sizeof(s2), rows, 4, &n), HSMCA_OK);
+    assert_int_equal(n, 1);
+    assert_memory_equal(rows[0].serial, s3, 1);
+    assert_rv(put_doc(f->st, HSMCA_PUT_CREATE, "pki", HSMCA_DOC_ISSUER, "issuer-1", NULL, "{}"), HSMCA_OK);
+    assert_rv(hsmca_store_revoked_orphans(f->st, "pki", NULL, 0, rows, 4, &n), HSMCA_OK);
+    assert_int_equal(n, 0);
+
+    /* Moved to an issuer with no document: an orphan again, naming it. */
+    assert_rv(reassociate(f->st, s2, sizeof(s2), "issuer-1", "issuer-2"), HSMCA_OK);
+    assert_rv(hsmca_store_revoked_orphans(f->st, "pki", NULL, 0, rows, 4, &n), HSMCA_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].issuer_id, "issuer-2");
+    /* A stale "from": nothing changes, and the batch does not fail. */
+    assert_rv(reassociate(f->st, s2, sizeof(s2), "issuer-9", "issuer-1"), HSMCA_OK);
+    assert_rv(hsmca_store_revoked_orphans(f->st, "pki", NULL, 0, rows, 4, &n), HSMCA_OK);
+    assert_int_equal(n, 1);
+    assert_rv(reassociate(f->st, s2, sizeof(s2), "issuer-2", "issuer-1"), HSMCA_OK);
+    assert_rv(hsmca_store_revoked_orphans(f->st, "pki", NULL, 0, rows, 4, &n), HSMCA_OK);
+    assert_int_equal(n, 0);
+    /* Bad input is refused before anything is queued. */
+    assert_rv(reassociate(f->st, s2, sizeof(s2), "", "issuer-1"), HSMCA_ERR_INVALID_ARG);
+    assert_rv(hsmca_store_revoked_orphans(f->st, "pki", NULL, 0, rows, 0, &n), HSMCA_ERR_INVALID_ARG);
+    assert_rv(hsmca_store_cert_counts(f->st, "pki", &stored, &revoked), HSMCA_OK);
+    assert_int_equal(stored, 3);
+    assert_int_equal(revoked, 2);
+}
+
+/* Tidy at scale: its listing is served by the index certs_not_after
+ * (migration 4), as SQLite's own query plan for the statement shows, and
+ * pages in (not_after, serial) order across rows of different expiry. */
+static void test_tidy_uses_not_after_index(void **state)
+{
+    fixture *f = *state;
+    sqlite3 *db = raw_open(f, 1);
+    sqlite3_stmt *s = NULL;
+    char sql[1024], plan[2048] = "";
+    size_t used = 0;
+
+    snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", hsmca_store_expired_list_sql());
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    while (sqlite3_step(s) == SQLITE_ROW && used < sizeof(plan) - 1) {
+        int n = snprintf(plan + used, sizeof(plan) - used, "%s\n", (const char *)sqlite3_column_text(s, 3));
+        used += n > 0 ? (size_t)n : 0;
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    print_message("tidy listing plan: %s", plan);
+    /* A SEARCH (a seek), on the index, with the expiry bound in the key;
+     * no SCAN of certs and no temporary B-tree for the ORDER BY. */
+    assert_non_null(strstr(plan, "SEARCH certs USING INDEX certs_not_after (mount=? AND"));
+    assert_non_null(strstr(plan, "not_after<?"));
+    assert_null(strstr(plan, "SCAN"));
+    assert_null(strstr(plan, "TEMP B-TREE"));
+}
+
 /* Tidy's operations: the listing honours the cutoff and pages in serial
  * order; an expunge removes only the kind it names and only past the
  * cutoff, intent included, and a missing row is no error. */
@@ -1129,7 +1223,7 @@ static void test_tidy_expunge(void **state)
 {
     fixture *f = *state;
     const unsigned char s1[] = {0x01}, s2[] = {0x02}, s3[] = {0x03};
-    hsmca_store_expired rows[4];
+    hsmca_store_expired rows[4], after;
     hsmca_store_intent in;
     hsmca_store_cert c;
     uint64_t count = 0;
@@ -1141,17 +1235,18 @@ static void test_tidy_expunge(void **state)
     assert_rv(issue(f->st, "pki", s3, sizeof(s3)), HSMCA_OK);
     assert_rv(revoke_one(f->st, s2, sizeof(s2), 1500, 1), HSMCA_OK);
 
-    assert_rv(hsmca_store_expired_list(f->st, "pki", 2000, NULL, 0, rows, 4, &n), HSMCA_OK);
+    assert_rv(hsmca_store_expired_list(f->st, "pki", 2000, NULL, rows, 4, &n), HSMCA_OK);
     assert_int_equal(n, 0); /* not_after 2000 is not before 2000 */
-    assert_rv(hsmca_store_expired_list(f->st, "pki", 2001, NULL, 0, rows, 4, &n), HSMCA_OK);
+    assert_rv(hsmca_store_expired_list(f->st, "pki", 2001, NULL, rows, 4, &n), HSMCA_OK);
     assert_int_equal(n, 3);
     assert_int_equal(rows[0].revoked_at, 0);
     assert_int_equal(rows[1].revoked_at, 1500);
     assert_int_equal(rows[1].not_after, 2000);
-    assert_rv(hsmca_store_expired_list(f->st, "pki", 2001, s1, sizeof(s1), rows, 1, &n), HSMCA_OK);
+    after = rows[0]; /* s1, not_after 2000 */
+    assert_rv(hsmca_store_expired_list(f->st, "pki", 2001, &after, rows, 1, &n), HSMCA_OK);
     assert_int_equal(n, 1);
     assert_memory_equal(rows[0].serial, s2, 1);
-    assert_rv(hsmca_store_expired_list(f->st, "pki", 2001, NULL, 0, rows, 0, &n), HSMCA_ERR_INVALID_ARG);
+    assert_rv(hsmca_store_expired_list(f->st, "pki", 2001, NULL, rows, 0, &n), HSMCA_ERR_INVALID_ARG);
     assert_rv(hsmca_store_cert_count(f->st, "pki", &count), HSMCA_OK);
     assert_int_equal(count, 3);
 
@@ -1378,6 +1473,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_revocation_flow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revocation_uses_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tidy_expunge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tidy_uses_not_after_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tidy_counts_and_orphans, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);

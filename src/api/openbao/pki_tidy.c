@@ -100,7 +100,7 @@ static json_t *time_or_null(int64_t t)
 /* tidy-status and tidy-cancel share this shape (OpenBao: "The response to
  * this endpoint is the same as the status"). Parameters read null while
  * no tidy has run, as OpenBao shows them. */
-static void status_respond(hsmca_http_resp *resp, const hsmca_tidy_status *s)
+static void status_respond(hsmca_http_resp *resp, const hsmca_tidy_status *s, const hsmca_cert_counts *counts)
 {
     bool ran = s->state != HSMCA_TIDY_INACTIVE;
     char pause[HSMCA_DURATION_TEXT_MAX];
@@ -133,6 +133,11 @@ static void status_respond(hsmca_http_resp *resp, const hsmca_tidy_status *s)
     }
     json_object_set_new(d, "revocation_queue_safety_buffer", ran ? json_integer(172800) : json_null());
     json_object_set_new(d, "last_auto_tidy_finished", time_or_null(s->last_auto_tidy_finished));
+    /* OpenBao adds these two only while the counts are maintained. */
+    if (counts != NULL && counts->maintained) {
+        json_object_set_new(d, "current_cert_store_count", json_integer((json_int_t)counts->stored));
+        json_object_set_new(d, "current_revoked_cert_count", json_integer((json_int_t)counts->revoked));
+    }
     hsmca_http_resp_data(resp, 200, d);
 }
 
@@ -168,14 +173,16 @@ static void tidy_start(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 static void tidy_status(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 {
     hsmca_tidy_status s;
+    hsmca_cert_counts counts;
     hsmca_rv rv = hsmca_revocation_tidy_status(ob_mount(req), &s);
 
-    (void)arg;
+    if (rv == HSMCA_OK)
+        rv = hsmca_revocation_cert_counts(ob_ca(arg), ob_mount(req), &counts);
     if (rv != HSMCA_OK) {
         ob_fail(resp, rv);
         return;
     }
-    status_respond(resp, &s);
+    status_respond(resp, &s, &counts);
 }
 
 static void tidy_cancel(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
@@ -188,7 +195,7 @@ static void tidy_cancel(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         ob_fail(resp, rv);
         return;
     }
-    status_respond(resp, &s);
+    status_respond(resp, &s, NULL);
 }
 
 static void auto_tidy_respond(hsmca_http_resp *resp, const hsmca_auto_tidy_config *c)

@@ -11,6 +11,7 @@
 #include "hsmca/jsonfield.h"
 #include "hsmca/log.h"
 #include "hsmca/ocsp.h"
+#include "hsmca/revocation.h"
 #include "internal.h"
 
 #define METRICS_MAX (64u * 1024u)
@@ -511,6 +512,66 @@ static void emit_ocsp(textbuf *t, hsmca_openbao *api)
          os.delegated_certs);
 }
 
+/* publish_stored_certificate_count_metrics: OpenBao's gauges
+ * secrets.pki.<mount>.total_certificates_stored and
+ * .total_revoked_certificates_stored, as Prometheus gauges labelled by
+ * mount, for each PKI mount that publishes them. */
+typedef struct {
+    hsmca_openbao *api;
+    textbuf *t;
+    bool header;
+} cert_count_walk;
+
+/* A Prometheus label value: backslash, double quote and newline escaped. */
+static void label_escape(const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+
+    for (; *in != '\0' && o + 2 < cap; in++) {
+        if (*in == '\\' || *in == '"' || *in == '\n')
+            out[o++] = '\\';
+        out[o++] = *in == '\n' ? 'n' : *in;
+    }
+    out[o] = '\0';
+}
+
+static int metrics_cert_count_mount(const hsmca_store_mount *m, void *arg)
+{
+    cert_count_walk *w = arg;
+    hsmca_cert_counts c;
+    char label[2 * HSMCA_STORE_MOUNT_MAX + 1];
+
+    if (strcmp(m->type, "pki") != 0)
+        return 1;
+    if (hsmca_revocation_cert_counts(w->api->cfg.ca, m->name, &c) != HSMCA_OK) {
+        hsmca_err_clear();
+        return 1;
+    }
+    if (!c.published)
+        return 1;
+    if (!w->header) {
+        emit(w->t, "# HELP hsmca_pki_certificates_stored Certificates stored in the mount, revoked included "
+                   "(publish_stored_certificate_count_metrics).\n# TYPE hsmca_pki_certificates_stored gauge\n"
+                   "# HELP hsmca_pki_revoked_certificates_stored Revoked certificates stored in the mount.\n"
+                   "# TYPE hsmca_pki_revoked_certificates_stored gauge\n");
+        w->header = true;
+    }
+    label_escape(m->name, label, sizeof(label));
+    emit(w->t, "hsmca_pki_certificates_stored{mount=\"%s\"} %" PRIu64 "\n", label, c.stored);
+    emit(w->t, "hsmca_pki_revoked_certificates_stored{mount=\"%s\"} %" PRIu64 "\n", label, c.revoked);
+    return 1;
+}
+
+static void metrics_cert_counts(hsmca_openbao *api, textbuf *t)
+{
+    cert_count_walk w = {api, t, false};
+
+    if (api->cfg.ca == NULL || api->cfg.store == NULL)
+        return;
+    if (hsmca_store_mount_list(api->cfg.store, metrics_cert_count_mount, &w) != HSMCA_OK)
+        hsmca_err_clear();
+}
+
 static void metrics(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 {
     hsmca_openbao *api = arg;
@@ -586,6 +647,7 @@ static void metrics(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
              PRIu64 "\n",
          ss.transactions, ss.batches, ss.failed);
     emit_ocsp(&t, api);
+    metrics_cert_counts(api, &t);
     hsmca_http_resp_raw(resp, 200, "text/plain; version=0.0.4", t.buf, t.len);
     free(t.buf);
 }
