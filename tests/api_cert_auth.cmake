@@ -3,3 +3,4 @@
 # CRLs and config through the real daemon, judged by curl, jq and openssl.
 hsmca_api_test(test_api_cert_auth 300)
 hsmca_api_test(test_api_cert_login 300)
+hsmca_api_test(test_api_cert_ocsp 300)

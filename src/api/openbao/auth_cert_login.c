@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
@@ -118,10 +119,48 @@ static void refuse(hsmca_http_req *req, hsmca_http_resp *resp, const char *why)
     hsmca_http_resp_error(resp, 403, "permission denied");
 }
 
+/* The mount's config ocsp_cache_size (100 when unset). */
+static size_t ocsp_cache_size(hsmca_openbao *api, const char *mount)
+{
+    hsmca_store_doc d;
+    json_t *cfg = NULL;
+    json_int_t n = 100;
+
+    memset(&d, 0, sizeof(d));
+    if (hsmca_store_doc_get(api->cfg.store, mount, HSMCA_DOC_CONFIG, "cert", &d) == HSMCA_OK &&
+        (cfg = json_loads(d.body, 0, NULL)) != NULL && json_is_integer(json_object_get(cfg, "ocsp_cache_size")))
+        n = json_integer_value(json_object_get(cfg, "ocsp_cache_size"));
+    hsmca_err_clear();
+    json_decref(cfg);
+    hsmca_store_doc_clear(&d);
+    return n > 0 ? (size_t)n : 100;
+}
+
+/* The intermediates the client sent after its certificate, parsed; NULL
+ * when none (or not DER: then the path just does not build). */
+static STACK_OF(X509) *client_chain(hsmca_http_req *req)
+{
+    size_t len = 0;
+    const unsigned char *der = hsmca_http_req_client_chain(req, &len), *p = der, *end = der + len;
+    STACK_OF(X509) *sk = NULL;
+    X509 *x;
+
+    if (der == NULL || len == 0 || (sk = sk_X509_new_null()) == NULL)
+        return NULL;
+    while (p < end && (x = d2i_X509(NULL, &p, (long)(end - p))) != NULL) {
+        if (!sk_X509_push(sk, x)) {
+            X509_free(x);
+            break;
+        }
+    }
+    ERR_clear_error();
+    return sk;
+}
+
 /* One role's verdict beyond the certificate: revocation, OCSP, source
  * address. NULL when the login may go on; else the reason. */
 static const char *role_extra(hsmca_openbao *api, hsmca_http_req *req, hsmca_http_resp *resp, const json_t *role,
-                              X509 *leaf, char *buf, size_t size)
+                              X509 *leaf, STACK_OF(X509) *chain, char *buf, size_t size)
 {
     char crl[HSMCA_STORE_ID_MAX + 1] = "";
     bool listed = false;
@@ -138,13 +177,27 @@ static const char *role_extra(hsmca_openbao *api, hsmca_http_req *req, hsmca_htt
         return buf;
     }
     if (json_is_true(json_object_get(role, "ocsp_enabled"))) {
-        /* No OCSP client yet: every responder counts as unreachable, which
-         * ocsp_fail_open decides exactly as it would for a real outage. */
-        if (!json_is_true(json_object_get(role, "ocsp_fail_open"))) {
-            snprintf(buf, size, "OCSP status unavailable (no OCSP client in this build) and ocsp_fail_open is false");
+        hsmca_auth_ocsp_params op;
+        char warn[600];
+
+        memset(&op, 0, sizeof(op));
+        op.role = role;
+        op.leaf = leaf;
+        op.chain = chain;
+        op.issuer = sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
+        op.mount = ob_mount(req);
+        op.cache = api->ocsp_cache;
+        op.cache_size = ocsp_cache_size(api, ob_mount(req));
+        op.now = hsmca_auth_now(api->cfg.auth);
+        if (hsmca_auth_cert_ocsp_check(&op, warn, sizeof(warn)) != HSMCA_OK) {
+            snprintf(buf, size, "%s", hsmca_err_message());
+            hsmca_err_clear();
             return buf;
         }
-        hsmca_http_resp_warn(resp, "OCSP status could not be checked; ocsp_fail_open let the login through");
+        if (warn[0] != '\0') {
+            hsmca_log(HSMCA_LOG_WARNING, "request %s: certificate login: %s", hsmca_http_req_id(req), warn);
+            hsmca_http_resp_warn(resp, "OCSP status could not be checked; ocsp_fail_open let the login through");
+        }
     }
     json_array_foreach(cidrs, i, v) {
         in = in || cidr_contains(json_string_value(v), hsmca_http_req_client_addr(req));
@@ -223,6 +276,7 @@ static void login(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
     const unsigned char *der, *p;
     size_t der_len = 0, i;
     X509 *leaf = NULL;
+    STACK_OF(X509) *sent = NULL, *chain = NULL;
     char hash[65], why[512] = "no role matches";
     const char *name, *extra;
     hsmca_rv rv;
@@ -241,6 +295,7 @@ static void login(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         refuse(req, resp, "the client certificate is not DER X.509");
         goto done;
     }
+    sent = client_chain(req);
     if ((roles = json_array()) == NULL) {
         hsmca_http_resp_error(resp, 500, "out of memory");
         goto done;
@@ -263,7 +318,9 @@ static void login(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         }
     }
     json_array_foreach(roles, i, role) {
-        rv = hsmca_auth_cert_match(role, leaf, hsmca_auth_now(api->cfg.auth));
+        sk_X509_pop_free(chain, X509_free);
+        chain = NULL;
+        rv = hsmca_auth_cert_match_chain(role, leaf, sent, hsmca_auth_now(api->cfg.auth), &chain);
         if (rv != HSMCA_OK) {
             snprintf(why, sizeof(why), "role '%s': %s", json_string_value(json_object_get(role, "_name")),
                      hsmca_err_message());
@@ -272,7 +329,7 @@ static void login(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         }
         {
             char buf[400];
-            extra = role_extra(api, req, resp, role, leaf, buf, sizeof(buf));
+            extra = role_extra(api, req, resp, role, leaf, chain, buf, sizeof(buf));
             if (extra != NULL) {
                 /* A role that trusts the certificate refused it: no other
                  * role is tried, so a revoked certificate cannot slip in
@@ -289,6 +346,8 @@ static void login(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
     }
     refuse(req, resp, json_array_size(roles) == 0 ? "no such role" : why);
 done:
+    sk_X509_pop_free(chain, X509_free);
+    sk_X509_pop_free(sent, X509_free);
     X509_free(leaf);
     json_decref(roles);
     json_decref(in);

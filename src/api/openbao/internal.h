@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 
 #include "hsmca/auth.h"
+#include "hsmca/auth_cert.h"
 #include "hsmca/ca.h"
 #include "hsmca/http.h"
 #include "hsmca/openbao.h"
@@ -73,6 +74,7 @@ struct hsmca_openbao {
     char *mounts[OB_MOUNTS_MAX];
     size_t n_mounts;
     _Atomic(hsmca_http_server *) server; /* for sys/metrics */
+    hsmca_auth_ocsp_cache *ocsp_cache; /* the cert auth method's OCSP answers, per mount */
     /* counters for sys/metrics */
     atomic_uint_fast64_t issued, issue_failed, denied, audit_failures;
 };

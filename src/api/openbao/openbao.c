@@ -57,6 +57,10 @@ hsmca_rv hsmca_openbao_new(const hsmca_openbao_config *cfg, hsmca_openbao **out)
         return hsmca_err(rv, "out of memory");
     api->cfg = *cfg;
     pthread_rwlock_init(&api->mounts_lock, NULL);
+    if ((api->ocsp_cache = hsmca_auth_ocsp_cache_new()) == NULL) {
+        rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
+        goto done;
+    }
     if ((rv = hsmca_http_router_new(&api->pki)) != HSMCA_OK || (rv = hsmca_http_router_new(&api->sys)) != HSMCA_OK ||
         (rv = hsmca_http_router_new(&api->token)) != HSMCA_OK || (rv = hsmca_http_router_new(&api->cert)) != HSMCA_OK)
         goto done;
@@ -86,6 +90,7 @@ void hsmca_openbao_free(hsmca_openbao *api)
     for (size_t i = 0; i < api->n_mounts; i++)
         free(api->mounts[i]);
     pthread_rwlock_destroy(&api->mounts_lock);
+    hsmca_auth_ocsp_cache_free(api->ocsp_cache);
     free(api);
 }
 
