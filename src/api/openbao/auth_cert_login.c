@@ -42,29 +42,6 @@ static bool cert_hash(const unsigned char *der, size_t len, char out[65])
     return true;
 }
 
-static bool cidr_contains(const char *cidr, const char *addr)
-{
-    char net[64];
-    unsigned char a[16], b[16];
-    const char *slash = strchr(cidr, '/');
-    size_t n = slash != NULL ? (size_t)(slash - cidr) : strlen(cidr);
-    int af = strchr(cidr, ':') != NULL ? AF_INET6 : AF_INET, bytes = af == AF_INET6 ? 16 : 4;
-    long bits = slash != NULL ? strtol(slash + 1, NULL, 10) : bytes * 8;
-
-    if (n >= sizeof(net) || bits < 0 || bits > bytes * 8)
-        return false;
-    memcpy(net, cidr, n);
-    net[n] = '\0';
-    if (inet_pton(af, net, a) != 1 || inet_pton(af, addr, b) != 1)
-        return false;
-    for (int i = 0; i < bytes && bits > 0; i++, bits -= 8) {
-        unsigned mask = bits >= 8 ? 0xffu : (0xffu << (8 - bits)) & 0xffu;
-        if ((a[i] & mask) != (b[i] & mask))
-            return false;
-    }
-    return true;
-}
-
 static int collect_body(const hsmca_store_doc *d, void *arg)
 {
     json_t *j = json_loads(d->body, 0, NULL);
@@ -200,7 +177,7 @@ static const char *role_extra(hsmca_openbao *api, hsmca_http_req *req, hsmca_htt
         }
     }
     json_array_foreach(cidrs, i, v) {
-        in = in || cidr_contains(json_string_value(v), hsmca_http_req_client_addr(req));
+        in = in || hsmca_auth_cidr_contains(json_string_value(v), hsmca_http_req_client_addr(req));
     }
     if (json_array_size(cidrs) > 0 && !in) {
         snprintf(buf, size, "source address %s is outside token_bound_cidrs", hsmca_http_req_client_addr(req));
@@ -236,6 +213,23 @@ static hsmca_rv make_token(hsmca_openbao *api, hsmca_http_req *req, hsmca_http_r
     p.explicit_max_ttl = emax > 0 && (max == 0 || emax < max) ? emax : max;
     p.period = ob_int(role, "token_period", 0);
     p.num_uses = ob_int(role, "token_num_uses", 0);
+    /* The token is bound for its whole life, not only at login:
+     * token_strictly_bind_ip to this login's address exactly, else the
+     * role's token_bound_cidrs (src/auth checks them on every use). */
+    if (ob_bool(role, "token_strictly_bind_ip", false)) {
+        const char *ip = hsmca_http_req_client_addr(req);
+        char one[80];
+        if (ip[0] == '\0') {
+            rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "token_strictly_bind_ip: the client's address is unknown");
+            goto done;
+        }
+        snprintf(one, sizeof(one), "%s/%d", ip, strchr(ip, ':') != NULL ? 128 : 32);
+        rv = hsmca_strlist_add(&p.bound_cidrs, one, strlen(one));
+    } else {
+        rv = ob_list(role, "token_bound_cidrs", &p.bound_cidrs);
+    }
+    if (rv != HSMCA_OK)
+        goto done;
     snprintf(p.display_name, sizeof(p.display_name), "%s", display != NULL && display[0] ? display : name);
     snprintf(path, sizeof(path), "%s/login", ob_mount(req));
     p.login_path = path;
