@@ -4,3 +4,4 @@
 hsmca_api_test(test_api_cert_auth 300)
 hsmca_api_test(test_api_cert_login 300)
 hsmca_api_test(test_api_cert_ocsp 300)
+hsmca_api_test(test_api_cert_chain 300)
