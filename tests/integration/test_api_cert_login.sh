@@ -302,7 +302,7 @@ TB=$(jget .auth.client_token)
 expect_use 200 127.0.0.1 GET auth/cert/certs/web
 expect_use 403 127.0.0.2 GET auth/cert/certs/web
 
-# ---- OCSP (no client yet: an unreachable responder) ----
+# ---- OCSP: an unreachable responder (the full client: test_api_cert_ocsp.sh) ----
 role o "$(jq -n --argjson c "$capem" '{certificate:$c, ocsp_enabled:true, ocsp_servers_override:"http://127.0.0.1:9/"}')"
 no_login o good "ocsp_fail_open is false"
 role o "$(jq -n --argjson c "$capem" '{certificate:$c, ocsp_enabled:true, ocsp_fail_open:true}')"

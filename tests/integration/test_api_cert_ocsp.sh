@@ -11,7 +11,7 @@
 set -eu
 # `openssl ocsp -port` binds every interface: the test runs in a private
 # network namespace (its own loopback) where the machine allows one.
-if [ -z "${HSMCA_IN_NETNS:-}" ] && unshare -n true 2>/dev/null; then
+if [ -z "${HSMCA_IN_NETNS:-}" ] && unshare -n sh -c 'ip link set lo up' 2>/dev/null; then
     HSMCA_IN_NETNS=1 exec unshare -n sh -c 'ip link set lo up && exec sh "$0"' "$0"
 fi
 here=$(cd "$(dirname "$0")" && pwd)
