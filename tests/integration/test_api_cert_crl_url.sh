@@ -108,6 +108,13 @@ curl -sf $CURL_TLS -o "$W/web/hsm.crl" "$ADDR/v1/pki/crl"
 api_ok POST auth/cert/crls/copy "$(jq -n --arg u "http://127.0.0.1:$P_WEB/hsm.crl" '{url:$u}')" 204
 api_ok DELETE auth/cert/crls/hsm '' 204
 expect_login 403 a
+# a CRL past its refresh point (its CA has not re-issued) is asked for
+# again after a pause, not on every tick of the refresher
+sleep 21
+n0=$(grep -c 'GET /hsm.crl' "$W/web.log")
+sleep 10
+n1=$(grep -c 'GET /hsm.crl' "$W/web.log")
+[ $((n1 - n0)) -le 1 ] || die "a CRL past its nextUpdate was fetched $((n1 - n0)) times in 10 s"
 kill "$WEB_PID"
 wait "$WEB_PID" 2>/dev/null || true
 WEB_PID=

@@ -161,6 +161,11 @@ hsmca_rv ob_cert_crl_from_url(hsmca_openbao *api, const char *mount, const char 
     } else {
         refresh = now + CRL_NO_NEXT_UPDATE_S;
     }
+    /* A distribution point still serving a CRL past its refresh point
+     * (its CA has not re-issued yet) is asked again after a pause, not on
+     * every tick. */
+    if (refresh <= now)
+        refresh = now + CRL_RETRY_S;
     doc = json_pack("{s:O,s:s,s:I,s:I,s:I,s:I}", "serials", serials, "url", url, "this_update", (json_int_t)this_upd,
                     "next_update", (json_int_t)next_upd, "fetched_at", (json_int_t)now, "refresh_at",
                     (json_int_t)refresh);
