@@ -124,6 +124,14 @@ ocsprole() { # ocsprole NAME EXTRA-JSON
     role "$1" "$(jq -n --argjson c "$capem" --argjson x "$2" '{certificate:$c, ocsp_enabled:true} + $x')"
 }
 
+# ---- bad input: a responder that is not an http(s) URL, refused and nothing stored ----
+api POST auth/cert/certs/badurl "$(jq -n --argjson c "$capem" '{certificate:$c, ocsp_enabled:true,
+    ocsp_servers_override:"http://127.0.0.1:1/, file:///etc/passwd"}')"
+[ "$STATUS" = 400 ] || { show "$RESP"; die "ocsp_servers_override file://: status $STATUS, expected 400"; }
+jq -r '.errors[0]' "$RESP" | grep -q "ocsp_servers_override: 'file:///etc/passwd'" || { show "$RESP"; die "message"; }
+api GET auth/cert/certs/badurl
+[ "$STATUS" = 404 ] || die "a refused role was stored"
+
 # ---- AIA: good, revoked, unknown ----
 ocsprole aia '{}'
 ok_login aia good

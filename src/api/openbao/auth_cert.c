@@ -243,6 +243,14 @@ static bool role_check(json_t *r, hsmca_http_resp *resp)
         if (!cidr_ok(json_string_value(v), resp))
             return false;
     }
+    /* The OCSP client asks only http(s) responders (src/util/fetch.c). */
+    json_array_foreach(json_object_get(r, "ocsp_servers_override"), i, v) {
+        const char *u = json_string_value(v);
+        if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
+            hsmca_http_resp_error(resp, 400, "ocsp_servers_override: '%s' is not an http:// or https:// URL", u);
+            return false;
+        }
+    }
     if (ob_bool(r, "token_strictly_bind_ip", false) && json_array_size(json_object_get(r, "token_bound_cidrs")) > 0) {
         hsmca_http_resp_error(resp, 400, "token_strictly_bind_ip: conflicts with token_bound_cidrs; set one of them");
         return false;
