@@ -12,6 +12,7 @@ libidn2-dev
 p11-kit libp11-kit-dev
 softhsm2 opensc libengine-pkcs11-openssl
 libmicrohttpd-dev libgnutls28-dev libsqlite3-dev sqlite3 libjansson-dev
+libcurl4-openssl-dev
 libcmocka-dev
 gnutls-bin
 curl jq

@@ -99,6 +99,7 @@ typedef struct {
     char display_name[HSMCA_AUTH_DISPLAY_NAME_MAX + 1];
     char path[64];              /* where it was made: "auth/token/create", "auth/token/root", ... */
     hsmca_strlist policies;     /* lower-case, sorted, unique */
+    hsmca_strlist bound_cidrs;  /* empty: usable from anywhere; else only from these (token_bound_cidrs) */
     json_t *meta;               /* owned object of strings, or NULL */
     int64_t creation_time;      /* unix seconds */
     int64_t last_renewal_time;  /* 0: never renewed */
@@ -166,6 +167,21 @@ typedef enum {
  * use. Any other result is a server error (storage: 500, TIMEOUT: 503). */
 hsmca_rv hsmca_auth_authorize(hsmca_auth *a, const char *token, const char *path, unsigned capability,
                               unsigned flags, hsmca_auth_decision *decision, hsmca_auth_token *out);
+/* hsmca_auth_authorize for a request from client_addr (numeric IPv4/IPv6
+ * text, or NULL when unknown): a token bound to CIDRs used from elsewhere
+ * (or from an unknown address) is HSMCA_AUTH_DENY_TOKEN and spends no use.
+ * hsmca_auth_authorize is this with NULL. */
+hsmca_rv hsmca_auth_authorize_from(hsmca_auth *a, const char *token, const char *client_addr, const char *path,
+                                   unsigned capability, unsigned flags, hsmca_auth_decision *decision,
+                                   hsmca_auth_token *out);
+/* Whether t may be used from client_addr (NULL: unknown): true when it is
+ * not bound, or the address lies in one of its bound CIDRs. */
+bool hsmca_auth_token_addr_ok(const hsmca_auth_token *t, const char *client_addr);
+/* Whether cidr ("a.b.c.d/n", "x::/n", or a bare address) holds addr;
+ * false for text that is not one. */
+bool hsmca_auth_cidr_contains(const char *cidr, const char *addr);
+/* Whether text is a CIDR block or a bare address hsmca_auth_cidr_contains reads. */
+bool hsmca_auth_cidr_valid(const char *cidr);
 
 /* ---- tokens ---- */
 
@@ -192,6 +208,7 @@ typedef struct {
     int64_t num_uses;         /* 0: unlimited */
     char display_name[HSMCA_AUTH_DISPLAY_NAME_MAX + 1]; /* "": "token" */
     json_t *meta;             /* owned object of strings, or NULL */
+    hsmca_strlist bound_cidrs; /* logins only: addresses the token may be used from (checked CIDRs) */
     char id[HSMCA_AUTH_TOKEN_MAX + 1]; /* "" random; a chosen token needs a root caller; cleansed by clear */
     const char *path;         /* request path for the sudo check; NULL: "auth/token/create" */
     const char *login_path;   /* a login's path ("auth/cert/login"), recorded as the token's path; NULL otherwise */

@@ -26,6 +26,41 @@ extern "C" {
  * only, the client hears "permission denied". */
 hsmca_rv hsmca_auth_cert_match(const json_t *role, X509 *leaf, int64_t now);
 
+/* hsmca_auth_cert_match with the intermediates the client sent
+ * (`untrusted`, may be NULL: used only to build the path, never trusted)
+ * and, on success, the verified path leaf..anchor in *chain (caller frees
+ * with sk_X509_pop_free; just the leaf for a pinned leaf). chain may be
+ * NULL. */
+hsmca_rv hsmca_auth_cert_match_chain(const json_t *role, X509 *leaf, STACK_OF(X509) *untrusted, int64_t now,
+                                     STACK_OF(X509) **chain);
+
+/* ---- OCSP (src/auth/cert_ocsp.c) ---- */
+
+/* Verified OCSP answers kept per mount until their nextUpdate, at most
+ * the mount's ocsp_cache_size of them (least recently used go first). */
+typedef struct hsmca_auth_ocsp_cache hsmca_auth_ocsp_cache;
+hsmca_auth_ocsp_cache *hsmca_auth_ocsp_cache_new(void);
+void hsmca_auth_ocsp_cache_free(hsmca_auth_ocsp_cache *c);
+/* How many answers the cache holds for mount (tests, metrics). */
+size_t hsmca_auth_ocsp_cache_count(hsmca_auth_ocsp_cache *c, const char *mount);
+
+typedef struct {
+    const json_t *role;           /* ocsp_* fields, certificate */
+    X509 *leaf;
+    X509 *issuer;                 /* the leaf's issuer from the verified path, or NULL */
+    STACK_OF(X509) *chain;        /* the verified path (may be NULL) */
+    const char *mount;
+    hsmca_auth_ocsp_cache *cache; /* may be NULL: no caching */
+    size_t cache_size;            /* the mount's ocsp_cache_size */
+    int64_t now;
+} hsmca_auth_ocsp_params;
+
+/* The OCSP verdict for a login with an ocsp_enabled role: HSMCA_OK to go
+ * on (warn non-empty when ocsp_fail_open let an undecided status
+ * through); HSMCA_ERR_INVALID_ARG refused, the reason as the detail. A
+ * revoked answer from any server refuses whatever ocsp_fail_open says. */
+hsmca_rv hsmca_auth_cert_ocsp_check(const hsmca_auth_ocsp_params *p, char *warn, size_t warn_size);
+
 /* The token metadata of a login: each of the role's
  * allowed_metadata_extensions present in leaf, keyed by its OID with '.'
  * turned into '-' (usable in ACL templates), valued by its string. */

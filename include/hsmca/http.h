@@ -147,6 +147,9 @@ const char *hsmca_http_req_client_addr(const hsmca_http_req *req);
 const char *hsmca_http_req_id(const hsmca_http_req *req);
 /* The client's TLS certificate (DER) if it sent one, else NULL. */
 const unsigned char *hsmca_http_req_client_cert(const hsmca_http_req *req, size_t *len);
+/* The other certificates the client sent after its own (intermediates),
+ * DER one after another; NULL when none. Untrusted: path material only. */
+const unsigned char *hsmca_http_req_client_chain(const hsmca_http_req *req, size_t *len);
 bool hsmca_http_req_is_tls(const hsmca_http_req *req);
 
 /* The body as a JSON object: empty body -> {}; duplicate keys, invalid UTF-8,

@@ -183,7 +183,7 @@ done:
  * (CVE-2024-2048). CA certificates anchor an RFC 5280 path with the
  * client-auth purpose; the role's CA may be an intermediate (partial
  * chain), as OpenBao trusts whatever is configured. */
-static hsmca_rv trust(const char *pem, X509 *leaf, int64_t now)
+static hsmca_rv trust(const char *pem, X509 *leaf, STACK_OF(X509) *untrusted, int64_t now, STACK_OF(X509) **chain)
 {
     BIO *b = BIO_new_mem_buf(pem, -1);
     X509_STORE *store = X509_STORE_new();
@@ -220,6 +220,11 @@ static hsmca_rv trust(const char *pem, X509 *leaf, int64_t now)
             rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "pinned certificate is not for client authentication");
             goto done;
         }
+        if (chain != NULL && ((*chain = sk_X509_new_null()) == NULL || X509_up_ref(leaf) != 1 ||
+                              !sk_X509_push(*chain, leaf))) {
+            rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
+            goto done;
+        }
         rv = HSMCA_OK;
         goto done;
     }
@@ -227,7 +232,7 @@ static hsmca_rv trust(const char *pem, X509 *leaf, int64_t now)
         rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "no CA certificate of the role issued it and it is not the pinned leaf");
         goto done;
     }
-    if (X509_STORE_CTX_init(ctx, store, leaf, NULL) != 1) {
+    if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
         rv = hsmca_err(HSMCA_ERR_CRYPTO, "X509_STORE_CTX_init failed");
         goto done;
     }
@@ -237,6 +242,10 @@ static hsmca_rv trust(const char *pem, X509 *leaf, int64_t now)
     if (X509_verify_cert(ctx) != 1) {
         rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "chain to the role's CA: %s",
                        X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+        goto done;
+    }
+    if (chain != NULL && (*chain = X509_STORE_CTX_get1_chain(ctx)) == NULL) {
+        rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
         goto done;
     }
     rv = HSMCA_OK;
@@ -249,6 +258,12 @@ done:
 }
 
 hsmca_rv hsmca_auth_cert_match(const json_t *role, X509 *leaf, int64_t now)
+{
+    return hsmca_auth_cert_match_chain(role, leaf, NULL, now, NULL);
+}
+
+hsmca_rv hsmca_auth_cert_match_chain(const json_t *role, X509 *leaf, STACK_OF(X509) *untrusted, int64_t now,
+                                     STACK_OF(X509) **chain)
 {
     cert_names n;
     const json_t *pat, *v;
@@ -263,7 +278,10 @@ hsmca_rv hsmca_auth_cert_match(const json_t *role, X509 *leaf, int64_t now)
         rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "the client certificate is a CA certificate");
         goto done;
     }
-    if ((rv = trust(json_string_value(json_object_get(role, "certificate")), leaf, now)) != HSMCA_OK)
+    if (chain != NULL)
+        *chain = NULL;
+    if ((rv = trust(json_string_value(json_object_get(role, "certificate")), leaf, untrusted, now, chain)) !=
+        HSMCA_OK)
         goto done;
     /* Names are checked after trust, for pinned leaves too: a trusted
      * leaf with another CN must still fail the role (CVE-2025-6037). */
@@ -334,6 +352,10 @@ hsmca_rv hsmca_auth_cert_match(const json_t *role, X509 *leaf, int64_t now)
     }
     rv = HSMCA_OK;
 done:
+    if (rv != HSMCA_OK && chain != NULL) {
+        sk_X509_pop_free(*chain, X509_free);
+        *chain = NULL;
+    }
     GENERAL_NAMES_free(n.sans);
     return rv;
 }

@@ -25,6 +25,7 @@ void hsmca_auth_create_params_clear(hsmca_auth_create_params *p)
     if (p == NULL)
         return;
     hsmca_strlist_clear(&p->policies);
+    hsmca_strlist_clear(&p->bound_cidrs);
     json_decref(p->meta);
     OPENSSL_cleanse(p->id, sizeof(p->id));
     hsmca_auth_create_params_init(p);
@@ -447,6 +448,14 @@ static hsmca_rv create_child(hsmca_auth *a, const hsmca_auth_token *parent_t, bo
     t.orphan = orphan;
     t.creation_time = now;
     t.num_uses = p->num_uses;
+    for (size_t i = 0; i < p->bound_cidrs.n; i++) {
+        if (!hsmca_auth_cidr_valid(p->bound_cidrs.v[i])) {
+            rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "bound_cidrs: '%s' is not a CIDR block", p->bound_cidrs.v[i]);
+            goto done;
+        }
+    }
+    if ((rv = hsmca_strlist_copy(&t.bound_cidrs, &p->bound_cidrs)) != HSMCA_OK)
+        goto done;
     display_name_set(t.display_name, sizeof(t.display_name), p->display_name);
     snprintf(t.path, sizeof(t.path), "%s",
              p->login_path != NULL ? p->login_path : p->orphan ? "auth/token/create-orphan" : "auth/token/create");

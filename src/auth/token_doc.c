@@ -14,6 +14,7 @@ void hsmca_auth_token_clear(hsmca_auth_token *t)
     if (t == NULL)
         return;
     hsmca_strlist_clear(&t->policies);
+    hsmca_strlist_clear(&t->bound_cidrs);
     json_decref(t->meta);
     memset(t, 0, sizeof(*t));
 }
@@ -25,8 +26,11 @@ hsmca_rv hsmca_auth_token_copy(hsmca_auth_token *dst, const hsmca_auth_token *sr
 
     hsmca_return_val_if_fail(dst != NULL && src != NULL, HSMCA_ERR_INVALID_ARG);
     memset(&tmp.policies, 0, sizeof(tmp.policies));
+    memset(&tmp.bound_cidrs, 0, sizeof(tmp.bound_cidrs));
     tmp.meta = NULL;
     rv = hsmca_strlist_copy(&tmp.policies, &src->policies);
+    if (rv == HSMCA_OK)
+        rv = hsmca_strlist_copy(&tmp.bound_cidrs, &src->bound_cidrs);
     if (rv == HSMCA_OK && src->meta != NULL && (tmp.meta = json_deep_copy(src->meta)) == NULL)
         rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
     if (rv != HSMCA_OK) {
@@ -92,6 +96,16 @@ hsmca_rv auth_token_to_body(const hsmca_auth_token *t, char **body)
                   t->renewable, "depth", (int)t->depth);
     if (o == NULL)
         goto done;
+    /* Only bound tokens carry the field: older documents read as unbound. */
+    if (t->bound_cidrs.n > 0) {
+        json_t *cidrs = json_array();
+        if (cidrs == NULL || json_object_set_new(o, "bound_cidrs", cidrs) != 0)
+            goto done;
+        for (size_t i = 0; i < t->bound_cidrs.n; i++) {
+            if (json_array_append_new(cidrs, json_string(t->bound_cidrs.v[i])) != 0)
+                goto done;
+        }
+    }
     *body = auth_json_text(o);
     if (*body == NULL)
         goto done;
@@ -167,6 +181,19 @@ hsmca_rv auth_token_from_doc(const hsmca_store_doc *doc, int64_t now, auth_token
         if (t->meta == NULL) {
             rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
             goto done;
+        }
+    }
+    {
+        const json_t *cidrs = json_object_get(o, "bound_cidrs");
+        size_t k;
+        json_array_foreach(cidrs, k, v) {
+            if (!json_is_string(v) ||
+                (rv = hsmca_strlist_add(&t->bound_cidrs, json_string_value(v), json_string_length(v))) != HSMCA_OK) {
+                rv = json_is_string(v) ? rv
+                                       : hsmca_err(HSMCA_ERR_INTERNAL, "stored token (accessor %s): bound_cidrs",
+                                                   doc->name);
+                goto done;
+            }
         }
     }
     t->creation_time = int_field(o, "creation_time");

@@ -158,6 +158,13 @@ hsmca_rv hsmca_auth_token_lookup_accessor(hsmca_auth *a, const char *accessor, h
 hsmca_rv hsmca_auth_authorize(hsmca_auth *a, const char *token, const char *path, unsigned capability,
                               unsigned flags, hsmca_auth_decision *decision, hsmca_auth_token *out)
 {
+    return hsmca_auth_authorize_from(a, token, NULL, path, capability, flags, decision, out);
+}
+
+hsmca_rv hsmca_auth_authorize_from(hsmca_auth *a, const char *token, const char *client_addr, const char *path,
+                                   unsigned capability, unsigned flags, hsmca_auth_decision *decision,
+                                   hsmca_auth_token *out)
+{
     auth_token_doc d;
     auth_acl *acl = NULL;
     unsigned caps;
@@ -177,6 +184,13 @@ hsmca_rv hsmca_auth_authorize(hsmca_auth *a, const char *token, const char *path
     }
     if (rv != HSMCA_OK)
         goto done;
+    /* token_bound_cidrs holds on every use, not only at login; checked
+     * before anything is spent (OpenBao answers such a use as a bad token). */
+    if (!hsmca_auth_token_addr_ok(&d.t, client_addr)) {
+        hsmca_err(HSMCA_ERR_NOT_FOUND, "token used from %s, outside its bound CIDRs",
+                  client_addr != NULL ? client_addr : "an unknown address");
+        goto done;
+    }
     if ((rv = auth_acl_get(a, &d.t.policies, &acl)) != HSMCA_OK)
         goto done;
     caps = auth_acl_caps(acl, path, capability == HSMCA_CAP_LIST);

@@ -25,6 +25,7 @@
 #include "hsmca/ca.h"
 #include "hsmca/duration.h"
 #include "hsmca/keyslot.h"
+#include "hsmca/fetch.h"
 #include "hsmca/log.h"
 #include "hsmca/openbao.h"
 #include "hsmca/p11.h"
@@ -487,6 +488,10 @@ int main(int argc, char **argv)
         rv = daemon_listen_fds(listen_fds, DAEMON_LISTEN_MAX, &n_listen_fds);
     if (rv == HSMCA_OK)
         rv = c.dev ? daemon_dev_prepare(&c) : daemon_config_load(config_path, &c);
+    /* -dev-tls: the daemon's own https endpoints (its OCSP responder, its
+     * CRL) are reachable by its outbound fetches too. */
+    if (rv == HSMCA_OK && c.dev && c.dev_tls && c.tls_client_ca_file != NULL)
+        rv = hsmca_fetch_trust_file(c.tls_client_ca_file);
     if (rv == HSMCA_OK && c.log_level != NULL && !hsmca_log_parse_level(c.log_level, &level))
         rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "log level '%s' is unknown (err, warning, notice, info, debug)",
                        c.log_level);

@@ -63,6 +63,8 @@ struct hsmca_http_req {
     bool tls;
     unsigned char *client_cert;
     size_t client_cert_len;
+    unsigned char *client_chain; /* the other certificates it sent, DER one after another */
+    size_t client_chain_len;
     json_t *json;            /* parsed body, once */
     bool json_done;
     /* route parameters (copies) */
@@ -142,7 +144,11 @@ extern const char http_tls_priorities[];
 /* For an external key: the certificate callback MHD_OPTION_HTTPS_CERT_CALLBACK
  * wants (a gnutls_certificate_retrieve_function2 *). */
 void *http_tls_cert_callback(void);
-/* The client's certificate DER, if it sent one. */
-void http_tls_client_cert(struct MHD_Connection *conn, unsigned char **der, size_t *len);
+/* The client's certificate DER, if it sent one, and the certificates it
+ * sent after it (at most HTTP_CLIENT_CHAIN_MAX, concatenated DER). */
+#define HTTP_CLIENT_CERT_MAX (64u * 1024u)
+#define HTTP_CLIENT_CHAIN_MAX 8u
+void http_tls_client_cert(struct MHD_Connection *conn, unsigned char **der, size_t *len, unsigned char **chain,
+                          size_t *chain_len);
 
 #endif

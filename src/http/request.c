@@ -46,7 +46,8 @@ hsmca_http_req *http_req_new(hsmca_http_server *srv, struct MHD_Connection *conn
     }
     req->tls = srv->cfg.tls;
     if (req->tls)
-        http_tls_client_cert(conn, &req->client_cert, &req->client_cert_len);
+        http_tls_client_cert(conn, &req->client_cert, &req->client_cert_len, &req->client_chain,
+                             &req->client_chain_len);
     return req;
 }
 
@@ -67,6 +68,7 @@ void http_req_free(hsmca_http_req *req)
     hsmca_jf_cleanse(req->json);
     json_decref(req->json);
     free(req->client_cert);
+    free(req->client_chain);
     if (req->body != NULL)
         OPENSSL_cleanse(req->body, req->body_cap);
     free(req->body);
@@ -233,6 +235,12 @@ const char *hsmca_http_req_client_addr(const hsmca_http_req *req)
 const char *hsmca_http_req_id(const hsmca_http_req *req)
 {
     return req->id;
+}
+
+const unsigned char *hsmca_http_req_client_chain(const hsmca_http_req *req, size_t *len)
+{
+    *len = req->client_chain_len;
+    return req->client_chain;
 }
 
 const unsigned char *hsmca_http_req_client_cert(const hsmca_http_req *req, size_t *len)

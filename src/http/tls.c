@@ -204,22 +204,42 @@ void http_tls_free(hsmca_http_server *srv)
     }
 }
 
-void http_tls_client_cert(struct MHD_Connection *conn, unsigned char **der, size_t *len)
+void http_tls_client_cert(struct MHD_Connection *conn, unsigned char **der, size_t *len, unsigned char **chain,
+                          size_t *chain_len)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     const gnutls_datum_t *peers;
     unsigned n = 0;
+    size_t total = 0;
 
-    *der = NULL;
-    *len = 0;
+    *der = *chain = NULL;
+    *len = *chain_len = 0;
     if (ci == NULL || ci->tls_session == NULL)
         return;
     peers = gnutls_certificate_get_peers((gnutls_session_t)ci->tls_session, &n);
-    if (peers == NULL || n == 0 || peers[0].size == 0 || peers[0].size > 64 * 1024)
+    if (peers == NULL || n == 0 || peers[0].size == 0 || peers[0].size > HTTP_CLIENT_CERT_MAX)
         return;
     *der = malloc(peers[0].size);
     if (*der == NULL)
         return;
     memcpy(*der, peers[0].data, peers[0].size);
     *len = peers[0].size;
+    /* The rest of what the client sent: intermediates for building its
+     * path at login, never trusted for themselves (GnuTLS does not judge
+     * them here: the listener only requests a certificate). Bounded in
+     * number and size; past the bound the extra ones are dropped and the
+     * path simply does not build. */
+    if (n > HTTP_CLIENT_CHAIN_MAX + 1)
+        n = HTTP_CLIENT_CHAIN_MAX + 1;
+    for (unsigned i = 1; i < n; i++) {
+        if (peers[i].size == 0 || peers[i].size > HTTP_CLIENT_CERT_MAX)
+            return;
+        total += peers[i].size;
+    }
+    if (total == 0 || (*chain = malloc(total)) == NULL)
+        return;
+    for (unsigned i = 1; i < n; i++) {
+        memcpy(*chain + *chain_len, peers[i].data, peers[i].size);
+        *chain_len += peers[i].size;
+    }
 }

@@ -255,11 +255,54 @@ role pin "$(jq -n --argjson c "$goodpem" '{certificate:$c, allowed_common_names:
 no_login pin good "allowed_common_names"         # CVE-2025-6037
 
 # ---- source address binding ----
-role cidr "$(jq -n --argjson c "$capem" '{certificate:$c, token_bound_cidrs:"127.0.0.2/32"}')"
+role cidr "$(jq -n --argjson c "$capem" '{certificate:$c, token_bound_cidrs:"127.0.0.2/32", token_policies:"reader"}')"
 no_login cidr good "outside token_bound_cidrs"
 ok_login cidr good "--interface 127.0.0.2"
+# ... and the token stays bound on every later use (src/auth checks the
+# address of each request): from 127.0.0.1 it is refused, from 127.0.0.2 not
+TB=$(jget .auth.client_token)
+use() { # use FROM-ADDR METHOD PATH [CURL-EXTRA]: $STATUS
+    # shellcheck disable=SC2086
+    STATUS=$(curl -s -o "$RESP" -w '%{http_code}' $CURL_TLS --interface "$1" ${4:-} -H "X-Vault-Token: $TB" \
+        -X "$2" $( [ "$2" = POST ] && printf -- '--data-binary {}' ) "$ADDR/v1/$3") || STATUS=000
+}
+expect_use() { # expect_use STATUS FROM METHOD PATH [CURL-EXTRA]
+    _want=$1; shift
+    use "$@"
+    [ "$STATUS" = "$_want" ] || { show "$RESP"; die "bound token: $2 $3 from $1: status $STATUS, expected $_want"; }
+}
+expect_use 200 127.0.0.2 GET auth/token/lookup-self
+expect_use 403 127.0.0.1 GET auth/token/lookup-self
+[ "$(jq -c .errors "$RESP")" = '["permission denied"]' ] || { show "$RESP"; die "bound token refusal says more"; }
+expect_use 200 127.0.0.2 GET auth/cert/certs/web
+expect_use 403 127.0.0.1 GET auth/cert/certs/web
+expect_use 403 127.0.0.1 POST auth/token/renew-self "--cert $W/good.pem --key $W/good.key"
+expect_use 200 127.0.0.2 POST auth/token/renew-self "--cert $W/good.pem --key $W/good.key"
+grep -q "denied (token used outside its bound CIDRs)" "$DAEMON_LOG" || die "the bound-address refusal is not logged"
+# a refused use spends none of a limited-use token's uses
+role cidrn "$(jq -n --argjson c "$capem" '{certificate:$c, token_bound_cidrs:["127.0.0.2/32"], token_num_uses:2,
+    token_policies:"reader"}')"
+ok_login cidrn good "--interface 127.0.0.2"
+TB=$(jget .auth.client_token)
+expect_use 403 127.0.0.1 GET auth/cert/certs/web
+expect_use 403 127.0.0.1 GET auth/cert/certs/web
+expect_use 403 127.0.0.1 GET auth/cert/certs/web
+expect_use 200 127.0.0.2 GET auth/cert/certs/web
+expect_use 200 127.0.0.2 GET auth/cert/certs/web
+expect_use 403 127.0.0.2 GET auth/cert/certs/web        # two uses, both spent from the right address
+# token_strictly_bind_ip: bound to the very address of the login
+role strict "$(jq -n --argjson c "$capem" '{certificate:$c, token_strictly_bind_ip:true, token_policies:"reader"}')"
+ok_login strict good "--interface 127.0.0.2"
+TB=$(jget .auth.client_token)
+TB_STRICT2=$TB
+expect_use 200 127.0.0.2 GET auth/cert/certs/web
+expect_use 403 127.0.0.1 GET auth/cert/certs/web
+ok_login strict good "--interface 127.0.0.1"
+TB=$(jget .auth.client_token)
+expect_use 200 127.0.0.1 GET auth/cert/certs/web
+expect_use 403 127.0.0.2 GET auth/cert/certs/web
 
-# ---- OCSP (no client yet: an unreachable responder) ----
+# ---- OCSP: an unreachable responder (the full client: test_api_cert_ocsp.sh) ----
 role o "$(jq -n --argjson c "$capem" '{certificate:$c, ocsp_enabled:true, ocsp_servers_override:"http://127.0.0.1:9/"}')"
 no_login o good "ocsp_fail_open is false"
 role o "$(jq -n --argjson c "$capem" '{certificate:$c, ocsp_enabled:true, ocsp_fail_open:true}')"
@@ -297,6 +340,10 @@ ok_login web sibling
 daemon_stop
 daemon_start_dev "$W/dev" -dev-tls
 no_login web good "revoked by CRL 'login-ca'"
+# the binding is in the stored token: still enforced after the restart
+TB=$TB_STRICT2
+expect_use 403 127.0.0.1 GET auth/cert/certs/web
+expect_use 200 127.0.0.2 GET auth/cert/certs/web
 api_ok DELETE auth/cert/crls/login-ca '' 204
 ok_login web good
 

@@ -133,12 +133,88 @@ static void login_token(void **state)
     hsmca_auth_create_params_clear(&p);
 }
 
+/* CIDR blocks of token_bound_cidrs: prefix boundaries, IPv6, malformed text. */
+static void cidr_blocks(void **state)
+{
+    (void)state;
+    assert_true(hsmca_auth_cidr_contains("127.0.0.2/32", "127.0.0.2"));
+    assert_false(hsmca_auth_cidr_contains("127.0.0.2/32", "127.0.0.1"));
+    assert_true(hsmca_auth_cidr_contains("10.1.0.0/15", "10.0.255.1"));
+    assert_false(hsmca_auth_cidr_contains("10.1.0.0/16", "10.0.255.1"));
+    assert_true(hsmca_auth_cidr_contains("192.168.1.0/25", "192.168.1.127"));
+    assert_false(hsmca_auth_cidr_contains("192.168.1.0/25", "192.168.1.128"));
+    assert_true(hsmca_auth_cidr_contains("0.0.0.0/0", "8.8.8.8"));
+    assert_true(hsmca_auth_cidr_contains("127.0.0.1", "127.0.0.1"));     /* bare address: /32 */
+    assert_true(hsmca_auth_cidr_contains("127.0.0.0/8", "::ffff:127.9.9.9")); /* v4 on a dual-stack socket */
+    assert_true(hsmca_auth_cidr_contains("2001:db8::/32", "2001:db8:ffff::1"));
+    assert_false(hsmca_auth_cidr_contains("2001:db8::/32", "2001:db9::1"));
+    assert_false(hsmca_auth_cidr_contains("2001:db8::/32", "127.0.0.1"));  /* other family */
+    assert_false(hsmca_auth_cidr_contains("127.0.0.0/8", NULL));          /* unknown address */
+    assert_false(hsmca_auth_cidr_valid("127.0.0.0/33"));
+    assert_false(hsmca_auth_cidr_valid("127.0.0.0/"));
+    assert_false(hsmca_auth_cidr_valid("127.0.0.0/8x"));
+    assert_false(hsmca_auth_cidr_valid("/8"));
+    assert_false(hsmca_auth_cidr_valid("example.com/8"));
+    assert_true(hsmca_auth_cidr_valid("::1/128"));
+}
+
+/* A login token bound to CIDRs: stored with the token, refused from
+ * elsewhere or from an unknown address without spending a use. */
+static void bound_token(void **state)
+{
+    fixture *f = *state;
+    hsmca_auth_create_params p;
+    hsmca_auth_secret s;
+    hsmca_auth_token t, looked;
+    hsmca_auth_decision d;
+
+    memset(&t, 0, sizeof(t));
+    memset(&looked, 0, sizeof(looked));
+    hsmca_auth_create_params_init(&p);
+    p.login_path = "auth/cert/login";
+    p.num_uses = 2;
+    hsmca_strlist_add_csv(&p.bound_cidrs, "127.0.0.2/32,10.0.0.0/8");
+    assert_rv(hsmca_auth_token_create_login(f->a, &p, &s, &t, NULL), HSMCA_OK);
+    assert_rv(hsmca_auth_token_lookup(f->a, s.token, 0, &looked), HSMCA_OK);
+    assert_int_equal(looked.bound_cidrs.n, 2);
+    for (int i = 0; i < 3; i++) {
+        assert_rv(hsmca_auth_authorize_from(f->a, s.token, "127.0.0.1", "auth/token/lookup-self", HSMCA_CAP_READ,
+                                            0, &d, NULL),
+                  HSMCA_OK);
+        assert_int_equal(d, HSMCA_AUTH_DENY_TOKEN);
+        assert_rv(hsmca_auth_authorize(f->a, s.token, "auth/token/lookup-self", HSMCA_CAP_READ, 0, &d, NULL),
+                  HSMCA_OK);
+        assert_int_equal(d, HSMCA_AUTH_DENY_TOKEN);
+    }
+    assert_rv(hsmca_auth_authorize_from(f->a, s.token, "10.2.3.4", "auth/token/lookup-self", HSMCA_CAP_READ, 0, &d,
+                                        NULL),
+              HSMCA_OK);
+    assert_int_equal(d, HSMCA_AUTH_ALLOW);
+    assert_rv(hsmca_auth_authorize_from(f->a, s.token, "127.0.0.2", "auth/token/lookup-self", HSMCA_CAP_READ, 0,
+                                        &d, NULL),
+              HSMCA_OK);
+    assert_int_equal(d, HSMCA_AUTH_ALLOW); /* the second of two uses: the refusals spent none */
+    hsmca_auth_secret_clear(&s);
+    hsmca_auth_token_clear(&t);
+    hsmca_auth_token_clear(&looked);
+    hsmca_auth_create_params_clear(&p);
+
+    /* a block that is not one is refused at creation */
+    hsmca_auth_create_params_init(&p);
+    p.login_path = "auth/cert/login";
+    hsmca_strlist_add_csv(&p.bound_cidrs, "127.0.0.300/32");
+    assert_rv(hsmca_auth_token_create_login(f->a, &p, &s, &t, NULL), HSMCA_ERR_INVALID_ARG);
+    hsmca_auth_create_params_clear(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(glob_dns),
         cmocka_unit_test(glob_plain),
         cmocka_unit_test_setup_teardown(login_token, setup, teardown),
+        cmocka_unit_test(cidr_blocks),
+        cmocka_unit_test_setup_teardown(bound_token, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

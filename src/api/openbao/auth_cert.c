@@ -243,6 +243,14 @@ static bool role_check(json_t *r, hsmca_http_resp *resp)
         if (!cidr_ok(json_string_value(v), resp))
             return false;
     }
+    /* The OCSP client asks only http(s) responders (src/util/fetch.c). */
+    json_array_foreach(json_object_get(r, "ocsp_servers_override"), i, v) {
+        const char *u = json_string_value(v);
+        if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
+            hsmca_http_resp_error(resp, 400, "ocsp_servers_override: '%s' is not an http:// or https:// URL", u);
+            return false;
+        }
+    }
     if (ob_bool(r, "token_strictly_bind_ip", false) && json_array_size(json_object_get(r, "token_bound_cidrs")) > 0) {
         hsmca_http_resp_error(resp, 400, "token_strictly_bind_ip: conflicts with token_bound_cidrs; set one of them");
         return false;
@@ -509,12 +517,31 @@ static void crl_write(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         goto done;
     pem = ob_str(in, "crl", "");
     if (pem[0] == '\0') {
-        if (ob_str(in, "url", "")[0] != '\0')
-            hsmca_http_resp_error(resp, 400,
-                                  "url: fetching a CRL from a distribution point is not implemented yet; push the "
-                                  "PEM CRL in 'crl'");
-        else
+        const char *url = ob_str(in, "url", "");
+        size_t url_der_len = 0;
+        if (url[0] == '\0') {
             hsmca_http_resp_error(resp, 400, "crl: required (a PEM CRL), or url");
+            goto done;
+        }
+        /* Fetched and verified now (a URL that does not give a CRL this
+         * mount trusts is refused and changes nothing), then refreshed in
+         * the background (auth_cert_crl_url.c). */
+        rv = ob_cert_crl_from_url(arg, ob_mount(req), url, &body, &der, &url_der_len);
+        if (rv != HSMCA_OK) {
+            hsmca_http_resp_error(resp, rv == HSMCA_ERR_NOMEM ? 500 : 400, "%s", hsmca_err_message());
+            hsmca_err_clear();
+            goto done;
+        }
+        pthread_mutex_lock(&((hsmca_openbao *)arg)->crl_lock);
+        rv = doc_put(arg, ob_mount(req), DOC_CERT_CRL, name, body, der, url_der_len);
+        pthread_mutex_unlock(&((hsmca_openbao *)arg)->crl_lock);
+        if (rv != HSMCA_OK) {
+            ob_fail(resp, rv);
+            goto done;
+        }
+        ob_audit_detail(req, "cert_crl", json_string(name));
+        ob_audit_detail(req, "cert_crl_url", json_string(url));
+        hsmca_http_resp_no_content(resp);
         goto done;
     }
     b = BIO_new_mem_buf(pem, -1);
@@ -533,7 +560,9 @@ static void crl_write(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         hsmca_http_resp_error(resp, 500, "out of memory");
         goto done;
     }
+    pthread_mutex_lock(&((hsmca_openbao *)arg)->crl_lock);
     rv = doc_put(arg, ob_mount(req), DOC_CERT_CRL, name, body, der, (size_t)der_len);
+    pthread_mutex_unlock(&((hsmca_openbao *)arg)->crl_lock);
     if (rv != HSMCA_OK) {
         ob_fail(resp, rv);
         goto done;
@@ -592,7 +621,9 @@ static void crl_delete(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
 
     if (!name_ok(name, resp))
         return;
+    pthread_mutex_lock(&((hsmca_openbao *)arg)->crl_lock);
     rv = doc_delete(arg, ob_mount(req), DOC_CERT_CRL, name);
+    pthread_mutex_unlock(&((hsmca_openbao *)arg)->crl_lock);
     if (rv != HSMCA_OK) {
         ob_fail(resp, rv);
         return;

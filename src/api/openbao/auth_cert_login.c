@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
@@ -38,29 +39,6 @@ static bool cert_hash(const unsigned char *der, size_t len, char out[65])
         return false;
     for (unsigned i = 0; i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
-    return true;
-}
-
-static bool cidr_contains(const char *cidr, const char *addr)
-{
-    char net[64];
-    unsigned char a[16], b[16];
-    const char *slash = strchr(cidr, '/');
-    size_t n = slash != NULL ? (size_t)(slash - cidr) : strlen(cidr);
-    int af = strchr(cidr, ':') != NULL ? AF_INET6 : AF_INET, bytes = af == AF_INET6 ? 16 : 4;
-    long bits = slash != NULL ? strtol(slash + 1, NULL, 10) : bytes * 8;
-
-    if (n >= sizeof(net) || bits < 0 || bits > bytes * 8)
-        return false;
-    memcpy(net, cidr, n);
-    net[n] = '\0';
-    if (inet_pton(af, net, a) != 1 || inet_pton(af, addr, b) != 1)
-        return false;
-    for (int i = 0; i < bytes && bits > 0; i++, bits -= 8) {
-        unsigned mask = bits >= 8 ? 0xffu : (0xffu << (8 - bits)) & 0xffu;
-        if ((a[i] & mask) != (b[i] & mask))
-            return false;
-    }
     return true;
 }
 
@@ -118,10 +96,48 @@ static void refuse(hsmca_http_req *req, hsmca_http_resp *resp, const char *why)
     hsmca_http_resp_error(resp, 403, "permission denied");
 }
 
+/* The mount's config ocsp_cache_size (100 when unset). */
+static size_t ocsp_cache_size(hsmca_openbao *api, const char *mount)
+{
+    hsmca_store_doc d;
+    json_t *cfg = NULL;
+    json_int_t n = 100;
+
+    memset(&d, 0, sizeof(d));
+    if (hsmca_store_doc_get(api->cfg.store, mount, HSMCA_DOC_CONFIG, "cert", &d) == HSMCA_OK &&
+        (cfg = json_loads(d.body, 0, NULL)) != NULL && json_is_integer(json_object_get(cfg, "ocsp_cache_size")))
+        n = json_integer_value(json_object_get(cfg, "ocsp_cache_size"));
+    hsmca_err_clear();
+    json_decref(cfg);
+    hsmca_store_doc_clear(&d);
+    return n > 0 ? (size_t)n : 100;
+}
+
+/* The intermediates the client sent after its certificate, parsed; NULL
+ * when none (or not DER: then the path just does not build). */
+static STACK_OF(X509) *client_chain(hsmca_http_req *req)
+{
+    size_t len = 0;
+    const unsigned char *der = hsmca_http_req_client_chain(req, &len), *p = der, *end = der + len;
+    STACK_OF(X509) *sk = NULL;
+    X509 *x;
+
+    if (der == NULL || len == 0 || (sk = sk_X509_new_null()) == NULL)
+        return NULL;
+    while (p < end && (x = d2i_X509(NULL, &p, (long)(end - p))) != NULL) {
+        if (!sk_X509_push(sk, x)) {
+            X509_free(x);
+            break;
+        }
+    }
+    ERR_clear_error();
+    return sk;
+}
+
 /* One role's verdict beyond the certificate: revocation, OCSP, source
  * address. NULL when the login may go on; else the reason. */
 static const char *role_extra(hsmca_openbao *api, hsmca_http_req *req, hsmca_http_resp *resp, const json_t *role,
-                              X509 *leaf, char *buf, size_t size)
+                              X509 *leaf, STACK_OF(X509) *chain, char *buf, size_t size)
 {
     char crl[HSMCA_STORE_ID_MAX + 1] = "";
     bool listed = false;
@@ -138,16 +154,30 @@ static const char *role_extra(hsmca_openbao *api, hsmca_http_req *req, hsmca_htt
         return buf;
     }
     if (json_is_true(json_object_get(role, "ocsp_enabled"))) {
-        /* No OCSP client yet: every responder counts as unreachable, which
-         * ocsp_fail_open decides exactly as it would for a real outage. */
-        if (!json_is_true(json_object_get(role, "ocsp_fail_open"))) {
-            snprintf(buf, size, "OCSP status unavailable (no OCSP client in this build) and ocsp_fail_open is false");
+        hsmca_auth_ocsp_params op;
+        char warn[600];
+
+        memset(&op, 0, sizeof(op));
+        op.role = role;
+        op.leaf = leaf;
+        op.chain = chain;
+        op.issuer = sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
+        op.mount = ob_mount(req);
+        op.cache = api->ocsp_cache;
+        op.cache_size = ocsp_cache_size(api, ob_mount(req));
+        op.now = hsmca_auth_now(api->cfg.auth);
+        if (hsmca_auth_cert_ocsp_check(&op, warn, sizeof(warn)) != HSMCA_OK) {
+            snprintf(buf, size, "%s", hsmca_err_message());
+            hsmca_err_clear();
             return buf;
         }
-        hsmca_http_resp_warn(resp, "OCSP status could not be checked; ocsp_fail_open let the login through");
+        if (warn[0] != '\0') {
+            hsmca_log(HSMCA_LOG_WARNING, "request %s: certificate login: %s", hsmca_http_req_id(req), warn);
+            hsmca_http_resp_warn(resp, "OCSP status could not be checked; ocsp_fail_open let the login through");
+        }
     }
     json_array_foreach(cidrs, i, v) {
-        in = in || cidr_contains(json_string_value(v), hsmca_http_req_client_addr(req));
+        in = in || hsmca_auth_cidr_contains(json_string_value(v), hsmca_http_req_client_addr(req));
     }
     if (json_array_size(cidrs) > 0 && !in) {
         snprintf(buf, size, "source address %s is outside token_bound_cidrs", hsmca_http_req_client_addr(req));
@@ -183,6 +213,23 @@ static hsmca_rv make_token(hsmca_openbao *api, hsmca_http_req *req, hsmca_http_r
     p.explicit_max_ttl = emax > 0 && (max == 0 || emax < max) ? emax : max;
     p.period = ob_int(role, "token_period", 0);
     p.num_uses = ob_int(role, "token_num_uses", 0);
+    /* The token is bound for its whole life, not only at login:
+     * token_strictly_bind_ip to this login's address exactly, else the
+     * role's token_bound_cidrs (src/auth checks them on every use). */
+    if (ob_bool(role, "token_strictly_bind_ip", false)) {
+        const char *ip = hsmca_http_req_client_addr(req);
+        char one[80];
+        if (ip[0] == '\0') {
+            rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "token_strictly_bind_ip: the client's address is unknown");
+            goto done;
+        }
+        snprintf(one, sizeof(one), "%s/%d", ip, strchr(ip, ':') != NULL ? 128 : 32);
+        rv = hsmca_strlist_add(&p.bound_cidrs, one, strlen(one));
+    } else {
+        rv = ob_list(role, "token_bound_cidrs", &p.bound_cidrs);
+    }
+    if (rv != HSMCA_OK)
+        goto done;
     snprintf(p.display_name, sizeof(p.display_name), "%s", display != NULL && display[0] ? display : name);
     snprintf(path, sizeof(path), "%s/login", ob_mount(req));
     p.login_path = path;
@@ -223,6 +270,7 @@ static void login(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
     const unsigned char *der, *p;
     size_t der_len = 0, i;
     X509 *leaf = NULL;
+    STACK_OF(X509) *sent = NULL, *chain = NULL;
     char hash[65], why[512] = "no role matches";
     const char *name, *extra;
     hsmca_rv rv;
@@ -241,6 +289,7 @@ static void login(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         refuse(req, resp, "the client certificate is not DER X.509");
         goto done;
     }
+    sent = client_chain(req);
     if ((roles = json_array()) == NULL) {
         hsmca_http_resp_error(resp, 500, "out of memory");
         goto done;
@@ -263,7 +312,9 @@ static void login(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         }
     }
     json_array_foreach(roles, i, role) {
-        rv = hsmca_auth_cert_match(role, leaf, hsmca_auth_now(api->cfg.auth));
+        sk_X509_pop_free(chain, X509_free);
+        chain = NULL;
+        rv = hsmca_auth_cert_match_chain(role, leaf, sent, hsmca_auth_now(api->cfg.auth), &chain);
         if (rv != HSMCA_OK) {
             snprintf(why, sizeof(why), "role '%s': %s", json_string_value(json_object_get(role, "_name")),
                      hsmca_err_message());
@@ -272,7 +323,7 @@ static void login(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         }
         {
             char buf[400];
-            extra = role_extra(api, req, resp, role, leaf, buf, sizeof(buf));
+            extra = role_extra(api, req, resp, role, leaf, chain, buf, sizeof(buf));
             if (extra != NULL) {
                 /* A role that trusts the certificate refused it: no other
                  * role is tried, so a revoked certificate cannot slip in
@@ -289,6 +340,8 @@ static void login(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
     }
     refuse(req, resp, json_array_size(roles) == 0 ? "no such role" : why);
 done:
+    sk_X509_pop_free(chain, X509_free);
+    sk_X509_pop_free(sent, X509_free);
     X509_free(leaf);
     json_decref(roles);
     json_decref(in);

@@ -215,9 +215,12 @@ static bool authorize(call *c, const hsmca_http_route *route)
     cap = capability_of(m);
     if (cap == HSMCA_CAP_UPDATE && (route->flags & HSMCA_HTTP_ROUTE_EXISTENCE) && !target_exists(c, route))
         cap = HSMCA_CAP_CREATE;
-    rv = hsmca_auth_authorize(c->api->cfg.auth, c->ctx->token_text, acl_path, cap,
-                              (route->flags & HSMCA_HTTP_ROUTE_SUDO) ? HSMCA_AUTH_NEED_SUDO : 0, &d,
-                              &c->ctx->token);
+    /* The client's address goes along: a token bound to CIDRs
+     * (token_bound_cidrs of a login) is refused from anywhere else. */
+    rv = hsmca_auth_authorize_from(c->api->cfg.auth, c->ctx->token_text,
+                                   hsmca_http_req_client_addr(c->req)[0] ? hsmca_http_req_client_addr(c->req) : NULL,
+                                   acl_path, cap, (route->flags & HSMCA_HTTP_ROUTE_SUDO) ? HSMCA_AUTH_NEED_SUDO : 0,
+                                   &d, &c->ctx->token);
     if (rv != HSMCA_OK) {
         hsmca_log(HSMCA_LOG_ERR, "request %s: authorisation failed: %s", hsmca_http_req_id(c->req),
                   hsmca_err_message());
@@ -225,7 +228,9 @@ static bool authorize(call *c, const hsmca_http_route *route)
         return false;
     }
     if (d != HSMCA_AUTH_ALLOW) {
-        deny(c, d == HSMCA_AUTH_DENY_TOKEN ? "bad token" : "policy");
+        deny(c, d == HSMCA_AUTH_DENY_POLICY                              ? "policy"
+                : strstr(hsmca_err_message(), "bound CIDRs") != NULL ? "token used outside its bound CIDRs"
+                                                                     : "bad token");
         return false;
     }
     c->ctx->authenticated = true;

@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 
 #include "hsmca/auth.h"
+#include "hsmca/auth_cert.h"
 #include "hsmca/ca.h"
 #include "hsmca/http.h"
 #include "hsmca/openbao.h"
@@ -73,6 +74,15 @@ struct hsmca_openbao {
     char *mounts[OB_MOUNTS_MAX];
     size_t n_mounts;
     _Atomic(hsmca_http_server *) server; /* for sys/metrics */
+    hsmca_auth_ocsp_cache *ocsp_cache; /* the cert auth method's OCSP answers, per mount */
+    /* CRLs from distribution points (auth_cert_crl_url.c): crl_lock
+     * serialises their writes (API and refresher), crl_cond wakes the
+     * refresher to stop */
+    pthread_mutex_t crl_lock;
+    pthread_cond_t crl_cond;
+    pthread_t crl_thread;
+    bool crl_thread_started;
+    atomic_bool crl_stop;
     /* counters for sys/metrics */
     atomic_uint_fast64_t issued, issue_failed, denied, audit_failures;
     atomic_uint_fast64_t ocsp_get, ocsp_post; /* OCSP requests by method */
@@ -179,6 +189,14 @@ hsmca_rv ob_token_routes(hsmca_http_router *r, hsmca_openbao *api);
 hsmca_rv ob_cert_routes(hsmca_http_router *r, hsmca_openbao *api);
 hsmca_rv ob_sys_auth_routes(hsmca_http_router *r, hsmca_openbao *api);
 hsmca_rv ob_cert_login_routes(hsmca_http_router *r, hsmca_openbao *api);
+/* Fetches the CRL at url (bounded), verifies it against the CA
+ * certificates of the mount's roles, and makes its stored document (body:
+ * serials, url, this/next_update, refresh_at) and DER. */
+hsmca_rv ob_cert_crl_from_url(hsmca_openbao *api, const char *mount, const char *url, char **body,
+                              unsigned char **der, size_t *der_len);
+/* The thread that refreshes url CRLs before their nextUpdate. */
+hsmca_rv ob_cert_crl_refresher_start(hsmca_openbao *api);
+void ob_cert_crl_refresher_stop(hsmca_openbao *api);
 /* Whether token t may be renewed by this request: true for tokens not made
  * by a certificate login; for those, only with the very certificate of the
  * login presented on this connection, unless the method's config has

@@ -57,6 +57,12 @@ hsmca_rv hsmca_openbao_new(const hsmca_openbao_config *cfg, hsmca_openbao **out)
         return hsmca_err(rv, "out of memory");
     api->cfg = *cfg;
     pthread_rwlock_init(&api->mounts_lock, NULL);
+    pthread_mutex_init(&api->crl_lock, NULL);
+    pthread_cond_init(&api->crl_cond, NULL);
+    if ((api->ocsp_cache = hsmca_auth_ocsp_cache_new()) == NULL) {
+        rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
+        goto done;
+    }
     if ((rv = hsmca_http_router_new(&api->pki)) != HSMCA_OK || (rv = hsmca_http_router_new(&api->sys)) != HSMCA_OK ||
         (rv = hsmca_http_router_new(&api->token)) != HSMCA_OK || (rv = hsmca_http_router_new(&api->cert)) != HSMCA_OK)
         goto done;
@@ -66,6 +72,8 @@ hsmca_rv hsmca_openbao_new(const hsmca_openbao_config *cfg, hsmca_openbao **out)
         (rv = ob_sys_auth_routes(api->sys, api)) != HSMCA_OK)
         goto done;
     if ((rv = ob_mounts_reload(api)) != HSMCA_OK)
+        goto done;
+    if ((rv = ob_cert_crl_refresher_start(api)) != HSMCA_OK)
         goto done;
     *out = api;
     api = NULL;
@@ -79,6 +87,7 @@ void hsmca_openbao_free(hsmca_openbao *api)
 {
     if (api == NULL)
         return;
+    ob_cert_crl_refresher_stop(api);
     hsmca_http_router_free(api->pki);
     hsmca_http_router_free(api->sys);
     hsmca_http_router_free(api->token);
@@ -86,6 +95,9 @@ void hsmca_openbao_free(hsmca_openbao *api)
     for (size_t i = 0; i < api->n_mounts; i++)
         free(api->mounts[i]);
     pthread_rwlock_destroy(&api->mounts_lock);
+    hsmca_auth_ocsp_cache_free(api->ocsp_cache);
+    pthread_cond_destroy(&api->crl_cond);
+    pthread_mutex_destroy(&api->crl_lock);
     free(api);
 }
 
