@@ -314,14 +314,11 @@ static void queue_unlink(hsmca_store *st, store_req *req)
     }
 }
 
-hsmca_rv store_writer_submit(hsmca_store *st, store_req *req)
+hsmca_rv store_writer_enqueue(hsmca_store *st, store_req *req)
 {
     hsmca_rv rv = HSMCA_ERR_INTERNAL;
     pthread_condattr_t attr;
-    struct timespec deadline;
     bool cond_ready = false;
-    char detail[STORE_DETAIL_MAX];
-    size_t n_ops = req->n_ops;
 
     /* Waits use the monotonic clock: a wall-clock step must neither cut a
      * wait short nor stretch it. */
@@ -346,18 +343,36 @@ hsmca_rv store_writer_submit(hsmca_store *st, store_req *req)
         rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "batch: the store is closing");
         goto done;
     }
+    req->st = st;
     req->state = REQ_QUEUED;
     req->next = NULL;
+    /* The bound runs from here: time the caller spends working between
+     * submit and wait counts, so a ticket waited for late times out no
+     * later than a commit would have. */
+    deadline_after(&req->deadline, st->write_timeout_ms);
     if (st->tail != NULL)
         st->tail->next = req;
     else
         st->head = req;
     st->tail = req;
     pthread_cond_signal(&st->wake);
+    pthread_mutex_unlock(&st->lock);
+    rv = HSMCA_OK;
+done:
+    return rv;
+}
 
-    deadline_after(&deadline, st->write_timeout_ms);
+hsmca_rv store_writer_wait(store_req *req)
+{
+    hsmca_store *st = req->st;
+    hsmca_rv rv = HSMCA_ERR_INTERNAL;
+    char detail[STORE_DETAIL_MAX];
+    size_t n_ops = req->n_ops;
+
+    pthread_mutex_lock(&st->lock);
     while (req->state != REQ_DONE) {
-        if (pthread_cond_timedwait(&req->done, &st->lock, &deadline) == ETIMEDOUT && req->state != REQ_DONE)
+        if (pthread_cond_timedwait(&req->done, &st->lock, &req->deadline) == ETIMEDOUT &&
+            req->state != REQ_DONE)
             break;
     }
     switch (req->state) {
@@ -388,6 +403,5 @@ hsmca_rv store_writer_submit(hsmca_store *st, store_req *req)
                        n_ops, st->write_timeout_ms);
         break;
     }
-done:
     return rv;
 }
