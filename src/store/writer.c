@@ -166,11 +166,29 @@ done:
     return ok;
 }
 
-/* How long the writer waits for a group to fill before committing, when
- * the previous group showed concurrent submitters. An fsync costs several
- * hundred microseconds; a short wait that doubles the group halves the
- * fsyncs per batch (docs/performance.md, issuance with storage). */
+/* How long the writer may wait for a group to fill. An fsync costs several
+ * hundred microseconds on a quiet disk; a short wait that doubles the group
+ * halves the fsyncs per batch (docs/performance.md, issuance with storage). */
 #define GATHER_US 150
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Whether waiting GATHER_US for more batches is expected to pay: arrived
+ * batches queued up while the previous group took run_ns to commit, so
+ * about arrived * GATHER_US / run_ns more would come during the wait; wait
+ * only if that is at least one. A lone caller has nothing queued behind
+ * it (arrived 0) and is never delayed; on a slow disk the groups grow by
+ * themselves while it syncs, and waiting would only add latency. */
+static bool gather_pays(size_t arrived, int64_t run_ns)
+{
+    return arrived > 0 && (int64_t)arrived * GATHER_US * 1000 >= run_ns;
+}
 
 static size_t queued(const hsmca_store *st)
 {
@@ -201,7 +219,8 @@ static void *writer_main(void *arg)
 {
     hsmca_store *st = arg;
     bool *own_failure = calloc(st->group_max, sizeof(*own_failure));
-    size_t last_n = 0;
+    size_t last_n = 0, arrived = 0;
+    int64_t run_ns = 0;
 
     pthread_mutex_lock(&st->lock);
     for (;;) {
@@ -211,10 +230,9 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&st->wake, &st->lock);
         if (st->head == NULL)
             break; /* stopping, and every submitted batch is done */
-        /* Under concurrent load (the last group had company), let the
-         * group fill up to the last one's size for a moment; a lone
-         * submitter never waits. */
-        if (last_n > 1)
+        /* Under concurrent load, let the group fill up to the last one's
+         * size for a moment when the arrival rate says it will. */
+        if (last_n > 1 && gather_pays(arrived, run_ns))
             gather(st, last_n);
         /* Everything that queued up while the previous group committed
          * becomes this group: under load, groups grow by themselves. */
@@ -230,6 +248,7 @@ static void *writer_main(void *arg)
             st->tail = NULL;
         last_n = n;
         pthread_mutex_unlock(&st->lock);
+        run_ns = mono_ns();
 
         if (own_failure == NULL) {
             hsmca_err(HSMCA_ERR_NOMEM, "store writer: out of memory");
@@ -241,6 +260,8 @@ static void *writer_main(void *arg)
         }
 
         pthread_mutex_lock(&st->lock);
+        run_ns = mono_ns() - run_ns;
+        arrived = queued(st); /* everything queued now came during the run */
         if (ok > 0)
             st->stats.transactions++;
         st->stats.batches += ok;
