@@ -301,6 +301,30 @@ void hsmca_store_batch_cert_reassociate(hsmca_store_batch *b, const char *mount,
  * may be freed or reused for new writes. */
 hsmca_rv hsmca_store_batch_commit(hsmca_store_batch *b);
 
+/* The same commit in two halves, so a caller can work while its batch
+ * commits (the issuance cycle builds and lints the certificate while its
+ * serial reservation is made durable; docs/performance.md, third round).
+ *
+ * hsmca_store_batch_submit hands the batch to the writer and returns at
+ * once: on HSMCA_OK *ticket is the pending commit, and the batch is empty
+ * again as after a commit. On failure (a bad operation was added, out of
+ * memory, the store is closing) nothing is queued, *ticket is NULL and the
+ * detail says why, as hsmca_store_batch_commit would have.
+ *
+ * hsmca_store_batch_wait blocks until the ticket's group is committed and
+ * returns exactly what hsmca_store_batch_commit would have returned (the
+ * write_timeout_ms bound runs from the submit); it frees the ticket. Until
+ * it returns HSMCA_OK nothing may be assumed durable. Every ticket must be
+ * waited for exactly once, before hsmca_store_close.
+ *
+ * Batches are applied in the order they are submitted, so one thread may
+ * submit a batch that relies on its previous one (a certificate after its
+ * intent) before waiting for the first; if the first fails, the second
+ * fails on its own rule (e.g. the missing intent), never the other way. */
+typedef struct hsmca_store_ticket hsmca_store_ticket;
+hsmca_rv hsmca_store_batch_submit(hsmca_store_batch *b, hsmca_store_ticket **ticket);
+hsmca_rv hsmca_store_batch_wait(hsmca_store_ticket *ticket);
+
 /* Counters for metrics and the benchmark. */
 typedef struct {
     uint64_t batches;      /* committed batches */

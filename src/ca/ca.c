@@ -44,6 +44,8 @@ void hsmca_ca_free(hsmca_ca *ca)
     }
     for (size_t i = 0; i < ca->n_roles; i++)
         hsmca_role_clear(&ca->roles[i].role);
+    for (size_t i = 0; i < ca->n_urls; i++)
+        ca_mount_urls_clear(&ca->urls[i].urls);
     hsmca_ocsp_state_free(ca->ocsp);
     rev_crl_cache_free(ca->crl_cache);
     pthread_mutex_destroy(&ca->cache_lock);

@@ -3,6 +3,7 @@
  * fixed values, and built structurally for URLs from configuration (a URL is
  * data, never parsed as config syntax). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/x509v3.h>
@@ -164,48 +165,123 @@ done:
     return rv;
 }
 
-hsmca_rv ca_ext_add_urls(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer *issuer, X509 *x)
+void ca_mount_urls_clear(ca_mount_urls *u)
 {
-    hsmca_strlist ca_issuers = {0}, crls = {0}, ocsp = {0};
+    if (u == NULL)
+        return;
+    hsmca_strlist_clear(&u->ca_issuers);
+    hsmca_strlist_clear(&u->crls);
+    hsmca_strlist_clear(&u->ocsp);
+    free(u->cluster_path);
+    free(u->cluster_aia_path);
+    memset(u, 0, sizeof(*u));
+}
+
+static hsmca_rv mount_urls_copy(ca_mount_urls *dst, const ca_mount_urls *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    dst->templating = src->templating;
+    dst->cluster_path = strdup(src->cluster_path);
+    dst->cluster_aia_path = strdup(src->cluster_aia_path);
+    if (dst->cluster_path == NULL || dst->cluster_aia_path == NULL ||
+        hsmca_strlist_copy(&dst->ca_issuers, &src->ca_issuers) != HSMCA_OK ||
+        hsmca_strlist_copy(&dst->crls, &src->crls) != HSMCA_OK ||
+        hsmca_strlist_copy(&dst->ocsp, &src->ocsp) != HSMCA_OK) {
+        ca_mount_urls_clear(dst);
+        return hsmca_err(HSMCA_ERR_NOMEM, "out of memory copying the mount's URLs");
+    }
+    return HSMCA_OK;
+}
+
+static hsmca_rv mount_urls_load(hsmca_ca *ca, const char *mount, ca_mount_urls *out)
+{
     json_t *urls = NULL, *cluster = NULL;
-    url_ctx u;
-    bool issuer_has_urls;
     hsmca_rv rv;
 
+    memset(out, 0, sizeof(*out));
     rv = ca_config_load(ca, mount, "urls", &urls);
     if (rv == HSMCA_OK)
         rv = ca_config_load(ca, mount, "cluster", &cluster);
     if (rv != HSMCA_OK)
         goto done;
+    if ((rv = ca_json_strlist(urls, "issuing_certificates", &out->ca_issuers)) != HSMCA_OK ||
+        (rv = ca_json_strlist(urls, "crl_distribution_points", &out->crls)) != HSMCA_OK ||
+        (rv = ca_json_strlist(urls, "ocsp_servers", &out->ocsp)) != HSMCA_OK)
+        goto done;
+    out->templating = json_is_true(json_object_get(urls, "enable_templating"));
+    out->cluster_path = strdup(ca_json_str(cluster, "path", ""));
+    out->cluster_aia_path = strdup(ca_json_str(cluster, "aia_path", ""));
+    if (out->cluster_path == NULL || out->cluster_aia_path == NULL)
+        rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory loading the mount's URLs");
+done:
+    if (rv != HSMCA_OK)
+        ca_mount_urls_clear(out);
+    json_decref(urls);
+    json_decref(cluster);
+    return rv;
+}
+
+/* The mount's URL configuration, from the cache while no configuration
+ * write has bumped the CA's generation (ca_commit). *out is the caller's
+ * copy. */
+static hsmca_rv mount_urls_get(hsmca_ca *ca, const char *mount, ca_mount_urls *out)
+{
+    unsigned long gen = atomic_load(&ca->gen);
+    ca_urls_entry *e;
+    ca_mount_urls loaded;
+    hsmca_rv rv;
+
+    memset(out, 0, sizeof(*out));
+    if (strlen(mount) > HSMCA_STORE_MOUNT_MAX)
+        return mount_urls_load(ca, mount, out); /* reports the bad name */
+    pthread_mutex_lock(&ca->cache_lock);
+    e = ca_cache_find(ca, ca->urls, sizeof(ca->urls[0]), ca->n_urls, mount, "urls", gen);
+    if (e != NULL) {
+        rv = mount_urls_copy(out, &e->urls);
+        pthread_mutex_unlock(&ca->cache_lock);
+        return rv;
+    }
+    pthread_mutex_unlock(&ca->cache_lock);
+
+    if ((rv = mount_urls_load(ca, mount, out)) != HSMCA_OK)
+        return rv;
+    if (mount_urls_copy(&loaded, out) != HSMCA_OK)
+        return HSMCA_OK; /* uncached this time; the caller has its copy */
+    pthread_mutex_lock(&ca->cache_lock);
+    e = ca_cache_slot(ca, ca->urls, sizeof(ca->urls[0]), &ca->n_urls, CA_URLS_CACHE_MAX);
+    ca_mount_urls_clear(&e->urls);
+    ca_cache_fill(ca, &e->tag, mount, "urls", gen);
+    e->urls = loaded;
+    pthread_mutex_unlock(&ca->cache_lock);
+    return HSMCA_OK;
+}
+
+hsmca_rv ca_ext_add_urls(hsmca_ca *ca, const char *mount, const hsmca_ca_issuer *issuer, X509 *x)
+{
+    ca_mount_urls m;
+    const hsmca_strlist *ca_issuers, *crls, *ocsp;
+    url_ctx u;
+    bool issuer_has_urls;
+    hsmca_rv rv;
+
+    rv = mount_urls_get(ca, mount, &m);
+    if (rv != HSMCA_OK)
+        return rv;
     /* OpenBao: an issuer's own AIA URLs, when any is set, replace the
      * mount's config/urls. */
     issuer_has_urls = issuer != NULL && (issuer->issuing_certificates.n > 0 ||
                                          issuer->crl_distribution_points.n > 0 || issuer->ocsp_servers.n > 0);
-    if (issuer_has_urls) {
-        if ((rv = hsmca_strlist_copy(&ca_issuers, &issuer->issuing_certificates)) != HSMCA_OK ||
-            (rv = hsmca_strlist_copy(&crls, &issuer->crl_distribution_points)) != HSMCA_OK ||
-            (rv = hsmca_strlist_copy(&ocsp, &issuer->ocsp_servers)) != HSMCA_OK)
-            goto done;
-    } else {
-        if ((rv = ca_json_strlist(urls, "issuing_certificates", &ca_issuers)) != HSMCA_OK ||
-            (rv = ca_json_strlist(urls, "crl_distribution_points", &crls)) != HSMCA_OK ||
-            (rv = ca_json_strlist(urls, "ocsp_servers", &ocsp)) != HSMCA_OK)
-            goto done;
-    }
+    ca_issuers = issuer_has_urls ? &issuer->issuing_certificates : &m.ca_issuers;
+    crls = issuer_has_urls ? &issuer->crl_distribution_points : &m.crls;
+    ocsp = issuer_has_urls ? &issuer->ocsp_servers : &m.ocsp;
     u.issuer_id = issuer ? issuer->issuer_id : "";
-    u.cluster_path = ca_json_str(cluster, "path", "");
-    u.cluster_aia_path = ca_json_str(cluster, "aia_path", "");
-    u.templating = issuer_has_urls ? issuer->enable_aia_url_templating
-                                   : json_is_true(json_object_get(urls, "enable_templating"));
-    rv = add_aia(x, &u, &ca_issuers, &ocsp);
+    u.cluster_path = m.cluster_path;
+    u.cluster_aia_path = m.cluster_aia_path;
+    u.templating = issuer_has_urls ? issuer->enable_aia_url_templating : m.templating;
+    rv = add_aia(x, &u, ca_issuers, ocsp);
     if (rv == HSMCA_OK)
-        rv = add_cdp(x, &u, &crls);
-done:
-    hsmca_strlist_clear(&ca_issuers);
-    hsmca_strlist_clear(&crls);
-    hsmca_strlist_clear(&ocsp);
-    json_decref(urls);
-    json_decref(cluster);
+        rv = add_cdp(x, &u, crls);
+    ca_mount_urls_clear(&m);
     return rv;
 }
 

@@ -21,6 +21,7 @@
 #define CA_ISSUER_CACHE_MAX 64
 #define CA_ROLE_CACHE_MAX 64
 #define CA_TUNE_CACHE_MAX 64
+#define CA_URLS_CACHE_MAX 64
 
 /* What every cache entry starts with: the key it was loaded under, the CA
  * generation it was loaded at, and when it was last used. */
@@ -55,6 +56,23 @@ typedef struct {
     hsmca_role role;
 } ca_role_entry;
 
+/* A mount's config/urls and config/cluster as the AIA and CRL distribution
+ * point extensions use them (ext.c): two SQLite reads and JSON parses at
+ * every issuance otherwise, ~4 % of a P-256 issuance's CPU
+ * (docs/performance.md, third round); kept like the roles. */
+typedef struct {
+    hsmca_strlist ca_issuers, crls, ocsp;
+    bool templating;
+    char *cluster_path, *cluster_aia_path; /* never NULL once loaded */
+} ca_mount_urls;
+
+typedef struct {
+    ca_cache_tag tag;
+    ca_mount_urls urls;
+} ca_urls_entry;
+
+void ca_mount_urls_clear(ca_mount_urls *u);
+
 struct hsmca_ca {
     hsmca_store *store;
     hsmca_keyslot *keyslot;
@@ -75,6 +93,8 @@ struct hsmca_ca {
     size_t n_roles;
     ca_tune_entry tunes[CA_TUNE_CACHE_MAX];
     size_t n_tunes;
+    ca_urls_entry urls[CA_URLS_CACHE_MAX];
+    size_t n_urls;
     uint64_t cache_clock;
     /* The OCSP responder's issuer tables and response cache
      * (src/revocation/ocsp*.c); here so the revoke path can invalidate it. */

@@ -77,36 +77,52 @@ const char *ca_sign_digest(EVP_PKEY *key, int signature_bits)
     }
 }
 
-/* Draws serials until one is reserved (the database refuses duplicates). */
-static hsmca_rv reserve_serial(hsmca_ca *ca, const ca_sign_job *job, unsigned char serial[HSMCA_SERIAL_MAX],
-                               size_t *len)
+/* Draws a serial of at least 64 random bits from the token. */
+static hsmca_rv draw_serial(hsmca_ca *ca, unsigned char serial[HSMCA_SERIAL_MAX], size_t *len)
 {
     hsmca_rv rv = HSMCA_ERR_INTERNAL;
 
     for (int attempt = 0; attempt < SERIAL_ATTEMPTS; attempt++) {
-        hsmca_store_batch *b;
-
         rv = hsmca_serial_generate(ca->tok, serial, len);
         if (rv != HSMCA_OK)
             return rv;
-        if (*len < 8) {
-            rv = hsmca_err(HSMCA_ERR_INTERNAL, "random serial has fewer than 64 bits");
-            continue; /* 2^-63: draw again */
-        }
-        if (job->no_store)
+        if (*len >= 8)
             return HSMCA_OK;
-        b = hsmca_store_batch_new(ca->store);
-        if (b == NULL)
-            return hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
-        hsmca_store_batch_intent(b, job->mount, serial, *len, job->issuer_id ? job->issuer_id : "",
-                                 job->role ? job->role : "", job->request_digest);
-        rv = hsmca_store_batch_commit(b);
-        hsmca_store_batch_free(b);
-        if (rv != HSMCA_ERR_EXISTS)
-            return rv;
-        hsmca_log(HSMCA_LOG_WARNING, "mount '%s': serial collision; drawing another", job->mount);
+        rv = hsmca_err(HSMCA_ERR_INTERNAL, "random serial has fewer than 64 bits"); /* 2^-63: again */
     }
     return rv;
+}
+
+/* Hands the serial's intent to the store's writer without waiting for it:
+ * the caller builds, lints and encodes the TBS while the group commits, and
+ * waits (intent_wait) before anything is signed. */
+static hsmca_rv intent_submit(hsmca_ca *ca, const ca_sign_job *job, const unsigned char *serial, size_t len,
+                              hsmca_store_ticket **ticket)
+{
+    hsmca_store_batch *b = hsmca_store_batch_new(ca->store);
+    hsmca_rv rv;
+
+    hsmca_store_batch_intent(b, job->mount, serial, len, job->issuer_id ? job->issuer_id : "",
+                             job->role ? job->role : "", job->request_digest);
+    rv = hsmca_store_batch_submit(b, ticket); /* reports a failed _new too */
+    hsmca_store_batch_free(b);
+    return rv;
+}
+
+/* Waits for a submitted intent on a path that has already failed: the
+ * ticket must be settled, and the first failure is the one reported. */
+static void intent_settle(hsmca_store_ticket **ticket)
+{
+    char why[512];
+    hsmca_rv rv = hsmca_err_last();
+
+    if (*ticket == NULL)
+        return;
+    snprintf(why, sizeof(why), "%s", hsmca_err_message());
+    if (hsmca_store_batch_wait(*ticket) != HSMCA_OK)
+        hsmca_log(HSMCA_LOG_WARNING, "intent of a refused issuance: %s", hsmca_err_message());
+    *ticket = NULL;
+    hsmca_err(rv, "%s", why);
 }
 
 void ca_sign_job_init(ca_sign_job *job, const char *mount, EVP_PKEY *key, const hsmca_ca_issuer *iss,
@@ -135,25 +151,12 @@ hsmca_rv ca_sign_certificate(hsmca_ca *ca, const ca_sign_job *job, X509 *tbs, X5
     EVP_MD_CTX *mctx = NULL;
     EVP_PKEY *verify_key = NULL; /* borrowed */
     hsmca_lint_finding finding;
+    hsmca_store_ticket *ticket = NULL; /* the intent, submitted and not yet waited for */
     int der_len;
 
     *out = NULL;
-    /* 1. serial and intent, before anything is signed */
-    if (job->serial_from_tbs) {
-        /* The test's serial may be malformed on purpose; lint judges it and
-         * no intent is recorded. */
-        snprintf(serial_text, sizeof(serial_text), "(from the request)");
-    } else {
-        rv = reserve_serial(ca, job, serial, &serial_len);
-        if (rv != HSMCA_OK)
-            goto done;
-        hsmca_serial_format(serial, serial_len, serial_text);
-        rv = hsmca_serial_to_asn1(serial, serial_len, X509_get_serialNumber(tbs));
-        if (rv != HSMCA_OK)
-            goto done;
-    }
-
-    /* 2. the signature algorithm is part of the TBS: fix it, then lint */
+    /* The signature algorithm is part of the TBS and does not depend on the
+     * serial: fix it first. */
     mctx = EVP_MD_CTX_new();
     if (mctx == NULL) {
         rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
@@ -166,15 +169,58 @@ hsmca_rv ca_sign_certificate(hsmca_ca *ca, const ca_sign_job *job, X509 *tbs, X5
     rv = ca_tbs_set_sigalg(tbs, mctx);
     if (rv != HSMCA_OK)
         goto done;
-    rv = hsmca_lint_certificate(tbs, &job->lint, &finding);
-    if (rv != HSMCA_OK) {
-        hsmca_log(HSMCA_LOG_WARNING, "mount '%s': serial %s refused by lint %s: %s (nothing signed)",
-                  job->mount, serial_text, finding.rule, finding.message);
-        goto done;
+
+    for (int attempt = 0;; attempt++) {
+        /* 1. serial and intent: submitted now, durable before step 3 */
+        if (job->serial_from_tbs) {
+            /* The test's serial may be malformed on purpose; lint judges it
+             * and no intent is recorded. */
+            snprintf(serial_text, sizeof(serial_text), "(from the request)");
+        } else {
+            rv = draw_serial(ca, serial, &serial_len);
+            if (rv != HSMCA_OK)
+                goto done;
+            hsmca_serial_format(serial, serial_len, serial_text);
+            rv = hsmca_serial_to_asn1(serial, serial_len, X509_get_serialNumber(tbs));
+            if (rv != HSMCA_OK)
+                goto done;
+            if (!job->no_store) {
+                rv = intent_submit(ca, job, serial, serial_len, &ticket);
+                if (rv != HSMCA_OK) {
+                    hsmca_err_prefix("reserving serial %s (nothing signed)", serial_text);
+                    goto done;
+                }
+            }
+        }
+
+        /* 2. lint and encode the TBS while the intent commits */
+        rv = hsmca_lint_certificate(tbs, &job->lint, &finding);
+        if (rv != HSMCA_OK) {
+            hsmca_log(HSMCA_LOG_WARNING, "mount '%s': serial %s refused by lint %s: %s (nothing signed)",
+                      job->mount, serial_text, finding.rule, finding.message);
+            goto done;
+        }
+        OPENSSL_free(linted);
+        linted = NULL;
+        rv = ca_tbs_encode(tbs, &linted, &linted_len);
+        if (rv != HSMCA_OK)
+            goto done;
+
+        /* The intent must be durable before the token is asked to sign. */
+        if (ticket == NULL)
+            break;
+        rv = hsmca_store_batch_wait(ticket);
+        ticket = NULL;
+        if (rv == HSMCA_OK)
+            break;
+        if (rv != HSMCA_ERR_EXISTS || attempt + 1 >= SERIAL_ATTEMPTS) {
+            hsmca_err_prefix("reserving serial %s (nothing signed)", serial_text);
+            goto done;
+        }
+        /* The database refuses a duplicate serial: draw another, and lint
+         * the TBS that carries it. */
+        hsmca_log(HSMCA_LOG_WARNING, "mount '%s': serial collision; drawing another", job->mount);
     }
-    rv = ca_tbs_encode(tbs, &linted, &linted_len);
-    if (rv != HSMCA_OK)
-        goto done;
 
     /* 3. sign in the token */
     if (X509_sign_ctx(tbs, mctx) <= 0) {
@@ -239,6 +285,7 @@ hsmca_rv ca_sign_certificate(hsmca_ca *ca, const ca_sign_job *job, X509 *tbs, X5
     *out = tbs; /* the caller's TBS object, now signed */
     rv = HSMCA_OK;
 done:
+    intent_settle(&ticket); /* only on failures before the wait */
     EVP_MD_CTX_free(mctx);
     OPENSSL_free(linted);
     OPENSSL_free(der);

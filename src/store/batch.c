@@ -464,11 +464,16 @@ done:
         batch_fail(b, rv);
 }
 
-hsmca_rv hsmca_store_batch_commit(hsmca_store_batch *b)
+hsmca_rv hsmca_store_batch_submit(hsmca_store_batch *b, hsmca_store_ticket **ticket)
 {
     hsmca_rv rv = HSMCA_ERR_NOMEM;
     store_req *req = NULL;
 
+    if (ticket == NULL) {
+        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "batch: no ticket to hand the submitted batch to");
+        goto done;
+    }
+    *ticket = NULL;
     if (b == NULL) {
         /* hsmca_store_batch_new failed; store.h promises the report here. */
         rv = hsmca_err(HSMCA_ERR_NOMEM, "batch: out of memory creating the batch");
@@ -478,26 +483,47 @@ hsmca_rv hsmca_store_batch_commit(hsmca_store_batch *b)
         rv = hsmca_err(b->rv, "%s", b->detail);
         goto done;
     }
-    if (b->n == 0) {
-        rv = HSMCA_OK;
-        goto done;
-    }
     req = calloc(1, sizeof(*req));
     if (req == NULL) {
         rv = hsmca_err(HSMCA_ERR_NOMEM, "batch: out of memory queueing %zu operations", b->n);
         goto done;
     }
-    /* The request adopts the operations: if this thread times out while the
-     * writer is applying them, the writer still owns valid memory. */
+    /* The request adopts the operations: if the caller times out while the
+     * writer is applying them, the writer still owns valid memory. An empty
+     * batch is queued too (an empty savepoint): its ticket then reports
+     * when everything submitted before it is committed. */
     req->ops = b->ops;
     req->n_ops = b->n;
     b->ops = NULL;
     b->n = b->cap = 0;
-    rv = store_writer_submit(b->st, req);
-    req = NULL;
+    rv = store_writer_enqueue(b->st, req);
+    if (rv == HSMCA_OK)
+        *ticket = req;
+    req = NULL; /* queued, or freed by the writer on failure */
 done:
     free(req);
     if (b != NULL)
         batch_reset(b); /* empty again: ready to be freed or reused */
     return rv;
+}
+
+hsmca_rv hsmca_store_batch_wait(hsmca_store_ticket *ticket)
+{
+    if (ticket == NULL)
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "batch: waiting for no ticket");
+    return store_writer_wait(ticket);
+}
+
+hsmca_rv hsmca_store_batch_commit(hsmca_store_batch *b)
+{
+    hsmca_store_ticket *ticket = NULL;
+    hsmca_rv rv;
+
+    /* Nothing to write: no trip to the writer (as before submit existed). */
+    if (b != NULL && b->rv == HSMCA_OK && b->n == 0)
+        return HSMCA_OK;
+    rv = hsmca_store_batch_submit(b, &ticket);
+    if (rv != HSMCA_OK)
+        return rv;
+    return hsmca_store_batch_wait(ticket);
 }

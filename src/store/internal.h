@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -198,7 +199,12 @@ void store_batch_mount_delete(hsmca_store_batch *b, const char *name);
  * hsmca_store.lock; see writer.c for who frees it. */
 typedef enum { REQ_QUEUED, REQ_RUNNING, REQ_DONE } store_req_state;
 
-typedef struct store_req {
+/* It is also the caller's ticket between hsmca_store_batch_submit and
+ * hsmca_store_batch_wait (store.h). */
+typedef struct hsmca_store_ticket store_req;
+
+struct hsmca_store_ticket {
+    hsmca_store *st;
     store_op *ops;
     size_t n_ops;
     store_req_state state;
@@ -206,8 +212,9 @@ typedef struct store_req {
     hsmca_rv rv;
     char detail[STORE_DETAIL_MAX];
     pthread_cond_t done;
-    struct store_req *next;
-} store_req;
+    struct timespec deadline; /* CLOCK_MONOTONIC: write_timeout_ms after the submit */
+    struct hsmca_store_ticket *next;
+};
 
 /* Runs the request's operations in order on the writer connection, inside
  * the savepoint the writer opened. now is the group's timestamp. */
@@ -243,9 +250,12 @@ struct hsmca_store {
 /* writer.c */
 hsmca_rv store_writer_start(hsmca_store *st);
 void store_writer_stop(hsmca_store *st);
-/* Queues req and waits for its group's commit, at most write_timeout_ms.
- * Takes ownership of req. */
-hsmca_rv store_writer_submit(hsmca_store *st, store_req *req);
+/* Queues req without waiting; on failure req is freed. Takes ownership of
+ * req: after HSMCA_OK it belongs to the queue until store_writer_wait. */
+hsmca_rv store_writer_enqueue(hsmca_store *st, store_req *req);
+/* Waits for the commit of a queued req, at most until write_timeout_ms
+ * after it was queued, and frees it (or leaves it to the writer). */
+hsmca_rv store_writer_wait(store_req *req);
 
 /* readers.c */
 hsmca_rv store_readers_open(hsmca_store *st, unsigned n);

@@ -172,11 +172,29 @@ done:
     return ok;
 }
 
-/* How long the writer waits for a group to fill before committing, when
- * the previous group showed concurrent submitters. An fsync costs several
- * hundred microseconds; a short wait that doubles the group halves the
- * fsyncs per batch (docs/performance.md, issuance with storage). */
+/* How long the writer may wait for a group to fill. An fsync costs several
+ * hundred microseconds on a quiet disk; a short wait that doubles the group
+ * halves the fsyncs per batch (docs/performance.md, issuance with storage). */
 #define GATHER_US 150
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Whether waiting GATHER_US for more batches is expected to pay: arrived
+ * batches queued up while the previous group took run_ns to commit, so
+ * about arrived * GATHER_US / run_ns more would come during the wait; wait
+ * only if that is at least one. A lone caller has nothing queued behind
+ * it (arrived 0) and is never delayed; on a slow disk the groups grow by
+ * themselves while it syncs, and waiting would only add latency. */
+static bool gather_pays(size_t arrived, int64_t run_ns)
+{
+    return arrived > 0 && (int64_t)arrived * GATHER_US * 1000 >= run_ns;
+}
 
 static size_t queued(const hsmca_store *st)
 {
@@ -207,7 +225,8 @@ static void *writer_main(void *arg)
 {
     hsmca_store *st = arg;
     bool *own_failure = calloc(st->group_max, sizeof(*own_failure));
-    size_t last_n = 0;
+    size_t last_n = 0, arrived = 0;
+    int64_t run_ns = 0;
 
     pthread_mutex_lock(&st->lock);
     for (;;) {
@@ -217,10 +236,9 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&st->wake, &st->lock);
         if (st->head == NULL)
             break; /* stopping, and every submitted batch is done */
-        /* Under concurrent load (the last group had company), let the
-         * group fill up to the last one's size for a moment; a lone
-         * submitter never waits. */
-        if (last_n > 1)
+        /* Under concurrent load, let the group fill up to the last one's
+         * size for a moment when the arrival rate says it will. */
+        if (last_n > 1 && gather_pays(arrived, run_ns))
             gather(st, last_n);
         /* Everything that queued up while the previous group committed
          * becomes this group: under load, groups grow by themselves. */
@@ -236,6 +254,7 @@ static void *writer_main(void *arg)
             st->tail = NULL;
         last_n = n;
         pthread_mutex_unlock(&st->lock);
+        run_ns = mono_ns();
 
         if (own_failure == NULL) {
             hsmca_err(HSMCA_ERR_NOMEM, "store writer: out of memory");
@@ -247,6 +266,8 @@ static void *writer_main(void *arg)
         }
 
         pthread_mutex_lock(&st->lock);
+        run_ns = mono_ns() - run_ns;
+        arrived = queued(st); /* everything queued now came during the run */
         if (ok > 0)
             st->stats.transactions++;
         st->stats.batches += ok;
@@ -320,14 +341,11 @@ static void queue_unlink(hsmca_store *st, store_req *req)
     }
 }
 
-hsmca_rv store_writer_submit(hsmca_store *st, store_req *req)
+hsmca_rv store_writer_enqueue(hsmca_store *st, store_req *req)
 {
     hsmca_rv rv = HSMCA_ERR_INTERNAL;
     pthread_condattr_t attr;
-    struct timespec deadline;
     bool cond_ready = false;
-    char detail[STORE_DETAIL_MAX];
-    size_t n_ops = req->n_ops;
 
     /* Waits use the monotonic clock: a wall-clock step must neither cut a
      * wait short nor stretch it. */
@@ -352,18 +370,36 @@ hsmca_rv store_writer_submit(hsmca_store *st, store_req *req)
         rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "batch: the store is closing");
         goto done;
     }
+    req->st = st;
     req->state = REQ_QUEUED;
     req->next = NULL;
+    /* The bound runs from here: time the caller spends working between
+     * submit and wait counts, so a ticket waited for late times out no
+     * later than a commit would have. */
+    deadline_after(&req->deadline, st->write_timeout_ms);
     if (st->tail != NULL)
         st->tail->next = req;
     else
         st->head = req;
     st->tail = req;
     pthread_cond_signal(&st->wake);
+    pthread_mutex_unlock(&st->lock);
+    rv = HSMCA_OK;
+done:
+    return rv;
+}
 
-    deadline_after(&deadline, st->write_timeout_ms);
+hsmca_rv store_writer_wait(store_req *req)
+{
+    hsmca_store *st = req->st;
+    hsmca_rv rv = HSMCA_ERR_INTERNAL;
+    char detail[STORE_DETAIL_MAX];
+    size_t n_ops = req->n_ops;
+
+    pthread_mutex_lock(&st->lock);
     while (req->state != REQ_DONE) {
-        if (pthread_cond_timedwait(&req->done, &st->lock, &deadline) == ETIMEDOUT && req->state != REQ_DONE)
+        if (pthread_cond_timedwait(&req->done, &st->lock, &req->deadline) == ETIMEDOUT &&
+            req->state != REQ_DONE)
             break;
     }
     switch (req->state) {
@@ -394,6 +430,5 @@ hsmca_rv store_writer_submit(hsmca_store *st, store_req *req)
                        n_ops, st->write_timeout_ms);
         break;
     }
-done:
     return rv;
 }

@@ -3,8 +3,9 @@
  * in one process, an issuer used once (and so cached) is revoked, deleted,
  * replaced as the default or given other URLs, and the next issuance must
  * see the change. The role cache (src/ca/roles.c) likewise: a role used
- * once is patched, replaced and deleted. Configuration read-modify-write
- * (hsmca_ca_config_update) loses no concurrent change. env: HSMCA_TEST_MODULE, HSMCA_TEST_TOKEN,
+ * once is patched, replaced and deleted; the mount's URLs are changed.
+ * Configuration read-modify-write (hsmca_ca_config_update) loses no
+ * concurrent change. env: HSMCA_TEST_MODULE, HSMCA_TEST_TOKEN,
  * HSMCA_TEST_PIN_FILE, HSMCA_TEST_DB. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -253,12 +254,92 @@ static void concurrent_config_updates_keep_every_change(void **state)
     assert_int_equal(hsmca_ca_config_update(ca, "cache", "nonsense", bump, fields[0], NULL), HSMCA_ERR_INVALID_ARG);
 }
 
+/* The first CRL distribution point URI of cert, "" when it has none. */
+static void first_cdp(X509 *cert, char *out, size_t cap)
+{
+    CRL_DIST_POINTS *cdp = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
+
+    out[0] = '\0';
+    if (cdp != NULL && sk_DIST_POINT_num(cdp) > 0) {
+        DIST_POINT *dp = sk_DIST_POINT_value(cdp, 0);
+        if (dp->distpoint != NULL && dp->distpoint->type == 0 && sk_GENERAL_NAME_num(dp->distpoint->name.fullname) > 0) {
+            GENERAL_NAME *gn = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, 0);
+            if (gn->type == GEN_URI)
+                snprintf(out, cap, "%.*s", ASN1_STRING_length(gn->d.uniformResourceIdentifier),
+                         (const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier));
+        }
+    }
+    CRL_DIST_POINTS_free(cdp);
+}
+
+/* The mount's config/urls and config/cluster are cached for the AIA and CDP
+ * extensions (src/ca/ext.c): every change shows in the next certificate. */
+static void cached_urls_follow_changes(void **state)
+{
+    hsmca_ca_result root, r;
+    char uri[256];
+
+    make_root("fourth", &root);
+    assert_int_equal(hsmca_ca_config_set(ca, "cache", "issuers", "{\"default\":\"fourth\"}"), HSMCA_OK);
+    assert_int_equal(hsmca_ca_role_put(ca, "cache", "web",
+                                       "{\"allowed_domains\":\"example.com\",\"allow_subdomains\":true,"
+                                       "\"key_type\":\"ec\",\"key_bits\":256}",
+                                       false, NULL),
+                     HSMCA_OK);
+    assert_int_equal(hsmca_ca_config_set(ca, "cache", "urls",
+                                         "{\"crl_distribution_points\":[\"http://one.cache.test/crl\"]}"),
+                     HSMCA_OK);
+    assert_int_equal(issue(&r), HSMCA_OK); /* the URLs are now cached */
+    first_cdp(r.certificate, uri, sizeof(uri));
+    assert_string_equal(uri, "http://one.cache.test/crl");
+    hsmca_ca_result_clear(&r);
+    assert_int_equal(issue(&r), HSMCA_OK); /* from the cache: the same */
+    first_cdp(r.certificate, uri, sizeof(uri));
+    assert_string_equal(uri, "http://one.cache.test/crl");
+    hsmca_ca_result_clear(&r);
+
+    /* changed: the next certificate has the new one */
+    assert_int_equal(hsmca_ca_config_set(ca, "cache", "urls",
+                                         "{\"crl_distribution_points\":[\"http://two.cache.test/crl\"]}"),
+                     HSMCA_OK);
+    assert_int_equal(issue(&r), HSMCA_OK);
+    first_cdp(r.certificate, uri, sizeof(uri));
+    assert_string_equal(uri, "http://two.cache.test/crl");
+    hsmca_ca_result_clear(&r);
+
+    /* templated on config/cluster: a change of the cluster path shows too */
+    assert_int_equal(hsmca_ca_config_set(ca, "cache", "urls",
+                                         "{\"crl_distribution_points\":[\"{{cluster_path}}/crl\"],"
+                                         "\"enable_templating\":true}"),
+                     HSMCA_OK);
+    assert_int_equal(hsmca_ca_config_set(ca, "cache", "cluster", "{\"path\":\"http://a.cache.test/v1/cache\"}"),
+                     HSMCA_OK);
+    assert_int_equal(issue(&r), HSMCA_OK);
+    first_cdp(r.certificate, uri, sizeof(uri));
+    assert_string_equal(uri, "http://a.cache.test/v1/cache/crl");
+    hsmca_ca_result_clear(&r);
+    assert_int_equal(hsmca_ca_config_set(ca, "cache", "cluster", "{\"path\":\"http://b.cache.test/v1/cache\"}"),
+                     HSMCA_OK);
+    assert_int_equal(issue(&r), HSMCA_OK);
+    first_cdp(r.certificate, uri, sizeof(uri));
+    assert_string_equal(uri, "http://b.cache.test/v1/cache/crl");
+    hsmca_ca_result_clear(&r);
+
+    /* emptied: no distribution point at all */
+    assert_int_equal(hsmca_ca_config_set(ca, "cache", "urls", "{}"), HSMCA_OK);
+    assert_int_equal(issue(&r), HSMCA_OK);
+    assert_int_equal(X509_get_ext_by_NID(r.certificate, NID_crl_distribution_points, -1), -1);
+    hsmca_ca_result_clear(&r);
+    hsmca_ca_result_clear(&root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cached_issuer_follows_changes),
         cmocka_unit_test(cached_role_follows_changes),
         cmocka_unit_test(concurrent_config_updates_keep_every_change),
+        cmocka_unit_test(cached_urls_follow_changes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

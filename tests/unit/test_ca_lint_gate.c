@@ -3,7 +3,8 @@
  * through the CA's real signing pipeline with a real token key, and the token
  * must not be asked for a single signature. C_Sign is counted by the
  * fault-injecting module in front of SoftHSM2; a baseline that passes lint
- * proves the count moves when the token does sign.
+ * proves the count moves when the token does sign. A failed intent commit
+ * gets no signature either.
  * env: HSMCA_TEST_MODULE (the fault module), HSMCA_FAULT_CONFIG (with
  * counters and count_flush = C_Sign), HSMCA_TEST_COUNTERS (that file),
  * HSMCA_TEST_TOKEN, HSMCA_TEST_PIN_FILE, HSMCA_TEST_DB. */
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <sqlite3.h>
 
 #include "internal.h"
 #include "hsmca/provider.h"
@@ -158,11 +160,55 @@ static void baseline_is_signed_and_counted(void **state)
     lint_corpus_free(cases, n);
 }
 
+static void raw_exec(const char *sql)
+{
+    sqlite3 *db = NULL;
+
+    if (sqlite3_open_v2(getenv("HSMCA_TEST_DB"), &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, db ? sqlite3_errmsg(db) : "cannot open");
+    sqlite3_close(db);
+}
+
+/* The intent is submitted before the TBS is linted and encoded and waited
+ * for only before the token signs (docs/performance.md, third round): when
+ * its commit fails, the issuance fails with the storage's reason and the
+ * token is never asked for a signature. A SQLite trigger, added from an
+ * independent connection as tests/reliability does, fails the insert. */
+static void intent_failure_gets_no_signature(void **state)
+{
+    lint_case *cases = NULL;
+    size_t n = lint_corpus_build_baselines(&cases);
+    long before = c_sign_count();
+    bool ran = false;
+
+    assert_true(n > 0);
+    raw_exec("CREATE TRIGGER fail_intent BEFORE INSERT ON intents "
+             "BEGIN SELECT RAISE(ABORT, 'injected intent storage failure'); END");
+    for (size_t i = 0; i < n && !ran; i++) {
+        X509 *signed_cert = NULL;
+        hsmca_rv rv;
+
+        if (cases[i].opts.role != HSMCA_LINT_LEAF)
+            continue;
+        rv = run_case(&cases[i], false, &signed_cert);
+        ran = true;
+        if (rv != HSMCA_ERR_IO || strstr(hsmca_err_message(), "injected intent storage failure") == NULL)
+            fail_msg("a failed intent commit gave %s: %s", hsmca_rv_name(rv), hsmca_err_message());
+        assert_null(signed_cert);
+    }
+    raw_exec("DROP TRIGGER fail_intent");
+    assert_true(ran);
+    assert_int_equal(c_sign_count(), before);
+    lint_corpus_free(cases, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(negative_corpus_gets_no_signature),
         cmocka_unit_test(baseline_is_signed_and_counted),
+        cmocka_unit_test(intent_failure_gets_no_signature),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

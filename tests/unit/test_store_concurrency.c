@@ -420,6 +420,162 @@ static void test_write_timeout(void **state)
     assert_rv(commit_issue(f->st, 9, 9, true), HSMCA_OK);
 }
 
+/* ---- submit now, wait later (hsmca_store_batch_submit / _wait) ---- */
+
+static hsmca_rv submit_intent(hsmca_store *st, const unsigned char *serial, size_t len, hsmca_store_ticket **t)
+{
+    hsmca_store_batch *b = hsmca_store_batch_new(st);
+    hsmca_rv rv;
+
+    hsmca_store_batch_intent(b, "pki", serial, len, "issuer", "role", DIGEST);
+    rv = hsmca_store_batch_submit(b, t);
+    hsmca_store_batch_free(b);
+    return rv;
+}
+
+static hsmca_rv submit_cert(hsmca_store *st, const unsigned char *serial, size_t len, hsmca_store_ticket **t)
+{
+    hsmca_store_batch *b = hsmca_store_batch_new(st);
+    hsmca_rv rv;
+
+    hsmca_store_batch_cert(b, "pki", serial, len, "issuer", "role", DER, sizeof(DER), 1, 2);
+    rv = hsmca_store_batch_submit(b, t);
+    hsmca_store_batch_free(b);
+    return rv;
+}
+
+/* Submit returns while the writer cannot commit; nothing is visible until
+ * the commit; a certificate submitted right behind its own (not yet
+ * durable) intent is applied after it, and both are stored. */
+static void test_submit_returns_before_commit(void **state)
+{
+    fixture *f = *state;
+    static const unsigned char serial[] = {0x5a, 0x01};
+    hsmca_store_ticket *ti = NULL, *tc = NULL;
+    hsmca_store_intent in;
+    hsmca_store_cert c;
+    sqlite3 *lock;
+    double t0;
+
+    lock = raw_lock(f);
+    t0 = now_s();
+    assert_rv(submit_intent(f->st, serial, sizeof(serial), &ti), HSMCA_OK);
+    assert_rv(submit_cert(f->st, serial, sizeof(serial), &tc), HSMCA_OK);
+    assert_non_null(ti);
+    assert_non_null(tc);
+    /* Neither call waited for the lock (the writer is stuck behind it). */
+    assert_true(now_s() - t0 < scaled_ms(100) / 1000.0);
+    sleep_ms(scaled_ms(50));
+    assert_rv(hsmca_store_intent_get(f->st, "pki", serial, sizeof(serial), &in), HSMCA_ERR_NOT_FOUND);
+    raw_unlock(lock, "ROLLBACK");
+    assert_rv(hsmca_store_batch_wait(ti), HSMCA_OK);
+    assert_rv(hsmca_store_batch_wait(tc), HSMCA_OK);
+    assert_rv(hsmca_store_intent_get(f->st, "pki", serial, sizeof(serial), &in), HSMCA_OK);
+    assert_true(in.has_certificate);
+    assert_rv(hsmca_store_cert_get(f->st, "pki", serial, sizeof(serial), &c), HSMCA_OK);
+    assert_int_equal(c.der_len, sizeof(DER));
+    hsmca_store_cert_clear(&c);
+}
+
+/* A failing intent commit reaches its waiter with the storage's reason,
+ * stores nothing, and the batch queued behind it that relied on it fails
+ * on its own rule; an unrelated batch beside them is stored. */
+static void test_submit_failure_reaches_waiter(void **state)
+{
+    fixture *f = *state;
+    static const unsigned char bad[] = {0x5b, 0x02};
+    static const unsigned char good[] = {0x5b, 0x03};
+    hsmca_store_ticket *tb = NULL, *tg = NULL, *tc = NULL;
+    hsmca_store_intent in;
+    hsmca_store_cert c;
+    sqlite3 *db = NULL;
+    sqlite3 *lock;
+
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TRIGGER fail_intent BEFORE INSERT ON intents "
+                                  "WHEN NEW.serial = x'0000000000000000000000000000000000005b02' "
+                                  "BEGIN SELECT RAISE(ABORT, 'injected intent storage failure'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    /* All three in one group: the writer is held until they are queued. */
+    lock = raw_lock(f);
+    assert_rv(submit_intent(f->st, bad, sizeof(bad), &tb), HSMCA_OK);
+    assert_rv(submit_cert(f->st, bad, sizeof(bad), &tc), HSMCA_OK);
+    assert_rv(submit_intent(f->st, good, sizeof(good), &tg), HSMCA_OK);
+    raw_unlock(lock, "ROLLBACK");
+    assert_rv(hsmca_store_batch_wait(tb), HSMCA_ERR_IO);
+    if (strstr(hsmca_err_message(), "injected intent storage failure") == NULL)
+        fail_msg("detail '%s' does not give the storage's reason", hsmca_err_message());
+    if (hsmca_store_batch_wait(tc) == HSMCA_OK)
+        fail_msg("a certificate was stored although its intent failed");
+    assert_rv(hsmca_store_batch_wait(tg), HSMCA_OK);
+    assert_rv(hsmca_store_intent_get(f->st, "pki", bad, sizeof(bad), &in), HSMCA_ERR_NOT_FOUND);
+    assert_rv(hsmca_store_cert_get(f->st, "pki", bad, sizeof(bad), &c), HSMCA_ERR_NOT_FOUND);
+    assert_rv(hsmca_store_intent_get(f->st, "pki", good, sizeof(good), &in), HSMCA_OK);
+    assert_rv(hsmca_store_check_integrity(f->st), HSMCA_OK);
+}
+
+/* Bad input is refused by submit itself (no ticket, nothing queued), as
+ * commit refuses it; a NULL ticket is an error, not a crash. */
+static void test_submit_refuses_bad_batch(void **state)
+{
+    fixture *f = *state;
+    static const unsigned char serial[] = {0x5c, 0x01};
+    hsmca_store_ticket *t = (hsmca_store_ticket *)&t; /* must be reset */
+    hsmca_store_stats before, after;
+    hsmca_store_batch *b;
+
+    hsmca_store_get_stats(f->st, &before);
+    b = hsmca_store_batch_new(f->st);
+    hsmca_store_batch_intent(b, "pki", serial, 0, "issuer", "role", DIGEST); /* no serial octets */
+    assert_rv(hsmca_store_batch_submit(b, &t), HSMCA_ERR_INVALID_ARG);
+    assert_null(t);
+    assert_rv(hsmca_store_batch_submit(b, NULL), HSMCA_ERR_INVALID_ARG);
+    hsmca_store_batch_free(b);
+    assert_rv(hsmca_store_batch_wait(NULL), HSMCA_ERR_INVALID_ARG);
+    hsmca_store_get_stats(f->st, &after);
+    assert_int_equal(after.batches, before.batches);
+    assert_int_equal(after.failed, before.failed);
+}
+
+/* write_timeout_ms runs from the submit: a ticket waited for after its
+ * deadline gives up at once, and says whether anything may be stored. The
+ * first batch holds the writer in BEGIN (busy until write_timeout_ms); the
+ * second, queued behind it, is still pending when it is waited for. */
+static void test_submit_deadline_runs_from_submit(void **state)
+{
+    fixture *f = *state;
+    static const unsigned char s1[] = {0x5d, 0x01};
+    static const unsigned char s2[] = {0x5d, 0x02};
+    hsmca_store_ticket *t1 = NULL, *t2 = NULL;
+    size_t intents = 0;
+    sqlite3 *lock;
+    double t0;
+
+    hsmca_store_close(f->st);
+    f->st = NULL;
+    assert_rv(open_store(f, 0, 200), HSMCA_OK);
+    lock = raw_lock(f);
+    assert_rv(submit_intent(f->st, s1, sizeof(s1), &t1), HSMCA_OK);
+    sleep_ms(50); /* the writer takes the first one alone */
+    assert_rv(submit_intent(f->st, s2, sizeof(s2), &t2), HSMCA_OK);
+    sleep_ms(250);
+    t0 = now_s();
+    assert_rv(hsmca_store_batch_wait(t2), HSMCA_ERR_TIMEOUT);
+    if (now_s() - t0 > scaled_ms(100) / 1000.0)
+        fail_msg("waiting past the deadline took %.3f s", now_s() - t0);
+    if (strstr(hsmca_err_message(), "write_timeout_ms 200") == NULL && strstr(hsmca_err_message(), "locked") == NULL)
+        fail_msg("detail '%s' does not say why", hsmca_err_message());
+    assert_rv(hsmca_store_batch_wait(t1), HSMCA_ERR_TIMEOUT);
+    sleep_ms(scaled_ms(1000)); /* let the writer give up its BEGIN */
+    raw_unlock(lock, "ROLLBACK");
+    assert_rv(hsmca_store_intent_list(f->st, "pki", false, count_intent, &intents), HSMCA_OK);
+    assert_int_equal(intents, 0);
+    assert_rv(commit_issue(f->st, 9, 10, false), HSMCA_OK);
+}
+
 /* ---- nested and parallel reads ---- */
 
 typedef struct {
@@ -526,6 +682,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reads_beside_blocked_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nested_and_parallel_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_returns_before_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_failure_reaches_waiter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_refuses_bad_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_deadline_runs_from_submit, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("store_concurrency", tests, NULL, NULL);
