@@ -315,7 +315,7 @@ static hsmca_rv check_not_stranding(rot *r, const char *old)
         }
         return hsmca_err(HSMCA_ERR_INVALID_ARG,
                          "%s refused: issuer %s still has unexpired certificates, and without it no CRL or OCSP "
-                         "answer would be signed for them; wait until they expire (or revoke them and run tidy), "
+                         "answer would be signed for them; wait until they expire, "
                          "or give --force --reason TEXT (recorded in the audit log)",
                          r->step, old);
     }
