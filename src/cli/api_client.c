@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The CLI's thin HTTP/1.1 client for hsmcad: one request per connection over
  * an OpenSSL BIO (plain or TLS), JSON in and out, bounded reply size. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "api_client.h"
 
@@ -111,8 +113,10 @@ hsmca_rv cli_api_open(const char *addr, const char *token_file, const char *ca_f
         goto fail;
     }
     colon = memchr(hp, ':', (size_t)(end - hp));
-    if (hp[0] == '[') /* [v6]:port */
-        colon = memchr(hp, ']', (size_t)(end - hp)) ? strchr(memchr(hp, ']', (size_t)(end - hp)), ':') : NULL;
+    if (hp[0] == '[') {
+        hsmca_err(rv, "--addr '%s': IPv6 literals are not supported; give an IPv4 address or a host name", addr);
+        goto fail;
+    }
     hl = (size_t)((colon ? colon : end) - hp);
     if (hl == 0 || hl > HOST_MAX || (colon && ((size_t)(end - colon - 1) == 0 || (size_t)(end - colon - 1) > 5))) {
         hsmca_err(rv, "--addr '%s': the host or port is missing or too long", addr);
@@ -231,6 +235,13 @@ static const char *find_header(const char *head, size_t head_len, const char *na
     return NULL;
 }
 
+static int host_is_ip(const char *host)
+{
+    unsigned char buf[16];
+
+    return inet_pton(AF_INET, host, buf) == 1;
+}
+
 hsmca_rv cli_api_call(cli_api *a, const char *method, const char *path, const json_t *body, const char *rotation,
                       int *status, json_t **reply)
 {
@@ -281,8 +292,18 @@ hsmca_rv cli_api_call(cli_api *a, const char *method, const char *path, const js
             goto done;
         }
         BIO_get_ssl(ssl, &s);
-        SSL_set_tlsext_host_name(s, a->host);
-        SSL_set1_host(s, a->host);
+        if (host_is_ip(a->host)) {
+            /* An IP address is matched against iPAddress SANs, and is not
+             * sent as SNI (RFC 6066 3 allows host names only). */
+            if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s), a->host) != 1) {
+                BIO_free(ssl);
+                rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "--addr: '%s' is not a usable IP address", a->host);
+                goto done;
+            }
+        } else {
+            SSL_set_tlsext_host_name(s, a->host);
+            SSL_set1_host(s, a->host);
+        }
         b = BIO_push(ssl, conn);
     }
     if (BIO_do_connect(b) <= 0) {

@@ -86,6 +86,32 @@ expect_fail argv.out "$HSMCA_CLI" rotate plan --addr "$ADDR" --token "$ROOT_TOKE
 expect_grep argv.out "unknown option" "a token on the command line is not an option"
 pass "rotate: plan in idle; out-of-order promote and --force without reason refused, nothing changed"
 
+# Bad input: a sentence, a non-zero exit, no state file.
+printf '' >empty-token
+bad() { # NAME ERE ARGS...
+    _n=$1
+    _re=$2
+    shift 2
+    expect_fail "bad-$_n.out" "$HSMCA_CLI" rotate "$@"
+    expect_grep "bad-$_n.out" "$_re" "bad input: $_n"
+}
+bad verb "'rollback' is not one of plan, start" rollback --addr "$ADDR" --token-file token
+bad addr "must start with http:// or https://" start --common-name x --addr "ftp://127.0.0.1:1" --token-file token
+bad notoken "no client token" start --common-name x --addr "$ADDR"
+bad tokfile "--token-file $W/nope: cannot be opened" start --common-name x --addr "$ADDR" --token-file "$W/nope"
+bad emptytok "holds no token" start --common-name x --addr "$ADDR" --token-file empty-token
+bad kind "--kind 'leaf' is not one of root, intermediate" start --kind leaf --common-name x --addr "$ADDR" --token-file token
+bad nocn "--common-name is required" start --addr "$ADDR" --token-file token
+bad bits "--key-bits 'lots' is not a key size" start --common-name x --key-bits lots --addr "$ADDR" --token-file token
+bad rootcsr "--root-mount and --csr-out are for intermediates" start --common-name x --root-mount r --addr "$ADDR" --token-file token
+bad conn "cannot connect to 127.0.0.1:1" start --common-name x --addr http://127.0.0.1:1 --token-file token
+bad reason "--reason is only for --force" retire --reason why --addr "$ADDR" --token-file token
+bad nomount "GET /v1/nomount/issuer/default: status 404" start --common-name x --mount nomount --addr "$ADDR" --token-file token
+[ ! -e hsmca-rotation-nomount.json ] || die "a refused start on an unknown mount wrote a state file"
+[ ! -e hsmca-rotation-pki.json ] || die "bad input wrote a state file"
+[ "$(count_of pki/issuers)" = 1 ] || die "bad input made an issuer"
+pass "rotate bad input: unknown verb, address, token file, kind, CN, key bits, options -> a sentence, nothing made"
+
 # ---- start: the new root, cross-signed by the old
 rot start --kind root --common-name "Rotate Root G2" --issuer-name g2 >start.out 2>&1 ||
     { show start.out; die "rotate start"; }
@@ -140,6 +166,14 @@ done
     die "a refused step changed the old issuer's usage: $(usage_of pki "$OLD")"
 [ "$(default_issuer)" = "$OLD" ] || die "a refused step changed the default"
 pass "overlap: retire, finish and a second start refused with the next step named, nothing changed"
+
+# --dry-run: the plan and the checks, nothing changed.
+rot promote --dry-run >dry.out 2>&1 || { show dry.out; die "promote --dry-run"; }
+expect_grep dry.out "POST +/v1/pki/root/replace +[{]default: $NEW[}]" "dry run prints the calls"
+expect_grep dry.out "dry run, nothing changed" "dry run says so"
+cmp -s state.keep hsmca-rotation-pki.json || die "promote --dry-run changed the state file"
+[ "$(default_issuer)" = "$OLD" ] || die "promote --dry-run changed the default"
+pass "promote --dry-run prints the API calls and changes nothing"
 
 # ---- promote
 rot promote >promote.out 2>&1 || { show promote.out; die "rotate promote"; }
@@ -201,6 +235,13 @@ expect 404 "G1 after finish"
 rot plan >plan2.out 2>&1 || { show plan2.out; die "plan after finish"; }
 expect_grep plan2.out "state finished" "plan after finish"
 traffic_stop live-root.txt "$LIVE" "the root mount"
+
+# The audit header is bounded text: bytes that are not UTF-8 are recorded as such.
+curl -s -o /dev/null -H "X-Vault-Token: $ROOT_TOKEN" -H "$(printf 'X-Hsmca-Rotation: step=x\377\376')" \
+    -H 'Content-Type: application/json' --data '{"allowed_domains":"example.org"}' "$ADDR/v1/pki/roles/utf8"
+jq -r 'select(.path == "pki/roles/utf8") | .details.rotation' "$DAEMON_DIR/audit.log" | grep -qx '(not UTF-8)' ||
+    die "a non-UTF-8 X-Hsmca-Rotation header is not recorded as (not UTF-8)"
+pass "X-Hsmca-Rotation that is not UTF-8 is recorded as '(not UTF-8)'"
 
 # ---- intermediate rotation signed online by a root mount
 mount_pki root
@@ -345,4 +386,26 @@ pass "intermediate rotation with an offline ceremony: CSR out, signed on token A
 traffic_stop live-int.txt "$LIVE" "the intermediate mount"
 
 api_finish
+
+# The client token never reaches any output of the CLI.
+if grep -l "$ROOT_TOKEN" ./*.out; then die "the client token appears in hsmca rotate output"; fi
+pass "the client token is in no output of hsmca rotate"
+
+# ---- over https (-dev-tls): the listener is verified with --ca-cert
+mkdir -p "$W/tls"
+api_start "$W/tls" -dev-tls
+cd "$W"
+case $ADDR in https:*) ;; *) die "-dev-tls did not listen on https ($ADDR)" ;; esac
+api POST pki/root/generate/internal "{\"common_name\":\"TLS Root G1\",\"key_type\":\"ec\",\"not_after\":\"$ROOT_NOT_AFTER\"}"
+expect 200 "TLS root"
+TR() { "$HSMCA_CLI" rotate "$@" --addr "$ADDR" --token-file "$W/token" --state "$W/tls.json"; }
+expect_fail tls-noca.out TR start --common-name "TLS Root G2"
+expect_grep tls-noca.out "cannot connect to 127.0.0.1:[0-9]+ over TLS" "https without the listener's CA"
+[ ! -e tls.json ] || die "a refused TLS connection wrote a state file"
+TR start --kind root --common-name "TLS Root G2" --ca-cert "$DAEMON_DIR/tls-ca.pem" >tls-start.out 2>&1 ||
+    { show tls-start.out; die "rotate start over https"; }
+TR promote --ca-cert "$DAEMON_DIR/tls-ca.pem" >tls-promote.out 2>&1 || { show tls-promote.out; die "promote over https"; }
+[ "$(jq -r .state tls.json)" = promoted ] || die "over https: state is not promoted"
+api_finish
+pass "over https: refused without the listener's CA, start and promote with --ca-cert"
 pass "rotation"
