@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -15,10 +17,11 @@
 
 #include "api_client.h"
 
-#define HOST_MAX 255
-#define TOKEN_MAX 512
-#define REPLY_MAX (16u * 1024 * 1024) /* a reply larger than this is refused */
+#define HOST_MAX         255
+#define TOKEN_MAX        512
+#define REPLY_MAX        (16u * 1024 * 1024) /* a reply larger than this is refused */
 #define REQUEST_HEAD_MAX 4096
+#define IO_TIMEOUT_S     120 /* per read or write; signing on a busy token is slow, not this slow */
 
 struct cli_api {
     char host[HOST_MAX + 1];
@@ -71,7 +74,8 @@ static hsmca_rv read_token(const char *path, char **out)
     }
     for (size_t i = 0; i < n; i++) {
         if (iscntrl((unsigned char)t[i])) {
-            rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "--token-file %s: the token holds a control character", path);
+            rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "--token-file %s: the token holds a control character",
+                           path);
             goto fail;
         }
     }
@@ -114,11 +118,13 @@ hsmca_rv cli_api_open(const char *addr, const char *token_file, const char *ca_f
     }
     colon = memchr(hp, ':', (size_t)(end - hp));
     if (hp[0] == '[') {
-        hsmca_err(rv, "--addr '%s': IPv6 literals are not supported; give an IPv4 address or a host name", addr);
+        hsmca_err(rv, "--addr '%s': IPv6 literals are not supported; give an IPv4 address or a host name",
+                  addr);
         goto fail;
     }
     hl = (size_t)((colon ? colon : end) - hp);
-    if (hl == 0 || hl > HOST_MAX || (colon && ((size_t)(end - colon - 1) == 0 || (size_t)(end - colon - 1) > 5))) {
+    if (hl == 0 || hl > HOST_MAX ||
+        (colon && ((size_t)(end - colon - 1) == 0 || (size_t)(end - colon - 1) > 5))) {
         hsmca_err(rv, "--addr '%s': the host or port is missing or too long", addr);
         goto fail;
     }
@@ -142,7 +148,8 @@ hsmca_rv cli_api_open(const char *addr, const char *token_file, const char *ca_f
         SSL_CTX_set_verify(a->ctx, SSL_VERIFY_PEER, NULL);
         if (ca_file != NULL ? !SSL_CTX_load_verify_locations(a->ctx, ca_file, NULL)
                             : !SSL_CTX_set_default_verify_paths(a->ctx)) {
-            rv = hsmca_err(HSMCA_ERR_IO, "--ca-cert %s: cannot be loaded", ca_file ? ca_file : "(system store)");
+            rv = hsmca_err(HSMCA_ERR_IO, "--ca-cert %s: cannot be loaded",
+                           ca_file ? ca_file : "(system store)");
             goto fail;
         }
     }
@@ -242,8 +249,8 @@ static int host_is_ip(const char *host)
     return inet_pton(AF_INET, host, buf) == 1;
 }
 
-hsmca_rv cli_api_call(cli_api *a, const char *method, const char *path, const json_t *body, const char *rotation,
-                      int *status, json_t **reply)
+hsmca_rv cli_api_call(cli_api *a, const char *method, const char *path, const json_t *body,
+                      const char *rotation, int *status, json_t **reply)
 {
     char target[HOST_MAX + 16];
     char *json = NULL, *head = NULL, *resp = NULL, *sep;
@@ -284,6 +291,24 @@ hsmca_rv cli_api_call(cli_api *a, const char *method, const char *path, const js
         goto done;
     }
     b = conn;
+    /* TCP first, so the timeouts cover the TLS handshake too. */
+    if (BIO_do_connect(conn) <= 0) {
+        rv = hsmca_err(HSMCA_ERR_IO, "cannot connect to %s (connection refused or no route)", target);
+        ERR_clear_error();
+        goto done;
+    }
+    {
+        /* A daemon that stops answering must not hang the operator's
+         * terminal: every read and write waits at most IO_TIMEOUT_S. */
+        struct timeval tv = {IO_TIMEOUT_S, 0};
+        int sock = -1;
+        if (BIO_get_fd(conn, &sock) < 0 || sock < 0 ||
+            setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+            setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0) {
+            rv = hsmca_err(HSMCA_ERR_IO, "cannot set the socket timeouts for %s", target);
+            goto done;
+        }
+    }
     if (a->tls) {
         BIO *ssl = BIO_new_ssl(a->ctx, 1);
         SSL *s = NULL;
@@ -305,13 +330,13 @@ hsmca_rv cli_api_call(cli_api *a, const char *method, const char *path, const js
             SSL_set1_host(s, a->host);
         }
         b = BIO_push(ssl, conn);
-    }
-    if (BIO_do_connect(b) <= 0) {
-        rv = hsmca_err(HSMCA_ERR_IO, "cannot connect to %s%s (%s)", target, a->tls ? " over TLS" : "",
-                       ERR_reason_error_string(ERR_peek_last_error()) ? ERR_reason_error_string(ERR_peek_last_error())
-                                                                      : "connection refused");
-        ERR_clear_error();
-        goto done;
+        if (BIO_do_handshake(b) <= 0) {
+            const char *why = ERR_reason_error_string(ERR_peek_last_error());
+            rv = hsmca_err(HSMCA_ERR_IO, "cannot connect to %s over TLS (%s)", target,
+                           why ? why : "handshake failed");
+            ERR_clear_error();
+            goto done;
+        }
     }
     if (BIO_write(b, head, hl) != hl || (json_len && BIO_write(b, json, (int)json_len) != (int)json_len) ||
         BIO_flush(b) <= 0) {

@@ -22,8 +22,8 @@ void cli_api_free(cli_api *a);
  * its audit entry. *status gets the HTTP status and *reply the parsed JSON
  * body (NULL when there was none). Fails only when no answer was read; an
  * error status is the caller's to judge (cli_api_errors gives its text). */
-hsmca_rv cli_api_call(cli_api *a, const char *method, const char *path, const json_t *body, const char *rotation,
-                      int *status, json_t **reply);
+hsmca_rv cli_api_call(cli_api *a, const char *method, const char *path, const json_t *body,
+                      const char *rotation, int *status, json_t **reply);
 
 /* The "errors" of an error reply joined with "; " into out. */
 void cli_api_errors(const json_t *reply, char *out, size_t size);

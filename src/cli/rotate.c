@@ -31,11 +31,11 @@
 #include "api_client.h"
 #include "rotate.h"
 
-#define STATE_FORMAT "hsmca-rotation/1"
-#define STATE_MAX (1024 * 1024)
+#define STATE_FORMAT  "hsmca-rotation/1"
+#define STATE_MAX     (1024 * 1024)
 #define PATH_TEXT_MAX 512
-#define REASON_MAX 200
-#define HEADER_MAX 768
+#define REASON_MAX    200
+#define HEADER_MAX    768
 
 typedef struct {
     const char *addr, *token_file, *ca_file, *mount, *state_path, *kind;
@@ -86,8 +86,8 @@ static hsmca_rv state_load(rot *r)
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "--state %s: format is '%s', expected '%s'", r->o.state_path,
                          st_str(r->st, "format"), STATE_FORMAT);
     if (strcmp(st_str(r->st, "mount"), r->o.mount) != 0)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "--state %s: records mount '%s', not --mount '%s'", r->o.state_path,
-                         st_str(r->st, "mount"), r->o.mount);
+        return hsmca_err(HSMCA_ERR_INVALID_ARG, "--state %s: records mount '%s', not --mount '%s'",
+                         r->o.state_path, st_str(r->st, "mount"), r->o.mount);
     return HSMCA_OK;
 }
 
@@ -125,7 +125,8 @@ static hsmca_rv state_save(rot *r, const char *new_state)
     snprintf(tmp, sizeof(tmp), "%s.tmp", r->o.state_path);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0)
-        return hsmca_err(HSMCA_ERR_IO, "--state %s: cannot write %s (%s)", r->o.state_path, tmp, strerror(errno));
+        return hsmca_err(HSMCA_ERR_IO, "--state %s: cannot write %s (%s)", r->o.state_path, tmp,
+                         strerror(errno));
     f = fdopen(fd, "w");
     if (f == NULL || json_dumpf(r->st, f, JSON_INDENT(2) | JSON_SORT_KEYS) != 0 || fputc('\n', f) == EOF ||
         fflush(f) != 0 || fsync(fd) != 0) {
@@ -139,7 +140,8 @@ static hsmca_rv state_save(rot *r, const char *new_state)
     fclose(f);
     if (rename(tmp, r->o.state_path) != 0) {
         unlink(tmp);
-        return hsmca_err(HSMCA_ERR_IO, "--state %s: cannot replace it (%s)", r->o.state_path, strerror(errno));
+        return hsmca_err(HSMCA_ERR_IO, "--state %s: cannot replace it (%s)", r->o.state_path,
+                         strerror(errno));
     }
     return HSMCA_OK;
 }
@@ -227,18 +229,20 @@ static bool is_root(const rot *r)
 static void describe(const rot *r, const char *step)
 {
     const char *m = r->o.mount;
-    const char *old = r->st && st_str(r->st, "old_issuer")[0] ? st_str(r->st, "old_issuer") : "<default issuer>";
+    const char *old =
+        r->st && st_str(r->st, "old_issuer")[0] ? st_str(r->st, "old_issuer") : "<default issuer>";
     const char *nw = r->st && st_str(r->st, "new_issuer")[0] ? st_str(r->st, "new_issuer") : "<new issuer>";
 
     if (strcmp(step, "start") == 0 && is_root(r)) {
-        printf("  start: a new root key and self-signed root in the token, cross-signed by the old root\n"
-               "    GET    /v1/%s/issuer/default                      (the old root, must be self-signed)\n"
-               "    POST   /v1/%s/root/rotate/internal                {common_name, key_type, ...}\n"
-               "    POST   /v1/%s/intermediate/cross-sign             {common_name, key_ref: <new key_id>}\n"
-               "    POST   /v1/%s/issuer/%s/sign-intermediate  {csr, use_csr_values: true, skid, not_after}\n"
-               "    POST   /v1/%s/issuers/import/cert                 {pem_bundle: <cross-signed certificate>}\n"
-               "    PATCH  /v1/%s/issuer/<cross issuer>               {usage: read-only}\n",
-               m, m, m, m, old, m, m);
+        printf(
+            "  start: a new root key and self-signed root in the token, cross-signed by the old root\n"
+            "    GET    /v1/%s/issuer/default                      (the old root, must be self-signed)\n"
+            "    POST   /v1/%s/root/rotate/internal                {common_name, key_type, ...}\n"
+            "    POST   /v1/%s/intermediate/cross-sign             {common_name, key_ref: <new key_id>}\n"
+            "    POST   /v1/%s/issuer/%s/sign-intermediate  {csr, use_csr_values: true, skid, not_after}\n"
+            "    POST   /v1/%s/issuers/import/cert                 {pem_bundle: <cross-signed certificate>}\n"
+            "    PATCH  /v1/%s/issuer/<cross issuer>               {usage: read-only}\n",
+            m, m, m, m, old, m, m);
     } else if (strcmp(step, "start") == 0) {
         printf("  start: a new intermediate key in the token and its CSR, signed by the root, imported\n"
                "    GET    /v1/%s/issuer/default                      (the old intermediate)\n"
@@ -249,20 +253,24 @@ static void describe(const rot *r, const char *step)
                    "     hsmca rotate start --certificate CERT [--transcript TRANSCRIPT])\n");
         else
             printf("    POST   /v1/%s/issuer/%s/sign-intermediate  {csr, common_name, ttl}\n",
-                   r->o.root_mount ? r->o.root_mount : "<root mount>", r->o.root_issuer ? r->o.root_issuer : "default");
-        printf("    POST   /v1/%s/intermediate/set-signed             {certificate: <certificate + chain>%s}\n", m,
-               r->o.transcript ? ", transcript" : "");
+                   r->o.root_mount ? r->o.root_mount : "<root mount>",
+                   r->o.root_issuer ? r->o.root_issuer : "default");
+        printf(
+            "    POST   /v1/%s/intermediate/set-signed             {certificate: <certificate + chain>%s}\n",
+            m, r->o.transcript ? ", transcript" : "");
     } else if (strcmp(step, "promote") == 0) {
-        printf("  promote: new certificates come from the new issuer; the old one keeps signing CRLs and OCSP\n"
-               "    POST   /v1/%s/%s {default: %s}\n"
-               "    PATCH  /v1/%s/issuer/%s  {usage: read-only,crl-signing,ocsp-signing}\n",
-               m, is_root(r) ? "root/replace   " : "config/issuers ", nw, m, old);
+        printf(
+            "  promote: new certificates come from the new issuer; the old one keeps signing CRLs and OCSP\n"
+            "    POST   /v1/%s/%s {default: %s}\n"
+            "    PATCH  /v1/%s/issuer/%s  {usage: read-only,crl-signing,ocsp-signing}\n",
+            m, is_root(r) ? "root/replace   " : "config/issuers ", nw, m, old);
     } else if (strcmp(step, "retire") == 0) {
-        printf("  retire: the old issuer stops signing CRLs and OCSP answers (refused while it has unexpired\n"
-               "          certificates, unless --force --reason)\n"
-               "    GET    /v1/%s/issuer/%s  (has_unexpired_certificates must be false)\n"
-               "    PATCH  /v1/%s/issuer/%s  {usage: read-only}\n",
-               m, old, m, old);
+        printf(
+            "  retire: the old issuer stops signing CRLs and OCSP answers (refused while it has unexpired\n"
+            "          certificates, unless --force --reason)\n"
+            "    GET    /v1/%s/issuer/%s  (has_unexpired_certificates must be false)\n"
+            "    PATCH  /v1/%s/issuer/%s  {usage: read-only}\n",
+            m, old, m, old);
     } else if (strcmp(step, "finish") == 0) {
         printf("  finish: the old issuer is deleted (its key stays in the token; same refusal as retire)\n"
                "    GET    /v1/%s/issuer/%s  (has_unexpired_certificates must be false)\n"
@@ -285,10 +293,11 @@ static hsmca_rv set_header(rot *r)
             if ((unsigned char)r->o.reason[i] < 0x20 || r->o.reason[i] == 0x7f)
                 return hsmca_err(HSMCA_ERR_INVALID_ARG, "--reason: control characters are not allowed");
     }
-    n = snprintf(r->header, sizeof(r->header), "step=%s mount=%s kind=%s old=%s new=%s%s%s%s", r->step, r->o.mount,
-                 is_root(r) ? "root" : "intermediate", r->st ? st_str(r->st, "old_issuer") : "-",
+    n = snprintf(r->header, sizeof(r->header), "step=%s mount=%s kind=%s old=%s new=%s%s%s%s", r->step,
+                 r->o.mount, is_root(r) ? "root" : "intermediate", r->st ? st_str(r->st, "old_issuer") : "-",
                  r->st && st_str(r->st, "new_issuer")[0] ? st_str(r->st, "new_issuer") : "-",
-                 r->o.force ? " force=yes reason=\"" : "", r->o.force ? r->o.reason : "", r->o.force ? "\"" : "");
+                 r->o.force ? " force=yes reason=\"" : "", r->o.force ? r->o.reason : "",
+                 r->o.force ? "\"" : "");
     if (n < 0 || (size_t)n >= sizeof(r->header))
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "the audit header for this step is too long");
     return HSMCA_OK;
@@ -313,11 +322,12 @@ static hsmca_rv check_not_stranding(rot *r, const char *old)
                    old, r->o.reason);
             return HSMCA_OK;
         }
-        return hsmca_err(HSMCA_ERR_INVALID_ARG,
-                         "%s refused: issuer %s still has unexpired certificates, and without it no CRL or OCSP "
-                         "answer would be signed for them; wait until they expire, "
-                         "or give --force --reason TEXT (recorded in the audit log)",
-                         r->step, old);
+        return hsmca_err(
+            HSMCA_ERR_INVALID_ARG,
+            "%s refused: issuer %s still has unexpired certificates, and without it no CRL or OCSP "
+            "answer would be signed for them; wait until they expire, "
+            "or give --force --reason TEXT (recorded in the audit log)",
+            r->step, old);
     }
     json_decref(d);
     return HSMCA_OK;
@@ -357,8 +367,9 @@ static hsmca_rv start_root(rot *r, const json_t *old)
     hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
 
     if (old_x == NULL || X509_check_issued(old_x, old_x) != X509_V_OK) {
-        hsmca_err(rv, "start refused: the default issuer %s of mount '%s' is not a self-signed root; "
-                      "rotate it with --kind intermediate",
+        hsmca_err(rv,
+                  "start refused: the default issuer %s of mount '%s' is not a self-signed root; "
+                  "rotate it with --kind intermediate",
                   old_id, r->o.mount);
         goto done;
     }
@@ -383,13 +394,15 @@ static hsmca_rv start_root(rot *r, const json_t *old)
                    not_after);
     ski = X509_get0_subject_key_id(new_x);
     for (int i = 0, o = 0; ski && i < ASN1_STRING_length(ski) && i < EVP_MAX_MD_SIZE; i++)
-        o += snprintf(skid + o, sizeof(skid) - (size_t)o, "%s%02x", i ? ":" : "", ASN1_STRING_get0_data(ski)[i]);
+        o += snprintf(skid + o, sizeof(skid) - (size_t)o, "%s%02x", i ? ":" : "",
+                      ASN1_STRING_get0_data(ski)[i]);
     json_decref(body);
     body = json_pack("{s:s, s:s}", "common_name", r->o.common_name, "key_ref", st_str(nd, "key_id"));
     if ((rv = call(r, "POST", body, &cd, "%s/intermediate/cross-sign", r->o.mount)) != HSMCA_OK)
         goto failed;
     json_decref(body);
-    body = json_pack("{s:s, s:b, s:s}", "csr", st_str(cd, "csr"), "use_csr_values", 1, "not_after", not_after);
+    body =
+        json_pack("{s:s, s:b, s:s}", "csr", st_str(cd, "csr"), "use_csr_values", 1, "not_after", not_after);
     if (skid[0])
         json_object_set_new(body, "skid", json_string(skid));
     if ((rv = call(r, "POST", body, &sd, "%s/issuer/%s/sign-intermediate", r->o.mount, old_id)) != HSMCA_OK)
@@ -402,8 +415,9 @@ static hsmca_rv start_root(rot *r, const json_t *old)
         json_t *imp = json_object_get(id, "imported_issuers");
         const char *cross = json_string_value(json_array_get(imp, 0));
         if (cross == NULL) {
-            rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "issuers/import/cert imported no issuer for the cross-signed "
-                                                  "certificate");
+            rv = hsmca_err(HSMCA_ERR_INVALID_ARG,
+                           "issuers/import/cert imported no issuer for the cross-signed "
+                           "certificate");
             goto failed;
         }
         json_object_set_new(r->st, "cross_issuer", json_string(cross));
@@ -417,17 +431,17 @@ static hsmca_rv start_root(rot *r, const json_t *old)
     }
     rv = state_save(r, "overlap");
     goto done;
-failed:
-    {
-        hsmca_rv keep = rv;
-        char msg[1024];
-        snprintf(msg, sizeof(msg), "%s", hsmca_err_message());
-        json_object_set_new(r->st, "failed_step", json_string("start"));
-        state_save(r, "failed");
-        rv = hsmca_err(keep, "%s (state 'failed' written to %s: issuers made so far are named there; delete "
-                             "them and the state file to start again)",
-                       msg, r->o.state_path);
-    }
+failed : {
+    hsmca_rv keep = rv;
+    char msg[1024];
+    snprintf(msg, sizeof(msg), "%s", hsmca_err_message());
+    json_object_set_new(r->st, "failed_step", json_string("start"));
+    state_save(r, "failed");
+    rv = hsmca_err(keep,
+                   "%s (state 'failed' written to %s: issuers made so far are named there; delete "
+                   "them and the state file to start again)",
+                   msg, r->o.state_path);
+}
 done:
     X509_free(old_x);
     X509_free(new_x);
@@ -518,7 +532,8 @@ static hsmca_rv start_intermediate(rot *r, const json_t *old)
     if (r->o.csr_out) {
         FILE *f = fopen(r->o.csr_out, "wx");
         if (f == NULL || fputs(st_str(gd, "csr"), f) < 0 || fputc('\n', f) == EOF || fclose(f) != 0) {
-            rv = hsmca_err(HSMCA_ERR_IO, "--csr-out %s: cannot be written (an existing file is never replaced)",
+            rv = hsmca_err(HSMCA_ERR_IO,
+                           "--csr-out %s: cannot be written (an existing file is never replaced)",
                            r->o.csr_out);
             goto failed;
         }
@@ -541,7 +556,8 @@ static hsmca_rv start_intermediate(rot *r, const json_t *old)
     /* The certificate and the chain above it, as set-signed takes them. */
     {
         size_t len = strlen(st_str(sd, "certificate")) + 2;
-        json_array_foreach(json_object_get(sd, "ca_chain"), i, c) len += strlen(json_string_value(c) ? json_string_value(c) : "") + 1;
+        json_array_foreach(json_object_get(sd, "ca_chain"), i, c) len +=
+            strlen(json_string_value(c) ? json_string_value(c) : "") + 1;
         bundle = calloc(1, len + 1);
         if (bundle == NULL) {
             rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
@@ -562,15 +578,14 @@ static hsmca_rv start_intermediate(rot *r, const json_t *old)
         goto failed;
     rv = state_save(r, "overlap");
     goto done;
-failed:
-    {
-        hsmca_rv keep = rv;
-        char msg[1024];
-        snprintf(msg, sizeof(msg), "%s", hsmca_err_message());
-        json_object_set_new(r->st, "failed_step", json_string("start"));
-        state_save(r, "failed");
-        rv = hsmca_err(keep, "%s (state 'failed' written to %s)", msg, r->o.state_path);
-    }
+failed : {
+    hsmca_rv keep = rv;
+    char msg[1024];
+    snprintf(msg, sizeof(msg), "%s", hsmca_err_message());
+    json_object_set_new(r->st, "failed_step", json_string("start"));
+    state_save(r, "failed");
+    rv = hsmca_err(keep, "%s (state 'failed' written to %s)", msg, r->o.state_path);
+}
 done:
     free(bundle);
     json_decref(body);
@@ -603,10 +618,11 @@ static hsmca_rv cert_matches_csr(const rot *r, const char *cert_pem)
         rv = hsmca_err(HSMCA_ERR_IO, "the rotation's CSR %s cannot be read (state file %s)", csr_path,
                        r->o.state_path);
     else if (EVP_PKEY_eq(ck, rk) != 1)
-        rv = hsmca_err(HSMCA_ERR_INVALID_ARG,
-                       "start refused: the certificate in %s is not for this rotation's CSR %s (its public key "
-                       "differs); nothing was imported",
-                       r->o.certificate, csr_path);
+        rv = hsmca_err(
+            HSMCA_ERR_INVALID_ARG,
+            "start refused: the certificate in %s is not for this rotation's CSR %s (its public key "
+            "differs); nothing was imported",
+            r->o.certificate, csr_path);
     X509_free(x);
     X509_REQ_free(req);
     return rv;
@@ -619,8 +635,9 @@ static hsmca_rv start_resume(rot *r)
     hsmca_rv rv;
 
     if (r->o.certificate == NULL)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "start refused: the rotation of mount '%s' waits for its CSR (%s) to "
-                                                "be signed; give --certificate CERT [--transcript TRANSCRIPT]",
+        return hsmca_err(HSMCA_ERR_INVALID_ARG,
+                         "start refused: the rotation of mount '%s' waits for its CSR (%s) to "
+                         "be signed; give --certificate CERT [--transcript TRANSCRIPT]",
                          r->o.mount, st_str(r->st, "csr_file"));
     if ((rv = read_file_text("--certificate", r->o.certificate, &cert)) != HSMCA_OK)
         return rv;
@@ -653,16 +670,20 @@ static hsmca_rv do_start(rot *r)
     if (strcmp(r->o.kind, "root") != 0 && strcmp(r->o.kind, "intermediate") != 0)
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "--kind '%s' is not one of root, intermediate", r->o.kind);
     if (strcmp(r->o.kind, "intermediate") == 0 && !r->o.root_mount == !r->o.csr_out)
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "start --kind intermediate: give exactly one of --root-mount MOUNT "
-                                                "(signed online) or --csr-out FILE (signed in an offline ceremony)");
+        return hsmca_err(HSMCA_ERR_INVALID_ARG,
+                         "start --kind intermediate: give exactly one of --root-mount MOUNT "
+                         "(signed online) or --csr-out FILE (signed in an offline ceremony)");
     if (strcmp(r->o.kind, "root") == 0 && (r->o.root_mount || r->o.csr_out))
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "start --kind root: --root-mount and --csr-out are for intermediates");
+        return hsmca_err(HSMCA_ERR_INVALID_ARG,
+                         "start --kind root: --root-mount and --csr-out are for intermediates");
     if ((rv = call(r, "GET", NULL, &old, "%s/issuer/default", r->o.mount)) != HSMCA_OK)
         return rv;
-    printf("  old issuer %s (%s)\n", st_str(old, "issuer_id"), st_str(old, "issuer_name")[0] ? st_str(old, "issuer_name") : "no name");
+    printf("  old issuer %s (%s)\n", st_str(old, "issuer_id"),
+           st_str(old, "issuer_name")[0] ? st_str(old, "issuer_name") : "no name");
     if (strstr(st_str(old, "usage"), "issuing-certificates") == NULL) {
-        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "start refused: the default issuer %s does not issue (usage %s)",
-                       st_str(old, "issuer_id"), st_str(old, "usage"));
+        rv =
+            hsmca_err(HSMCA_ERR_INVALID_ARG, "start refused: the default issuer %s does not issue (usage %s)",
+                      st_str(old, "issuer_id"), st_str(old, "usage"));
     } else if (r->o.dry_run) {
         rv = HSMCA_OK;
     } else {
@@ -681,10 +702,11 @@ static hsmca_rv expect_default(rot *r, const char *want, const char *or_want)
     if (rv != HSMCA_OK)
         return rv;
     if (strcmp(def, want) != 0 && (or_want == NULL || strcmp(def, or_want) != 0))
-        return hsmca_err(HSMCA_ERR_INVALID_ARG,
-                         "%s refused: mount '%s' has default issuer '%s', but this rotation expects '%s' (changed "
-                         "outside the workflow? check %s)",
-                         r->step, r->o.mount, def, want, r->o.state_path);
+        return hsmca_err(
+            HSMCA_ERR_INVALID_ARG,
+            "%s refused: mount '%s' has default issuer '%s', but this rotation expects '%s' (changed "
+            "outside the workflow? check %s)",
+            r->step, r->o.mount, def, want, r->o.state_path);
     return HSMCA_OK;
 }
 
@@ -709,8 +731,8 @@ static hsmca_rv do_promote(rot *r)
     if ((rv = call(r, "GET", NULL, &d, "%s/issuer/%s", r->o.mount, nw)) != HSMCA_OK)
         return rv;
     if (strstr(st_str(d, "usage"), "issuing-certificates") == NULL)
-        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "promote refused: the new issuer %s does not issue (usage %s)", nw,
-                       st_str(d, "usage"));
+        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "promote refused: the new issuer %s does not issue (usage %s)",
+                       nw, st_str(d, "usage"));
     json_decref(d);
     if (rv != HSMCA_OK || r->o.dry_run)
         return rv;
@@ -791,20 +813,41 @@ static void do_plan(rot *r)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: hsmca rotate plan|start|promote|retire|finish --addr URL --token-file PATH [--ca-cert PEM]\n"
-               "         [--mount MOUNT] [--state FILE] [--dry-run]\n"
-               "  start:  --kind root|intermediate --common-name CN [--key-type T] [--key-bits N] [--key-name N]\n"
-               "          [--issuer-name N] [--ttl D]; intermediates: --root-mount M [--root-issuer REF] or\n"
-               "          --csr-out FILE, then (after the ceremony) --certificate FILE [--transcript FILE]\n"
-               "  retire, finish: [--force --reason TEXT] (overrides the unexpired-certificates refusal only)\n"
-               "  docs/rotation.md has the states and the API calls each step makes.\n");
+    fprintf(
+        f,
+        "usage: hsmca rotate plan|start|promote|retire|finish --addr URL --token-file PATH [--ca-cert PEM]\n"
+        "         [--mount MOUNT] [--state FILE] [--dry-run]\n"
+        "  start:  --kind root|intermediate --common-name CN [--key-type T] [--key-bits N] [--key-name N]\n"
+        "          [--issuer-name N] [--ttl D]; intermediates: --root-mount M [--root-issuer REF] or\n"
+        "          --csr-out FILE, then (after the ceremony) --certificate FILE [--transcript FILE]\n"
+        "  retire, finish: [--force --reason TEXT] (overrides the unexpired-certificates refusal only)\n"
+        "  docs/rotation.md has the states and the API calls each step makes.\n");
 }
 
 hsmca_rv hsmca_cli_rotate(int argc, char **argv)
 {
-    enum { O_ADDR = 1, O_TOKEN_FILE, O_CA, O_MOUNT, O_STATE, O_KIND, O_CN, O_ISSUER_NAME, O_KEY_NAME, O_KEY_TYPE,
-           O_KEY_BITS, O_TTL, O_ROOT_MOUNT, O_ROOT_ISSUER, O_CSR_OUT, O_CERT, O_TRANSCRIPT, O_REASON, O_FORCE,
-           O_DRY };
+    enum {
+        O_ADDR = 1,
+        O_TOKEN_FILE,
+        O_CA,
+        O_MOUNT,
+        O_STATE,
+        O_KIND,
+        O_CN,
+        O_ISSUER_NAME,
+        O_KEY_NAME,
+        O_KEY_TYPE,
+        O_KEY_BITS,
+        O_TTL,
+        O_ROOT_MOUNT,
+        O_ROOT_ISSUER,
+        O_CSR_OUT,
+        O_CERT,
+        O_TRANSCRIPT,
+        O_REASON,
+        O_FORCE,
+        O_DRY
+    };
     static const struct option opts[] = {
         {"addr", required_argument, NULL, O_ADDR},
         {"token-file", required_argument, NULL, O_TOKEN_FILE},
@@ -841,7 +884,8 @@ hsmca_rv hsmca_cli_rotate(int argc, char **argv)
     r.o.key_type = "ec";
     if (argc < 2) {
         usage(stderr);
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "rotate: give a step: plan, start, promote, retire or finish");
+        return hsmca_err(HSMCA_ERR_INVALID_ARG,
+                         "rotate: give a step: plan, start, promote, retire or finish");
     }
     verb = argv[1];
     /* getopt_long takes unambiguous abbreviations: "--token SECRET" would
@@ -860,13 +904,15 @@ hsmca_rv hsmca_cli_rotate(int argc, char **argv)
                 known = true;
         if (!known) {
             usage(stderr);
-            return hsmca_err(HSMCA_ERR_INVALID_ARG, "rotate %s: unknown option '--%.*s' (see the usage above)", verb,
+            return hsmca_err(HSMCA_ERR_INVALID_ARG,
+                             "rotate %s: unknown option '--%.*s' (see the usage above)", verb,
                              (int)(n > 40 ? 40 : n), a + 2);
         }
         if (strchr(a, '=') == NULL && i + 1 < argc) {
             /* skip the value of an option that takes one */
             for (const struct option *o = opts; o->name; o++)
-                if (strlen(o->name) == n && strncmp(o->name, a + 2, n) == 0 && o->has_arg == required_argument)
+                if (strlen(o->name) == n && strncmp(o->name, a + 2, n) == 0 &&
+                    o->has_arg == required_argument)
                     i++;
         }
     }
@@ -875,16 +921,36 @@ hsmca_rv hsmca_cli_rotate(int argc, char **argv)
     optind = 0; /* glibc: start over (main's getopt ran before) */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case O_ADDR: r.o.addr = optarg; break;
-        case O_TOKEN_FILE: r.o.token_file = optarg; break;
-        case O_CA: r.o.ca_file = optarg; break;
-        case O_MOUNT: r.o.mount = optarg; break;
-        case O_STATE: r.o.state_path = optarg; break;
-        case O_KIND: r.o.kind = optarg; break;
-        case O_CN: r.o.common_name = optarg; break;
-        case O_ISSUER_NAME: r.o.issuer_name = optarg; break;
-        case O_KEY_NAME: r.o.key_name = optarg; break;
-        case O_KEY_TYPE: r.o.key_type = optarg; break;
+        case O_ADDR:
+            r.o.addr = optarg;
+            break;
+        case O_TOKEN_FILE:
+            r.o.token_file = optarg;
+            break;
+        case O_CA:
+            r.o.ca_file = optarg;
+            break;
+        case O_MOUNT:
+            r.o.mount = optarg;
+            break;
+        case O_STATE:
+            r.o.state_path = optarg;
+            break;
+        case O_KIND:
+            r.o.kind = optarg;
+            break;
+        case O_CN:
+            r.o.common_name = optarg;
+            break;
+        case O_ISSUER_NAME:
+            r.o.issuer_name = optarg;
+            break;
+        case O_KEY_NAME:
+            r.o.key_name = optarg;
+            break;
+        case O_KEY_TYPE:
+            r.o.key_type = optarg;
+            break;
         case O_KEY_BITS: {
             char *end;
             long b = strtol(optarg, &end, 10);
@@ -893,15 +959,33 @@ hsmca_rv hsmca_cli_rotate(int argc, char **argv)
             r.o.key_bits = (int)b;
             break;
         }
-        case O_TTL: r.o.ttl = optarg; break;
-        case O_ROOT_MOUNT: r.o.root_mount = optarg; break;
-        case O_ROOT_ISSUER: r.o.root_issuer = optarg; break;
-        case O_CSR_OUT: r.o.csr_out = optarg; break;
-        case O_CERT: r.o.certificate = optarg; break;
-        case O_TRANSCRIPT: r.o.transcript = optarg; break;
-        case O_REASON: r.o.reason = optarg; break;
-        case O_FORCE: r.o.force = true; break;
-        case O_DRY: r.o.dry_run = true; break;
+        case O_TTL:
+            r.o.ttl = optarg;
+            break;
+        case O_ROOT_MOUNT:
+            r.o.root_mount = optarg;
+            break;
+        case O_ROOT_ISSUER:
+            r.o.root_issuer = optarg;
+            break;
+        case O_CSR_OUT:
+            r.o.csr_out = optarg;
+            break;
+        case O_CERT:
+            r.o.certificate = optarg;
+            break;
+        case O_TRANSCRIPT:
+            r.o.transcript = optarg;
+            break;
+        case O_REASON:
+            r.o.reason = optarg;
+            break;
+        case O_FORCE:
+            r.o.force = true;
+            break;
+        case O_DRY:
+            r.o.dry_run = true;
+            break;
         default:
             usage(stderr);
             return hsmca_err(HSMCA_ERR_INVALID_ARG, "rotate %s: unknown option (see the usage above)", verb);
@@ -925,15 +1009,16 @@ hsmca_rv hsmca_cli_rotate(int argc, char **argv)
             break;
     if (k == sizeof(steps) / sizeof(steps[0]) && strcmp(verb, "plan") != 0) {
         usage(stderr);
-        return hsmca_err(HSMCA_ERR_INVALID_ARG, "rotate: '%s' is not one of plan, start, promote, retire, finish",
-                         verb);
+        return hsmca_err(HSMCA_ERR_INVALID_ARG,
+                         "rotate: '%s' is not one of plan, start, promote, retire, finish", verb);
     }
     r.step = verb;
     if ((rv = state_load(&r)) != HSMCA_OK)
         goto done;
     if (r.o.kind == NULL)
         r.o.kind = r.st ? st_str(r.st, "kind") : "root";
-    if (r.st && r.o.kind && strcmp(r.o.kind, st_str(r.st, "kind")) != 0 && strcmp(state_name(&r), "finished") != 0) {
+    if (r.st && r.o.kind && strcmp(r.o.kind, st_str(r.st, "kind")) != 0 &&
+        strcmp(state_name(&r), "finished") != 0) {
         rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "--kind %s: the rotation in %s is a %s rotation", r.o.kind,
                        r.o.state_path, st_str(r.st, "kind"));
         goto done;
@@ -946,21 +1031,24 @@ hsmca_rv hsmca_cli_rotate(int argc, char **argv)
     /* In order, or refused before anything is asked of the daemon. */
     {
         const char *s = state_name(&r);
-        bool ok = strcmp(s, step_from[k]) == 0 || (k == 0 && (strcmp(s, "finished") == 0 || strcmp(s, "csr-pending") == 0));
+        bool ok = strcmp(s, step_from[k]) == 0 ||
+                  (k == 0 && (strcmp(s, "finished") == 0 || strcmp(s, "csr-pending") == 0));
         if (!ok) {
             const char *next = "start";
             for (size_t j = 0; j < sizeof(steps) / sizeof(steps[0]); j++)
                 if (strcmp(step_from[j], s) == 0)
                     next = steps[j];
             if (strcmp(s, "failed") == 0)
-                rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "%s refused: the rotation of mount '%s' failed in step '%s'; "
-                                                      "see hsmca rotate plan --state %s",
+                rv = hsmca_err(HSMCA_ERR_INVALID_ARG,
+                               "%s refused: the rotation of mount '%s' failed in step '%s'; "
+                               "see hsmca rotate plan --state %s",
                                verb, r.o.mount, st_str(r.st, "failed_step"), r.o.state_path);
             else
-                rv = hsmca_err(HSMCA_ERR_INVALID_ARG,
-                               "%s refused: the rotation of mount '%s' is in state '%s' (%s); the next step is "
-                               "'%s', and %s needs state '%s'; nothing was changed",
-                               verb, r.o.mount, s, r.o.state_path, next, verb, step_from[k]);
+                rv = hsmca_err(
+                    HSMCA_ERR_INVALID_ARG,
+                    "%s refused: the rotation of mount '%s' is in state '%s' (%s); the next step is "
+                    "'%s', and %s needs state '%s'; nothing was changed",
+                    verb, r.o.mount, s, r.o.state_path, next, verb, step_from[k]);
             goto done;
         }
         if (k == 0 && r.st && strcmp(s, "finished") == 0) {
@@ -969,7 +1057,8 @@ hsmca_rv hsmca_cli_rotate(int argc, char **argv)
         }
     }
     if (r.o.token_file == NULL) {
-        rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "no client token: give --token-file PATH or set HSMCA_TOKEN_FILE");
+        rv = hsmca_err(HSMCA_ERR_INVALID_ARG,
+                       "no client token: give --token-file PATH or set HSMCA_TOKEN_FILE");
         goto done;
     }
     if ((rv = cli_api_open(r.o.addr, r.o.token_file, r.o.ca_file, &r.api)) != HSMCA_OK ||
@@ -977,18 +1066,28 @@ hsmca_rv hsmca_cli_rotate(int argc, char **argv)
         goto done;
     printf("hsmca rotate %s: mount '%s' (%s rotation), state %s -> %s%s\nwill do:\n", verb, r.o.mount,
            is_root(&r) ? "root" : "intermediate", state_name(&r),
-           k == 0 && r.o.csr_out ? "csr-pending" : step_to[k], r.o.dry_run ? " (dry run: nothing is changed)" : "");
+           k == 0 && r.o.csr_out ? "csr-pending" : step_to[k],
+           r.o.dry_run ? " (dry run: nothing is changed)" : "");
     if (!(k == 0 && r.st && strcmp(state_name(&r), "csr-pending") == 0))
         describe(&r, verb);
     fflush(stdout);
     switch (k) {
-    case 0: rv = do_start(&r); break;
-    case 1: rv = do_promote(&r); break;
-    case 2: rv = do_retire(&r); break;
-    default: rv = do_finish(&r); break;
+    case 0:
+        rv = do_start(&r);
+        break;
+    case 1:
+        rv = do_promote(&r);
+        break;
+    case 2:
+        rv = do_retire(&r);
+        break;
+    default:
+        rv = do_finish(&r);
+        break;
     }
     if (rv == HSMCA_OK)
-        printf("%s: %s\n", r.o.dry_run ? "dry run, nothing changed" : "done", r.o.dry_run ? verb : state_name(&r));
+        printf("%s: %s\n", r.o.dry_run ? "dry run, nothing changed" : "done",
+               r.o.dry_run ? verb : state_name(&r));
 done:
     cli_api_free(r.api);
     json_decref(r.st);
