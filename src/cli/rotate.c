@@ -39,7 +39,7 @@
 
 typedef struct {
     const char *addr, *token_file, *ca_file, *mount, *state_path, *kind;
-    const char *common_name, *issuer_name, *key_name, *key_type, *ttl;
+    const char *common_name, *issuer_name, *key_name, *key_type, *ttl, *cross_ttl;
     const char *root_mount, *root_issuer, *csr_out, *certificate, *transcript, *reason;
     int key_bits;
     bool force, dry_run;
@@ -239,7 +239,8 @@ static void describe(const rot *r, const char *step)
             "    GET    /v1/%s/issuer/default                      (the old root, must be self-signed)\n"
             "    POST   /v1/%s/root/rotate/internal                {common_name, key_type, ...}\n"
             "    POST   /v1/%s/intermediate/cross-sign             {common_name, key_ref: <new key_id>}\n"
-            "    POST   /v1/%s/issuer/%s/sign-intermediate  {csr, use_csr_values: true, skid, not_after}\n"
+            "    POST   /v1/%s/issuer/%s/sign-intermediate  {csr, use_csr_values: true, skid, "
+            "not_after|ttl}\n"
             "    POST   /v1/%s/issuers/import/cert                 {pem_bundle: <cross-signed certificate>}\n"
             "    PATCH  /v1/%s/issuer/<cross issuer>               {usage: read-only}\n",
             m, m, m, m, old, m, m);
@@ -401,8 +402,14 @@ static hsmca_rv start_root(rot *r, const json_t *old)
     if ((rv = call(r, "POST", body, &cd, "%s/intermediate/cross-sign", r->o.mount)) != HSMCA_OK)
         goto failed;
     json_decref(body);
-    body =
-        json_pack("{s:s, s:b, s:s}", "csr", st_str(cd, "csr"), "use_csr_values", 1, "not_after", not_after);
+    /* The cross-signed certificate is one of the old root's certificates:
+     * until it expires, retire is refused (the old root must be able to
+     * revoke it). --cross-ttl bounds it to the planned overlap. */
+    body = json_pack("{s:s, s:b}", "csr", st_str(cd, "csr"), "use_csr_values", 1);
+    if (r->o.cross_ttl)
+        json_object_set_new(body, "ttl", json_string(r->o.cross_ttl));
+    else
+        json_object_set_new(body, "not_after", json_string(not_after));
     if (skid[0])
         json_object_set_new(body, "skid", json_string(skid));
     if ((rv = call(r, "POST", body, &sd, "%s/issuer/%s/sign-intermediate", r->o.mount, old_id)) != HSMCA_OK)
@@ -673,6 +680,9 @@ static hsmca_rv do_start(rot *r)
         return hsmca_err(HSMCA_ERR_INVALID_ARG,
                          "start --kind intermediate: give exactly one of --root-mount MOUNT "
                          "(signed online) or --csr-out FILE (signed in an offline ceremony)");
+    if (strcmp(r->o.kind, "intermediate") == 0 && r->o.cross_ttl)
+        return hsmca_err(HSMCA_ERR_INVALID_ARG,
+                         "start --kind intermediate: --cross-ttl is for root rotations");
     if (strcmp(r->o.kind, "root") == 0 && (r->o.root_mount || r->o.csr_out))
         return hsmca_err(HSMCA_ERR_INVALID_ARG,
                          "start --kind root: --root-mount and --csr-out are for intermediates");
@@ -818,7 +828,8 @@ static void usage(FILE *f)
         "usage: hsmca rotate plan|start|promote|retire|finish --addr URL --token-file PATH [--ca-cert PEM]\n"
         "         [--mount MOUNT] [--state FILE] [--dry-run]\n"
         "  start:  --kind root|intermediate --common-name CN [--key-type T] [--key-bits N] [--key-name N]\n"
-        "          [--issuer-name N] [--ttl D]; intermediates: --root-mount M [--root-issuer REF] or\n"
+        "          [--issuer-name N] [--ttl D]; roots: [--cross-ttl D]; intermediates: --root-mount M "
+        "[--root-issuer REF] or\n"
         "          --csr-out FILE, then (after the ceremony) --certificate FILE [--transcript FILE]\n"
         "  retire, finish: [--force --reason TEXT] (overrides the unexpired-certificates refusal only)\n"
         "  docs/rotation.md has the states and the API calls each step makes.\n");
@@ -839,6 +850,7 @@ hsmca_rv hsmca_cli_rotate(int argc, char **argv)
         O_KEY_TYPE,
         O_KEY_BITS,
         O_TTL,
+        O_CROSS_TTL,
         O_ROOT_MOUNT,
         O_ROOT_ISSUER,
         O_CSR_OUT,
@@ -861,6 +873,7 @@ hsmca_rv hsmca_cli_rotate(int argc, char **argv)
         {"key-type", required_argument, NULL, O_KEY_TYPE},
         {"key-bits", required_argument, NULL, O_KEY_BITS},
         {"ttl", required_argument, NULL, O_TTL},
+        {"cross-ttl", required_argument, NULL, O_CROSS_TTL},
         {"root-mount", required_argument, NULL, O_ROOT_MOUNT},
         {"root-issuer", required_argument, NULL, O_ROOT_ISSUER},
         {"csr-out", required_argument, NULL, O_CSR_OUT},
@@ -961,6 +974,9 @@ hsmca_rv hsmca_cli_rotate(int argc, char **argv)
         }
         case O_TTL:
             r.o.ttl = optarg;
+            break;
+        case O_CROSS_TTL:
+            r.o.cross_ttl = optarg;
             break;
         case O_ROOT_MOUNT:
             r.o.root_mount = optarg;

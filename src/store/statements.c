@@ -112,6 +112,11 @@ static const char *const sql_text[SQL_COUNT] = {
     [SQL_TIDY_ISSUER_UNEXPIRED] = "SELECT 1 FROM certs WHERE mount = ?1 AND issuer_id = ?2 AND not_after >= ?3"
                                   " LIMIT 1",
 
+    /* The same, leaving out one serial: an issuer's own certificate (a
+     * root's is stored with its own issuer_id) does not need its CRLs. */
+    [SQL_ISSUER_UNEXPIRED_EXCEPT] = "SELECT 1 FROM certs WHERE mount = ?1 AND issuer_id = ?2 AND not_after >= ?3"
+                                    " AND serial <> ?4 LIMIT 1",
+
     [SQL_INTEGRITY_CHECK] = "PRAGMA integrity_check",
     [SQL_FOREIGN_KEY_CHECK] = "PRAGMA foreign_key_check",
 };

@@ -402,10 +402,25 @@ TR() { "$HSMCA_CLI" rotate "$@" --addr "$ADDR" --token-file "$W/token" --state "
 expect_fail tls-noca.out TR start --common-name "TLS Root G2"
 expect_grep tls-noca.out "cannot connect to 127.0.0.1:[0-9]+ over TLS" "https without the listener's CA"
 [ ! -e tls.json ] || die "a refused TLS connection wrote a state file"
-TR start --kind root --common-name "TLS Root G2" --ca-cert "$DAEMON_DIR/tls-ca.pem" >tls-start.out 2>&1 ||
+TR start --kind root --common-name "TLS Root G2" --cross-ttl 10s --ca-cert "$DAEMON_DIR/tls-ca.pem" >tls-start.out 2>&1 ||
     { show tls-start.out; die "rotate start over https"; }
 TR promote --ca-cert "$DAEMON_DIR/tls-ca.pem" >tls-promote.out 2>&1 || { show tls-promote.out; die "promote over https"; }
 [ "$(jq -r .state tls.json)" = promoted ] || die "over https: state is not promoted"
-api_finish
 pass "over https: refused without the listener's CA, start and promote with --ca-cert"
+
+# The cross-signed certificate is the old root's only certificate here: it
+# alone keeps the old root needed (retire refused) until it expires;
+# --cross-ttl bounded it to 10 s, and then retire and finish need no --force.
+jq -r .cross_certificate tls.json >tls-cross.pem
+cross_end=$(not_after_of tls-cross.pem)
+[ $((cross_end - $(date +%s))) -le 12 ] || die "--cross-ttl 10s: the cross-signed certificate lives longer"
+expect_fail tls-retire1.out TR retire --ca-cert "$DAEMON_DIR/tls-ca.pem"
+expect_grep tls-retire1.out "still has unexpired certificates" "retire while the cross-signed certificate is valid"
+now=$(date +%s)
+[ "$cross_end" -lt "$now" ] || sleep $((cross_end - now + 2))
+TR retire --ca-cert "$DAEMON_DIR/tls-ca.pem" >tls-retire.out 2>&1 || { show tls-retire.out; die "root retire after the cross expired"; }
+TR finish --ca-cert "$DAEMON_DIR/tls-ca.pem" >tls-finish.out 2>&1 || { show tls-finish.out; die "root finish"; }
+[ "$(jq -r .state tls.json)" = finished ] || die "root rotation over https did not finish"
+api_finish
+pass "root rotation: the cross-signed certificate holds retire back until it expires; then retire and finish without --force"
 pass "rotation"
