@@ -8,3 +8,5 @@ if(COMMAND hsmca_api_test)
         hsmca_api_test(${script} 300)
     endforeach()
 endif()
+# The rotation workflow (src/cli/rotate.c) against the real daemon.
+hsmca_api_test(test_rotate 300)

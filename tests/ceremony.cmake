@@ -4,3 +4,5 @@
 # integration/test_ceremony.sh, is a token test in tests/CMakeLists.txt.
 hsmca_unit_test(test_offline)
 set_tests_properties(unit.test_offline PROPERTIES LABELS lint ENVIRONMENT "${HSMCA_TEST_SAN_ENV}")
+# The no-echo PIN prompts' success path on a pseudo-terminal (python3 pty).
+hsmca_token_test(test_pin_prompt 120)

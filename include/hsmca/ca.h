@@ -120,6 +120,11 @@ hsmca_rv hsmca_ca_issuer_update(hsmca_ca *ca, const char *mount, const char *ref
  * sign. The CRL entry that goes with it is the revocation module's (#5).
  * Revoking an already revoked issuer keeps the first time. */
 hsmca_rv hsmca_ca_issuer_revoke(hsmca_ca *ca, const char *mount, const char *ref, hsmca_ca_issuer *out);
+/* Rotation (docs/rotation.md): does the issuer have a stored certificate
+ * that has not expired yet (not_after >= now)? Such certificates need the
+ * issuer to keep signing CRLs and OCSP answers, so `hsmca rotate retire`
+ * refuses to take crl-signing away while this is true. */
+hsmca_rv hsmca_ca_issuer_has_unexpired(hsmca_ca *ca, const char *mount, const char *ref, bool *out);
 /* Deletes one issuer (its key stays); a default issuer leaves no default. */
 hsmca_rv hsmca_ca_issuer_delete(hsmca_ca *ca, const char *mount, const char *ref);
 /* DELETE /pki/root: every issuer and key of the mount (keys destroyed in

@@ -156,6 +156,11 @@ const char *hsmca_store_expired_list_sql(void);
  * issuer tidy would remove must not (leaves it signed could outlive it). */
 hsmca_rv hsmca_store_issuer_has_unexpired(hsmca_store *st, const char *mount, const char *issuer_id, int64_t now,
                                           bool *out);
+/* The same, leaving out the certificate with serial `except` (the issuer's
+ * own, which a self-signed root stores under its own issuer_id). */
+hsmca_rv hsmca_store_issuer_has_unexpired_except(hsmca_store *st, const char *mount, const char *issuer_id,
+                                                 int64_t now, const unsigned char *except, size_t except_len,
+                                                 bool *out);
 /* How many certificates the mount holds (tidy's "of TOTAL"). */
 hsmca_rv hsmca_store_cert_count(hsmca_store *st, const char *mount, uint64_t *out);
 /* How many certificates the mount holds, and how many of them are revoked,

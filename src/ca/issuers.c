@@ -4,11 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "hsmca/log.h"
+#include "hsmca/serial.h"
 #include "internal.h"
 
 #define CHAIN_MAX_DEPTH 16 /* longer chains are a loop or an attack */
@@ -230,6 +233,29 @@ hsmca_rv hsmca_ca_issuer_get(hsmca_ca *ca, const char *mount, const char *ref, h
         rv = ca_issuer_build_chain(ca, mount, out);
     if (rv != HSMCA_OK)
         hsmca_ca_issuer_clear(out);
+    return rv;
+}
+
+hsmca_rv hsmca_ca_issuer_has_unexpired(hsmca_ca *ca, const char *mount, const char *ref, bool *out)
+{
+    unsigned char own[HSMCA_SERIAL_MAX];
+    size_t own_len = 0;
+    hsmca_ca_issuer i;
+    hsmca_rv rv;
+
+    hsmca_return_val_if_fail(ca != NULL && out != NULL, HSMCA_ERR_INVALID_ARG);
+    *out = true; /* on failure, the answer that strands nothing */
+    rv = issuer_load(ca, mount, ref, &i);
+    if (rv != HSMCA_OK)
+        return rv;
+    /* The issuer's own certificate does not count: a self-signed root is
+     * stored under its own issuer_id, and would otherwise hold itself
+     * "needed" until it expires (found by test_rotate's root retire). */
+    rv = hsmca_serial_from_asn1(X509_get0_serialNumber(i.certificate), own, &own_len);
+    if (rv == HSMCA_OK)
+        rv = hsmca_store_issuer_has_unexpired_except(ca->store, mount, i.issuer_id, (int64_t)time(NULL), own, own_len,
+                                                     out);
+    hsmca_ca_issuer_clear(&i);
     return rv;
 }
 

@@ -154,6 +154,19 @@ done:
     return rv;
 }
 
+/* Zero is not negative, but not positive either (RFC 5280 4.1.2.2): its
+ * content octets are all zero. (A zero serial passed this rule until the
+ * test that builds one by hand.) */
+static bool is_zero(const ASN1_INTEGER *s)
+{
+    const unsigned char *d = ASN1_STRING_get0_data(s);
+
+    for (int i = 0; i < ASN1_STRING_length(s); i++)
+        if (d[i] != 0)
+            return false;
+    return true;
+}
+
 static hsmca_rv check_revoked(hsmca_lint_finding *f, X509_CRL *crl, int64_t this_update)
 {
     STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED(crl);
@@ -164,7 +177,7 @@ static hsmca_rv check_revoked(hsmca_lint_finding *f, X509_CRL *crl, int64_t this
         const ASN1_INTEGER *s = X509_REVOKED_get0_serialNumber(r);
         int64_t when = ca_asn1_time_to_unix(X509_REVOKED_get0_revocationDate(r));
         if (ASN1_STRING_type(s) == V_ASN1_NEG_INTEGER || ASN1_STRING_length(s) == 0 ||
-            ASN1_STRING_length(s) > HSMCA_SERIAL_MAX)
+            ASN1_STRING_length(s) > HSMCA_SERIAL_MAX || is_zero(s))
             return crl_fail(f, "crl.revoked.serial", "revoked entry %d: serial must be positive, 1 to 20 octets", i + 1);
         for (int j = 0; j < i; j++) {
             if (ASN1_INTEGER_cmp(s, X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(rev, j))) == 0)

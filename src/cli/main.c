@@ -17,6 +17,7 @@
 #include "ceremony_cli.h"
 
 #include "audit.h"
+#include "rotate.h"
 
 /* sysexits(3)-style codes, one per hsmca_rv class (CONVENTIONS.md: one
  * table to exit codes in the CLI). */
@@ -78,6 +79,8 @@ static void usage(FILE *f)
             "  ceremony verify TRANSCRIPT      check a ceremony transcript (and, with the token options,\n"
             "                                  that its keys are still in the token and non-extractable)\n"
             "  audit verify FILE [--prev HEX] check an audit log's HMAC chain (docs/audit.md)\n"
+            "  rotate plan|start|promote|retire|finish --addr URL --token-file PATH [--mount M] [--state FILE]\n"
+            "                                  the issuer rotation workflow against hsmcad (docs/rotation.md)\n"
             "  init --db PATH                  make a new database's root token, print it once (no token needed)\n"
             "\n"
             "REF is a key_id (UUID) or a key name. The module, token and PIN file can\n"
@@ -258,6 +261,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[optind], "init") == 0)
         return report(hsmca_cli_init(argc - optind, argv + optind), "init");
+    /* Rotation talks to hsmcad, not to a token; its client token sits in
+     * the secure heap. */
+    if (strcmp(argv[optind], "rotate") == 0) {
+        CRYPTO_secure_malloc_init(32 * 1024, 32);
+        return report(hsmca_cli_rotate(argc - optind, argv + optind), "rotate");
+    }
     /* A ceremony names its own module, token and PIN source. */
     if (strcmp(argv[optind], "ceremony") == 0) {
         CRYPTO_secure_malloc_init(32 * 1024, 32);

@@ -148,6 +148,11 @@ static const char *const sql_text[SQL_COUNT] = {
     /* Only while the row still names the issuer tidy found missing. */
     [SQL_TIDY_REASSOCIATE] = "UPDATE certs SET issuer_id = ?3 WHERE mount = ?1 AND serial = ?2 AND issuer_id = ?4",
 
+    /* The same, leaving out one serial: an issuer's own certificate (a
+     * root's is stored with its own issuer_id) does not need its CRLs. */
+    [SQL_ISSUER_UNEXPIRED_EXCEPT] = "SELECT 1 FROM certs WHERE mount = ?1 AND issuer_id = ?2 AND not_after >= ?3"
+                                    " AND serial <> ?4 LIMIT 1",
+
     [SQL_INTEGRITY_CHECK] = "PRAGMA integrity_check",
     [SQL_FOREIGN_KEY_CHECK] = "PRAGMA foreign_key_check",
     /* Migration 3: revoked intents go before their intents. */

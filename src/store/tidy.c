@@ -300,3 +300,40 @@ done:
     store_stmt_done(s);
     return rv;
 }
+
+hsmca_rv hsmca_store_issuer_has_unexpired_except(hsmca_store *st, const char *mount, const char *issuer_id,
+                                                 int64_t now, const unsigned char *except, size_t except_len,
+                                                 bool *out)
+{
+    unsigned char key[HSMCA_STORE_SERIAL_MAX];
+    hsmca_rv rv = HSMCA_ERR_INVALID_ARG;
+    store_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int src;
+
+    hsmca_return_val_if_fail(st != NULL && out != NULL, HSMCA_ERR_INVALID_ARG);
+    *out = true; /* on failure, the answer that strands nothing */
+    if ((rv = store_check_name("mount", mount, HSMCA_STORE_MOUNT_MAX, false)) != HSMCA_OK ||
+        (rv = store_check_name("issuer_id", issuer_id, HSMCA_STORE_ID_MAX, false)) != HSMCA_OK ||
+        (rv = store_check_serial("except", except, except_len)) != HSMCA_OK)
+        goto done;
+    if ((rv = store_reader_get(st, &c)) != HSMCA_OK ||
+        (rv = store_stmt(c, SQL_ISSUER_UNEXPIRED_EXCEPT, &s)) != HSMCA_OK)
+        goto done;
+    store_bind_text(s, 1, mount);
+    store_bind_text(s, 2, issuer_id);
+    sqlite3_bind_int64(s, 3, now);
+    store_serial_key(except, except_len, key);
+    sqlite3_bind_blob(s, 4, key, sizeof(key), SQLITE_TRANSIENT);
+    src = sqlite3_step(s);
+    if (src != SQLITE_ROW && src != SQLITE_DONE) {
+        rv = store_sqlite_fail(c, src, "unexpired certificates of issuer '%s' in mount '%s'", issuer_id, mount);
+        goto done;
+    }
+    *out = src == SQLITE_ROW;
+    rv = HSMCA_OK;
+done:
+    store_stmt_done(s);
+    store_reader_put(st, c);
+    return rv;
+}

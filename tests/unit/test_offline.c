@@ -359,20 +359,107 @@ static void test_crl_rules_from_profile(void **state)
     X509_free(in);
 }
 
+/* The three rules the profile builder cannot break, broken by editing the
+ * CRL object: a malformed time, more than 32 extensions, a serial that is
+ * not positive (negative, and zero, which is not negative either). */
+static void add_revoked(X509_CRL *crl, int64_t serial, int64_t when)
+{
+    X509_REVOKED *r = X509_REVOKED_new();
+    ASN1_INTEGER *s = ASN1_INTEGER_new();
+    ASN1_TIME *t = ASN1_TIME_new();
+
+    assert_non_null(r);
+    assert_int_equal(ASN1_INTEGER_set_int64(s, serial), 1);
+    assert_non_null(ASN1_TIME_set(t, (time_t)when));
+    assert_int_equal(X509_REVOKED_set_serialNumber(r, s), 1);
+    assert_int_equal(X509_REVOKED_set_revocationDate(r, t), 1);
+    assert_int_equal(X509_CRL_add0_revoked(crl, r), 1);
+    ASN1_INTEGER_free(s);
+    ASN1_TIME_free(t);
+}
+
+static void test_crl_rules_by_hand(void **state)
+{
+    fixture *f = *state;
+    hsmca_lint_finding fd;
+    hsmca_rv rv;
+    X509_CRL *crl;
+
+    /* thisUpdate, then nextUpdate, as a UTCTime that is not a time. */
+    for (int which = 0; which < 2; which++) {
+        ASN1_TIME *bad = ASN1_STRING_type_new(V_ASN1_UTCTIME);
+        crl = prepared_crl(f, NULL, 0, &fd, &rv);
+        assert_int_equal(hsmca_lint_crl(crl, f->root, &fd), HSMCA_OK);
+        assert_int_equal(ASN1_STRING_set(bad, "99ab3161zz5959Z", -1), 1);
+        assert_int_equal(which == 0 ? X509_CRL_set1_lastUpdate(crl, bad) : X509_CRL_set1_nextUpdate(crl, bad), 1);
+        assert_int_equal(hsmca_lint_crl(crl, f->root, &fd), HSMCA_ERR_INVALID_ARG);
+        assert_string_equal(fd.rule, "crl.time_format");
+        assert_non_null(strstr(fd.message, which == 0 ? "thisUpdate" : "nextUpdate"));
+        ASN1_TIME_free(bad);
+        X509_CRL_free(crl);
+    }
+
+    /* 33 extensions (32 pass). A private OID with a non-empty value, so no
+     * other rule is what fails. */
+    crl = prepared_crl(f, NULL, 0, &fd, &rv);
+    {
+        ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.99999.1", 1);
+        ASN1_OCTET_STRING *val = ASN1_OCTET_STRING_new();
+        assert_non_null(oid);
+        assert_int_equal(ASN1_OCTET_STRING_set(val, (const unsigned char *)"\x04\x02hi", 4), 1);
+        while (X509_CRL_get_ext_count(crl) < 32) {
+            X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, val);
+            assert_non_null(e);
+            assert_int_equal(X509_CRL_add_ext(crl, e, -1), 1);
+            X509_EXTENSION_free(e);
+        }
+        /* 32 is allowed: what fails is the duplicate, not the count */
+        assert_int_equal(hsmca_lint_crl(crl, f->root, &fd), HSMCA_ERR_INVALID_ARG);
+        assert_string_equal(fd.rule, "crl.ext.duplicate");
+        {
+            X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, val);
+            assert_int_equal(X509_CRL_add_ext(crl, e, -1), 1);
+            X509_EXTENSION_free(e);
+        }
+        assert_int_equal(hsmca_lint_crl(crl, f->root, &fd), HSMCA_ERR_INVALID_ARG);
+        assert_string_equal(fd.rule, "crl.ext.count");
+        assert_non_null(strstr(fd.message, "33 extensions"));
+        ASN1_OBJECT_free(oid);
+        ASN1_OCTET_STRING_free(val);
+    }
+    X509_CRL_free(crl);
+
+    /* Revoked serials: a good one passes; a negative one and zero (not
+     * negative, but not positive either: RFC 5280 4.1.2.2) fail. */
+    crl = prepared_crl(f, NULL, 0, &fd, &rv);
+    add_revoked(crl, 0x1234, f->now - DAY);
+    assert_int_equal(hsmca_lint_crl(crl, f->root, &fd), HSMCA_OK);
+    X509_CRL_free(crl);
+    crl = prepared_crl(f, NULL, 0, &fd, &rv);
+    add_revoked(crl, -5, f->now - DAY);
+    expect_rule(crl, f->root, "crl.revoked.serial");
+    X509_CRL_free(crl);
+    crl = prepared_crl(f, NULL, 0, &fd, &rv);
+    add_revoked(crl, 0, f->now - DAY);
+    assert_int_equal(hsmca_lint_crl(crl, f->root, &fd), HSMCA_ERR_INVALID_ARG); /* zero serial */
+    assert_string_equal(fd.rule, "crl.revoked.serial");
+    X509_CRL_free(crl);
+}
+
 /* The rules these tests make fail are all in the table, and the table has
- * no other rules but the three the builder cannot produce in a CRL object
- * (a malformed time, more than 32 extensions, a non-positive serial). */
+ * no other rules. */
 static void test_crl_rule_table(void **state)
 {
     static const char *const exercised[] = {
         "crl.version",       "crl.issuer_match", "crl.issuer_crl_sign", "crl.time_type",         "crl.next_update",
         "crl.ext.duplicate", "crl.aki.present",  "crl.number.present",  "crl.revoked.duplicate", "crl.revoked.date",
-        "crl.aki.critical",  "crl.aki.match",    "crl.number.range",    "crl.ext.empty"};
+        "crl.aki.critical",  "crl.aki.match",    "crl.number.range",    "crl.ext.empty",
+        "crl.time_format",   "crl.ext.count",    "crl.revoked.serial"};
     size_t n = 0, hit = 0;
     const hsmca_lint_rule *rules = hsmca_lint_crl_rules(&n);
 
     (void)state;
-    assert_int_equal(n, sizeof(exercised) / sizeof(exercised[0]) + 3);
+    assert_int_equal(n, sizeof(exercised) / sizeof(exercised[0]));
     for (size_t i = 0; i < sizeof(exercised) / sizeof(exercised[0]); i++) {
         for (size_t j = 0; j < n; j++)
             hit += strcmp(rules[j].id, exercised[i]) == 0;
@@ -389,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_crl_signs_and_verifies),
         cmocka_unit_test(test_crl_rules),
         cmocka_unit_test(test_crl_rules_from_profile),
+        cmocka_unit_test(test_crl_rules_by_hand),
         cmocka_unit_test(test_crl_rule_table),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -99,6 +99,28 @@ typedef struct {
     int audit_fail_status; /* set when an audit write failed: 503 if the token was unavailable, else 500 */
 } call;
 
+/* X-Hsmca-Rotation: `hsmca rotate` names the step a request belongs to
+ * (and, with --force, the operator's reason), so the audit log says which
+ * rotation step changed an issuer and which refusal was overridden
+ * (docs/rotation.md). Recorded in both phases; cut to a bound; text that is
+ * not UTF-8 is recorded as such rather than dropped. */
+#define ROTATION_DETAIL_MAX 512
+
+static void rotation_detail(const hsmca_http_req *req, json_t *details)
+{
+    const char *v = hsmca_http_req_header(req, "X-Hsmca-Rotation");
+    size_t n;
+    json_t *s;
+
+    if (v == NULL || details == NULL)
+        return;
+    n = strnlen(v, ROTATION_DETAIL_MAX);
+    s = json_stringn(v, n);
+    if (s == NULL)
+        s = json_string("(not UTF-8)");
+    json_object_set_new(details, "rotation", s);
+}
+
 static void audit_write(call *c, bool before, hsmca_audit_outcome outcome, int status, const char *error,
                         bool *ok)
 {
@@ -132,6 +154,7 @@ static void audit_write(call *c, bool before, hsmca_audit_outcome outcome, int s
         json_object_set_new(details, "phase", json_string(before ? "request" : "response"));
         if (!before && c->ctx->audit != NULL)
             json_object_update(details, c->ctx->audit);
+        rotation_detail(c->req, details);
     }
     e.details = details;
     rv = hsmca_audit_log(c->api->cfg.audit, &e);

@@ -348,12 +348,29 @@ static void issuer_read(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
     hsmca_ca_issuer i;
     hsmca_rv rv = hsmca_ca_issuer_get(ob_ca(arg), ob_mount(req), hsmca_http_req_param(req, "issuer_ref"), &i);
 
+    json_t *d;
+    bool unexpired = true;
+
     if (rv != HSMCA_OK) {
         ob_fail(resp, rv);
         return;
     }
-    ob_issuer_respond(resp, &i);
+    /* hsmca's own field (OpenBao clients ignore it): whether certificates
+     * this issuer signed are still unexpired, so still need its CRLs and
+     * OCSP answers. `hsmca rotate retire` reads it (docs/rotation.md). */
+    rv = hsmca_ca_issuer_has_unexpired(ob_ca(arg), ob_mount(req), i.issuer_id, &unexpired);
+    d = rv == HSMCA_OK ? issuer_json(&i) : NULL;
     hsmca_ca_issuer_clear(&i);
+    if (rv != HSMCA_OK) {
+        ob_fail(resp, rv);
+        return;
+    }
+    if (d == NULL) {
+        hsmca_http_resp_error(resp, 500, "out of memory");
+        return;
+    }
+    json_object_set_new(d, "has_unexpired_certificates", json_boolean(unexpired));
+    hsmca_http_resp_data(resp, 200, d);
 }
 
 static const ob_field issuer_fields[] = {
