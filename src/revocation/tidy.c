@@ -524,8 +524,15 @@ static void *tidy_main(void *arg)
             hsmca_log(HSMCA_LOG_WARNING, "tidy of mount '%s': rebuilding CRLs after associating %llu revoked "
                       "entries with their issuer failed: %s", mount, (unsigned long long)fixed, hsmca_err_message());
     }
-    if (rv == HSMCA_OK)
-        rv = tidy_run(s, ca, mount, &p);
+    if (rv == HSMCA_OK) {
+        bool cancelled;
+
+        pthread_mutex_lock(&tidy_lock);
+        cancelled = s->cancel;
+        pthread_mutex_unlock(&tidy_lock);
+        if (!cancelled)
+            rv = tidy_run(s, ca, mount, &p);
+    }
     /* Issuers after certificates: certificates removed first may be what
      * kept an issuer. pause_duration does not apply here (OpenBao). */
     if (rv == HSMCA_OK && p.tidy_expired_issuers)
