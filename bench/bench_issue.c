@@ -616,6 +616,11 @@ static void rate_row(const bench_issuer *is, unsigned ci, unsigned nthreads, voi
     fmt_num(nostore_raw, sizeof(nostore_raw), ratio(r[KIND_NOSTORE], r[KIND_RAW]), 2);
     printf("| %s | %u | %s | %s | %s | %s | %s | %s |\n", is->name, nthreads, c[KIND_RAW], c[KIND_STORE],
            c[KIND_NOSTORE], store_v, raw_v, nostore_raw);
+    /* For bench/run-all (B3). */
+    for (int k = KIND_STORE; k <= KIND_NOSTORE; k++)
+        bench_emit_row(k == KIND_STORE ? "CSR -> certificate in-process, storage on"
+                                       : "CSR -> certificate in-process, no_store",
+                       is->name, nthreads, r[k], "/s", is_disturbed(is, ci, nthreads, k), -1, -1, -1);
 }
 
 /* Group commit: each issuance with storage is two batches (the intent
