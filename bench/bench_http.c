@@ -1090,8 +1090,10 @@ static int measure_http(bench_env *env, bench_issuer *is, unsigned ci, unsigned 
                     is->name, i + 1, w->last);
             ok = 0;
         } else if (op_issue && !issued_key_matches(w->last, strlen(w->last), x)) {
-            fprintf(stderr, "hsmca-bench-http: %s, client %u: issue returned a private_key that is not the "
-                            "certificate's key\n", is->name, i + 1);
+            fprintf(stderr,
+                    "hsmca-bench-http: %s, client %u: issue returned a private_key that is not the "
+                    "certificate's key\n",
+                    is->name, i + 1);
             ok = 0;
         } else if (i == 0 && (serial == NULL || !stored_as_returned(env, is, x, serial))) {
             ok = 0;
@@ -1234,10 +1236,6 @@ static void print_tables(const bench_issuer *iss, const http_opts *o, double ela
             fmt_target(tgt, sizeof(tgt), is, h->rate, rN->rate);
             printf("| %s | %u | %s | %s | %s | %s | %s | %s | %s |\n", is->name, n, c1, cN, ch, rat, p50, p99,
                    tgt);
-            /* For bench/run-all (B4, B5, B6). */
-            bench_emit_row(op_issue ? "HTTP issue" : "HTTP sign", is->name, n, h->rate, "/s", dh,
-                           hist_quantile_ms(&h->hist, 0.50), hist_quantile_ms(&h->hist, 0.95),
-                           hist_quantile_ms(&h->hist, 0.99));
         }
     }
 
@@ -1279,8 +1277,9 @@ static void print_tables(const bench_issuer *iss, const http_opts *o, double ela
     printf(
         "\nRequests (all rounds): latency of successful requests, failures, and connections the clients had "
         "to open again while timed (0: every request used its client's one keep-alive connection).\n\n");
-    printf("| issuer | clients | certificates | mean ms | p50 ms | p90 ms | p95 ms | p99 ms | max ms | failed | "
-           "reconnects |\n");
+    printf(
+        "| issuer | clients | certificates | mean ms | p50 ms | p90 ms | p95 ms | p99 ms | max ms | failed | "
+        "reconnects |\n");
     printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for (int i = 0; i < N_ISSUERS; i++) {
         const bench_issuer *is = &iss[i];
@@ -1294,8 +1293,8 @@ static void print_tables(const bench_issuer *iss, const http_opts *o, double ela
             printf("| %s | %u | %lu | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %lu%s | %lu |\n", is->name,
                    o->counts[ci], h->tally.ops, lh->count ? lh->sum_us / 1e3 / (double)lh->count : 0.0,
                    hist_quantile_ms(lh, 0.5), hist_quantile_ms(lh, 0.9), hist_quantile_ms(lh, 0.95),
-                   hist_quantile_ms(lh, 0.99),
-                   lh->max_us / 1e3, h->failed, h->failed ? " FAILED" : "", h->reopened);
+                   hist_quantile_ms(lh, 0.99), lh->max_us / 1e3, h->failed, h->failed ? " FAILED" : "",
+                   h->reopened);
         }
     }
     printf("\n");
@@ -1334,6 +1333,19 @@ static void print_tables(const bench_issuer *iss, const http_opts *o, double ela
         printf("- FAILURES: %lu requests did not return 200 with a certificate (first errors on stderr). The "
                "rates count only successes, but a run with failures does not measure a working CA.\n",
                failed);
+    /* For bench/run-all (B4, B5, B6), after the human tables. */
+    printf("\n");
+    for (int i = 0; i < N_ISSUERS; i++) {
+        const bench_issuer *is = &iss[i];
+        if (!is->selected)
+            continue;
+        for (unsigned ci = 0; ci < o->n_counts; ci++) {
+            const column *h = &is->http[ci];
+            bench_emit_row(op_issue ? "HTTP issue" : "HTTP sign", is->name, o->counts[ci], h->rate, "/s",
+                           http_disturbed(h, o->counts[ci]), hist_quantile_ms(&h->hist, 0.50),
+                           hist_quantile_ms(&h->hist, 0.95), hist_quantile_ms(&h->hist, 0.99));
+        }
+    }
     bench_print_footer(elapsed);
 }
 

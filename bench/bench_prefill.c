@@ -43,7 +43,7 @@
 #include "hsmca/provider.h"
 #include "hsmca/store.h"
 
-#define BATCH       2000     /* certificates per store batch */
+#define BATCH       2000 /* certificates per store batch */
 #define THREADS_MAX 8
 #define COUNT_MAX   10000000 /* 10M: far beyond any table row */
 #define SERIAL_LEN  9        /* 0x7e, 4-byte run tag, 4-byte index */
@@ -103,7 +103,8 @@ static X509 *leaf_template(const prefill_job *j)
     if (x == NULL || !X509_set_version(x, X509_VERSION_3) ||
         !X509_set_issuer_name(x, X509_get_subject_name(j->issuer)) ||
         X509_time_adj_ex(X509_getm_notBefore(x), 0, -60, &now) == NULL ||
-        X509_time_adj_ex(X509_getm_notAfter(x), LEAF_DAYS, 0, &now) == NULL || !X509_set_pubkey(x, j->leaf_key))
+        X509_time_adj_ex(X509_getm_notAfter(x), LEAF_DAYS, 0, &now) == NULL ||
+        !X509_set_pubkey(x, j->leaf_key))
         goto done;
     X509V3_set_ctx(&ctx, j->issuer, x, NULL, NULL, 0);
     ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
@@ -129,8 +130,8 @@ done:
 
 /* Sets serial i and subject CN prefill<i>.example.com, signs in the token,
  * returns the DER (OPENSSL_free) or NULL. */
-static unsigned char *leaf_make(prefill_thread *t, X509 *x, unsigned long i, const unsigned char s[SERIAL_LEN],
-                                int *len)
+static unsigned char *leaf_make(prefill_thread *t, X509 *x, unsigned long i,
+                                const unsigned char s[SERIAL_LEN], int *len)
 {
     const prefill_job *j = t->job;
     BIGNUM *bn = BN_bin2bn(s, SERIAL_LEN, NULL);
@@ -149,7 +150,8 @@ static unsigned char *leaf_make(prefill_thread *t, X509 *x, unsigned long i, con
     }
     if (hsmca_provider_sign_init(mctx, NULL, "SHA256", j->issuer_key, 0) != HSMCA_OK ||
         X509_sign_ctx(x, mctx) <= 0) {
-        snprintf(t->error, sizeof(t->error), "signing certificate %lu in the token: %s", i, hsmca_err_message());
+        snprintf(t->error, sizeof(t->error), "signing certificate %lu in the token: %s", i,
+                 hsmca_err_message());
         goto done;
     }
     *len = i2d_X509(x, &der);
@@ -211,7 +213,8 @@ static void *prefill_main(void *arg)
             if (der == NULL)
                 goto done;
             if ((first || i + 1 == j->o->count) && !leaf_verifies(j, der, len)) {
-                snprintf(t->error, sizeof(t->error), "certificate %lu does not verify with the issuer's key", i);
+                snprintf(t->error, sizeof(t->error), "certificate %lu does not verify with the issuer's key",
+                         i);
                 OPENSSL_free(der);
                 goto done;
             }
@@ -248,23 +251,28 @@ static X509 *read_cert(const char *path)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: hsmca-bench-prefill --db PATH --mount NAME --issuer-id ID --key-id KEY_ID\n"
-               "                           --issuer-cert PEM --count N [--threads T]\n"
-               "                           [--module PATH] --token LABEL [--pin-file PATH]\n"
-               "  Adds N real leaf certificates of the mount's issuer to a STOPPED hsmcad's database.\n"
-               "  --key-id   the issuer's key_id (its CKA_ID in the token); signs every certificate\n"
-               "  --threads  signing threads (default 2, at most %d)\n"
-               "  The PIN comes from --pin-file or $HSMCA_BENCH_PIN_FILE.\n",
+    fprintf(f,
+            "usage: hsmca-bench-prefill --db PATH --mount NAME --issuer-id ID --key-id KEY_ID\n"
+            "                           --issuer-cert PEM --count N [--threads T]\n"
+            "                           [--module PATH] --token LABEL [--pin-file PATH]\n"
+            "  Adds N real leaf certificates of the mount's issuer to a STOPPED hsmcad's database.\n"
+            "  --key-id   the issuer's key_id (its CKA_ID in the token); signs every certificate\n"
+            "  --threads  signing threads (default 2, at most %d)\n"
+            "  The PIN comes from --pin-file or $HSMCA_BENCH_PIN_FILE.\n",
             THREADS_MAX);
 }
 
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'},         {"mount", required_argument, NULL, 'M'},
-        {"issuer-id", required_argument, NULL, 'I'},  {"key-id", required_argument, NULL, 'K'},
-        {"issuer-cert", required_argument, NULL, 'C'}, {"count", required_argument, NULL, 'n'},
-        {"threads", required_argument, NULL, 'T'},    {"help", no_argument, NULL, 'h'},
+        {"db", required_argument, NULL, 'd'},
+        {"mount", required_argument, NULL, 'M'},
+        {"issuer-id", required_argument, NULL, 'I'},
+        {"key-id", required_argument, NULL, 'K'},
+        {"issuer-cert", required_argument, NULL, 'C'},
+        {"count", required_argument, NULL, 'n'},
+        {"threads", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
         BENCH_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -289,11 +297,21 @@ int main(int argc, char **argv)
     memset(&job, 0, sizeof(job));
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case 'd': o.db = optarg; break;
-        case 'M': o.mount = optarg; break;
-        case 'I': o.issuer_id = optarg; break;
-        case 'K': o.key_id = optarg; break;
-        case 'C': o.issuer_pem = optarg; break;
+        case 'd':
+            o.db = optarg;
+            break;
+        case 'M':
+            o.mount = optarg;
+            break;
+        case 'I':
+            o.issuer_id = optarg;
+            break;
+        case 'K':
+            o.key_id = optarg;
+            break;
+        case 'C':
+            o.issuer_pem = optarg;
+            break;
         case 'n':
             if (!bench_parse_uint("--count", optarg, 1, COUNT_MAX, &o.count))
                 return 2;
@@ -314,8 +332,9 @@ int main(int argc, char **argv)
     }
     if (o.db == NULL || o.mount == NULL || o.issuer_id == NULL || o.key_id == NULL || o.issuer_pem == NULL ||
         o.count == 0) {
-        fprintf(stderr, "hsmca-bench-prefill: --db, --mount, --issuer-id, --key-id, --issuer-cert and --count "
-                        "are required (see --help)\n");
+        fprintf(stderr,
+                "hsmca-bench-prefill: --db, --mount, --issuer-id, --key-id, --issuer-cert and --count "
+                "are required (see --help)\n");
         return 2;
     }
     if (!bench_opts_check(&common, argc, optind) || !bench_start(&common, msg, sizeof(msg), &pin))
@@ -373,8 +392,8 @@ int main(int argc, char **argv)
         printf("prefill-serial ");
         for (int k = 0; k < SERIAL_LEN; k++)
             printf("%s%02x", k ? ":" : "", threads[0].last_serial[k]);
-        printf("\nprefill-rate %.0f/s (%lu certificates in %.1f s, %u threads)\n", (double)stored / el, stored,
-               el, o.threads);
+        printf("\nprefill-rate %.0f/s (%lu certificates in %.1f s, %u threads)\n", (double)stored / el,
+               stored, el, o.threads);
     }
 done:
     hsmca_store_close(job.st);

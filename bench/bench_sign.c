@@ -436,17 +436,6 @@ static void print_table(const bench_key *keys, double elapsed)
                c[COL_RAW2], c[COL_PROV1], c[COL_PROV2], r1, r2, verdict, c[COL_VERIFY1], c[COL_VERIFY2], a1,
                a2);
     }
-    /* For bench/run-all: B1 (raw) and B2 (provider, default verify policy). */
-    for (int i = 0; i < N_KEYS; i++) {
-        static const int cols[] = {COL_RAW1, COL_RAW2, COL_PROV1, COL_PROV2};
-        const bench_key *k = &keys[i];
-
-        if (!k->selected)
-            continue;
-        for (size_t j = 0; j < sizeof(cols) / sizeof(cols[0]); j++)
-            bench_emit_row(col_is_raw(cols[j]) ? "raw C_Sign" : "provider EVP_DigestSign", k->name,
-                           col_threads(cols[j]), k->rate[cols[j]], "/s", disturbed(k, cols[j]), -1, -1, -1);
-    }
     /* CPUs kept busy per column (process CPU time / wall time): 2 threads
      * near 2.0 ran in parallel; well below, they queued on a lock. */
     printf("\nCPU use (CPUs kept busy; 2 threads near 2.00 ran in parallel, well below means they queued "
@@ -478,6 +467,17 @@ static void print_table(const bench_key *keys, double elapsed)
                "than %.2f CPU used by the rest of the machine: other programs were using the CPUs, so "
                "those figures and their ratios are not trustworthy. Rerun on a quiet machine.\n",
                BENCH_CPU_USE_SINGLE_MIN, BENCH_PREEMPT_MAX, BENCH_OTHERS_MAX);
+    /* For bench/run-all: B1 (raw) and B2 (provider, default verify policy). */
+    for (int i = 0; i < N_KEYS; i++) {
+        static const int cols[] = {COL_RAW1, COL_RAW2, COL_PROV1, COL_PROV2};
+        const bench_key *k = &keys[i];
+
+        if (!k->selected)
+            continue;
+        for (size_t j = 0; j < sizeof(cols) / sizeof(cols[0]); j++)
+            bench_emit_row(col_is_raw(cols[j]) ? "raw C_Sign" : "provider EVP_DigestSign", k->name,
+                           col_threads(cols[j]), k->rate[cols[j]], "/s", disturbed(k, cols[j]), -1, -1, -1);
+    }
     bench_print_footer(elapsed);
 }
 
