@@ -280,6 +280,34 @@ void bench_fmt_rate(char *out, size_t size, double rate, bool disturbed)
         snprintf(out, size, "%.0f%s", rate, disturbed ? "*" : "");
 }
 
+/* A number as a field of an @row line; "-" when absent (< 0). */
+static void row_num(char *out, size_t size, double v, int decimals)
+{
+    if (v < 0)
+        snprintf(out, size, "-");
+    else
+        snprintf(out, size, "%.*f", decimals, v);
+}
+
+void bench_emit_row(const char *what, const char *key, unsigned concurrency, double value, const char *unit,
+                    bool disturbed, double p50_ms, double p95_ms, double p99_ms)
+{
+    char conc[16], v[32], p50[32], p95[32], p99[32];
+
+    if (concurrency == 0)
+        snprintf(conc, sizeof(conc), "-");
+    else
+        snprintf(conc, sizeof(conc), "%u", concurrency);
+    row_num(v, sizeof(v), value, 3);
+    row_num(p50, sizeof(p50), p50_ms, 3);
+    row_num(p95, sizeof(p95), p95_ms, 3);
+    row_num(p99, sizeof(p99), p99_ms, 3);
+    /* Tabs separate the fields: no field holds one. */
+    printf("@row\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", what, key ? key : "-", conc, v, unit ? unit : "-",
+           disturbed ? 1 : 0, p50, p95, p99);
+    fflush(stdout);
+}
+
 /* ---- the raw PKCS#11 side ---- */
 
 /* hsmca has already initialised the module in this process (the token was

@@ -179,6 +179,16 @@ void bench_print_footer(double elapsed);
  * (rate < 0). */
 void bench_fmt_rate(char *out, size_t size, double rate, bool disturbed);
 
+/* One machine-readable result line on stdout, for bench/run-all's side by
+ * side table (docs/performance.md, "All benchmarks side by side"):
+ *   @row<TAB>what<TAB>key<TAB>concurrency<TAB>value<TAB>unit<TAB>disturbed<TAB>p50<TAB>p95<TAB>p99
+ * what: the measurement ("raw C_Sign"); key: "P-256", "RSA-2048" or "-";
+ * concurrency 0 prints "-"; value < 0 prints "-" (not measured); disturbed
+ * is 0 or 1 (bench_disturbed); latencies in milliseconds, < 0 prints "-".
+ * The human tables stay as they are; these lines only add to them. */
+void bench_emit_row(const char *what, const char *key, unsigned concurrency, double value, const char *unit,
+                    bool disturbed, double p50_ms, double p95_ms, double p99_ms);
+
 /* ---- options shared by the benches ---- */
 
 typedef struct {

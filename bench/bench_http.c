@@ -8,6 +8,8 @@
  * process on the same token in the same run while the daemon is idle, with
  * the CPU hsmcad and the bench used, latencies and the targets (RSA-2048 at
  * least 0.7 x raw C_Sign; P-256 at least 10,000 certificates/s on 2 cores).
+ * With --op issue it posts `issue/:role` instead (issue 9, B6: the daemon
+ * makes each leaf key) and checks the returned key against the certificate.
  * Its exit status never depends on speed (CONVENTIONS.md), only on a
  * request that failed or a certificate or signature that does not verify.
  *
@@ -73,8 +75,16 @@
 
 /* The role: names under example.com, any CSR key type, storage on (the
  * certificate is committed before it is returned). */
-static const char role_json[] = "{\"allowed_domains\":\"example.com\",\"allow_subdomains\":true,"
-                                "\"key_type\":\"any\",\"no_store\":false}";
+static const char role_json_sign[] = "{\"allowed_domains\":\"example.com\",\"allow_subdomains\":true,"
+                                     "\"key_type\":\"any\",\"no_store\":false}";
+/* --op issue (issue 9, B6): the daemon makes a P-256 leaf key per request
+ * and returns it once; storage on as for sign. */
+static const char role_json_issue[] = "{\"allowed_domains\":\"example.com\",\"allow_subdomains\":true,"
+                                      "\"key_type\":\"ec\",\"key_bits\":256,\"no_store\":false}";
+/* Set once by main from --op: "sign" (CSR in the body) or "issue". */
+static bool op_issue;
+static const char *role_json = role_json_sign;
+static const char *op_verb = "sign";
 
 /* --issuers names, in the order of main's iss[]. */
 static const char *const issuer_slugs[N_ISSUERS] = {"p256", "rsa2048"};
@@ -514,6 +524,11 @@ static char *csr_body_make(unsigned n, size_t *len)
     long pem_len;
 
     snprintf(cn, sizeof(cn), "host%u.example.com", n);
+    if (op_issue) {
+        /* issue/:role: only the name; the daemon makes the key. */
+        obj = json_pack("{s:s}", "common_name", cn);
+        goto dump;
+    }
     if (key == NULL || req == NULL || name == NULL || bio == NULL ||
         !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) ||
         !X509_REQ_set_version(req, X509_REQ_VERSION_1) || !X509_REQ_set_subject_name(req, name) ||
@@ -524,6 +539,7 @@ static char *csr_body_make(unsigned n, size_t *len)
     if (pem_len <= 0)
         goto done;
     obj = json_pack("{s:s%,s:s}", "csr", pem, (size_t)pem_len, "common_name", cn);
+dump:
     if (obj == NULL)
         goto done;
     body = json_dumps(obj, JSON_COMPACT);
@@ -753,7 +769,7 @@ static int setup_issuer(bench_env *env, bench_issuer *is, const unsigned char *m
     if (!bench_raw_input(is->type, is->digest, msg, MSG_LEN, is->raw_in, &is->raw_in_len) ||
         !bench_p11_find_key(env->raw, is->key_id, &is->handle))
         goto done;
-    snprintf(is->sign_path, sizeof(is->sign_path), "/v1/%s/sign/%s", is->mount, ROLE);
+    snprintf(is->sign_path, sizeof(is->sign_path), "/v1/%s/%s/%s", is->mount, op_verb, ROLE);
     fprintf(stderr, "  %s root: key %s in the token, mount %s\n", is->name, is->key_id, is->mount);
     ok = 1;
 done:
@@ -795,6 +811,24 @@ static X509 *response_cert(const bench_issuer *is, const char *body, size_t len,
     ERR_clear_error();
     free(pem);
     return x;
+}
+
+/* issue/:role returns the leaf's private key once: it must be the key of
+ * the certificate (checked in OpenSSL's default provider). */
+static bool issued_key_matches(const char *body, size_t len, X509 *cert)
+{
+    char *pem = json_data_string(body, len, "private_key");
+    BIO *b = pem ? BIO_new_mem_buf(pem, -1) : NULL;
+    EVP_PKEY *key = b ? PEM_read_bio_PrivateKey_ex(b, NULL, NULL, NULL, NULL, BENCH_PROPQ_SOFT) : NULL;
+    bool ok = key != NULL && X509_check_private_key(cert, key) == 1;
+
+    ERR_clear_error();
+    EVP_PKEY_free(key);
+    BIO_free(b);
+    if (pem != NULL)
+        OPENSSL_cleanse(pem, strlen(pem));
+    free(pem);
+    return ok;
 }
 
 /* Storage on means stored: cert/<serial> returns the certificate that
@@ -1055,6 +1089,12 @@ static int measure_http(bench_env *env, bench_issuer *is, unsigned ci, unsigned 
                     "issuer key: %.300s\n",
                     is->name, i + 1, w->last);
             ok = 0;
+        } else if (op_issue && !issued_key_matches(w->last, strlen(w->last), x)) {
+            fprintf(stderr,
+                    "hsmca-bench-http: %s, client %u: issue returned a private_key that is not the "
+                    "certificate's key\n",
+                    is->name, i + 1);
+            ok = 0;
         } else if (i == 0 && (serial == NULL || !stored_as_returned(env, is, x, serial))) {
             ok = 0;
         }
@@ -1168,12 +1208,13 @@ static void print_tables(const bench_issuer *iss, const http_opts *o, double ela
     printf(
         "Per second (higher is better). raw = C_SignInit+C_Sign by this process on the daemon's token with "
         "the issuer's own key (handle found by CKA_ID, one session per thread), hsmcad idle; HTTP = POST "
-        "/v1/<mount>/sign/%s of a P-256 CSR (storage on), one keep-alive connection per client, counting "
+        "/v1/<mount>/%s/%s (%s, storage on), one keep-alive connection per client, counting "
         "only 200 responses with a certificate. HTTP / raw compares with the raw rate at as many sessions "
         "as clients. Latency: from sending a request to its last response byte.\n\n",
-        ROLE);
-    printf("| issuer | clients | raw C_Sign, 1 session | raw C_Sign, N sessions | HTTP sign | HTTP / raw N | "
-           "p50 ms | p99 ms | target |\n");
+        op_verb, ROLE, op_issue ? "a P-256 leaf key made by the daemon" : "a P-256 CSR");
+    printf("| issuer | clients | raw C_Sign, 1 session | raw C_Sign, N sessions | HTTP %s | HTTP / raw N | "
+           "p50 ms | p99 ms | target |\n",
+           op_verb);
     printf("|---|--:|--:|--:|--:|--:|--:|--:|---|\n");
     for (int i = 0; i < N_ISSUERS; i++) {
         const bench_issuer *is = &iss[i];
@@ -1236,9 +1277,10 @@ static void print_tables(const bench_issuer *iss, const http_opts *o, double ela
     printf(
         "\nRequests (all rounds): latency of successful requests, failures, and connections the clients had "
         "to open again while timed (0: every request used its client's one keep-alive connection).\n\n");
-    printf("| issuer | clients | certificates | mean ms | p50 ms | p90 ms | p99 ms | max ms | failed | "
-           "reconnects |\n");
-    printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    printf(
+        "| issuer | clients | certificates | mean ms | p50 ms | p90 ms | p95 ms | p99 ms | max ms | failed | "
+        "reconnects |\n");
+    printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for (int i = 0; i < N_ISSUERS; i++) {
         const bench_issuer *is = &iss[i];
         if (!is->selected)
@@ -1248,10 +1290,11 @@ static void print_tables(const bench_issuer *iss, const http_opts *o, double ela
             const latency_hist *lh = &h->hist;
 
             failed += h->failed;
-            printf("| %s | %u | %lu | %.2f | %.2f | %.2f | %.2f | %.2f | %lu%s | %lu |\n", is->name,
+            printf("| %s | %u | %lu | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %lu%s | %lu |\n", is->name,
                    o->counts[ci], h->tally.ops, lh->count ? lh->sum_us / 1e3 / (double)lh->count : 0.0,
-                   hist_quantile_ms(lh, 0.5), hist_quantile_ms(lh, 0.9), hist_quantile_ms(lh, 0.99),
-                   lh->max_us / 1e3, h->failed, h->failed ? " FAILED" : "", h->reopened);
+                   hist_quantile_ms(lh, 0.5), hist_quantile_ms(lh, 0.9), hist_quantile_ms(lh, 0.95),
+                   hist_quantile_ms(lh, 0.99), lh->max_us / 1e3, h->failed, h->failed ? " FAILED" : "",
+                   h->reopened);
         }
     }
     printf("\n");
@@ -1290,6 +1333,19 @@ static void print_tables(const bench_issuer *iss, const http_opts *o, double ela
         printf("- FAILURES: %lu requests did not return 200 with a certificate (first errors on stderr). The "
                "rates count only successes, but a run with failures does not measure a working CA.\n",
                failed);
+    /* For bench/run-all (B4, B5, B6), after the human tables. */
+    printf("\n");
+    for (int i = 0; i < N_ISSUERS; i++) {
+        const bench_issuer *is = &iss[i];
+        if (!is->selected)
+            continue;
+        for (unsigned ci = 0; ci < o->n_counts; ci++) {
+            const column *h = &is->http[ci];
+            bench_emit_row(op_issue ? "HTTP issue" : "HTTP sign", is->name, o->counts[ci], h->rate, "/s",
+                           http_disturbed(h, o->counts[ci]), hist_quantile_ms(&h->hist, 0.50),
+                           hist_quantile_ms(&h->hist, 0.95), hist_quantile_ms(&h->hist, 0.99));
+        }
+    }
     bench_print_footer(elapsed);
 }
 
@@ -1316,6 +1372,8 @@ static void usage(FILE *f)
             "  --threads LIST          client counts, at most %d, each 1..%d (default %d); raw C_Sign\n"
             "                          runs with 1 and with each of them\n"
             "  --issuers LIST          only these of p256,rsa2048\n"
+            "  --op sign|issue         sign/:role with pre-made CSRs (default), or issue/:role (the daemon\n"
+            "                          makes each leaf key; the key returned must match the certificate)\n"
             "Run bench/run_http.sh to get a throwaway hsmcad -dev.\n",
             BENCH_SECONDS_MIN, BENCH_SECONDS_MAX, SECONDS_DEFAULT, ROUNDS_DEFAULT, BENCH_ROUNDS_MAX,
             MAX_COUNTS, CLIENTS_MAX, CLIENTS_DEFAULT);
@@ -1330,6 +1388,7 @@ static int parse_opts(int argc, char **argv, http_opts *o)
         {"daemon-pid", required_argument, NULL, 'P'},
         {"threads", required_argument, NULL, 'n'},
         {"issuers", required_argument, NULL, 'i'},
+        {"op", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         BENCH_LONGOPTS,
         {NULL, 0, NULL, 0},
@@ -1357,6 +1416,18 @@ static int parse_opts(int argc, char **argv, http_opts *o)
             break;
         case 'i':
             o->issuers = optarg;
+            break;
+        case 'o':
+            if (strcmp(optarg, "sign") == 0) {
+                op_issue = false;
+            } else if (strcmp(optarg, "issue") == 0) {
+                op_issue = true;
+            } else {
+                fprintf(stderr, "hsmca-bench-http: --op '%s' must be sign or issue\n", optarg);
+                return 0;
+            }
+            role_json = op_issue ? role_json_issue : role_json_sign;
+            op_verb = op_issue ? "issue" : "sign";
             break;
         case 'h':
             usage(stdout);

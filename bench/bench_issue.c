@@ -618,6 +618,17 @@ static void rate_row(const bench_issuer *is, unsigned ci, unsigned nthreads, voi
            c[KIND_NOSTORE], store_v, raw_v, nostore_raw);
 }
 
+/* For bench/run-all (B3): @row lines, after the human tables. */
+static void emit_row(const bench_issuer *is, unsigned ci, unsigned nthreads, void *arg)
+{
+    (void)arg;
+    for (int k = KIND_STORE; k <= KIND_NOSTORE; k++)
+        bench_emit_row(k == KIND_STORE ? "CSR -> certificate in-process, storage on"
+                                       : "CSR -> certificate in-process, no_store",
+                       is->name, nthreads, is->rate[ci][k], "/s", is_disturbed(is, ci, nthreads, k), -1, -1,
+                       -1);
+}
+
 /* Group commit: each issuance with storage is two batches (the intent
  * before signing, the certificate after), and each transaction is one
  * fsync of the WAL. */
@@ -694,6 +705,7 @@ static void print_tables(const bench_issuer *iss, const issue_opts *o, double el
                "threads than CPUs, or more than %.2f CPU used by the rest of the machine): they and their "
                "ratios are not trustworthy. Rerun on a quiet machine.\n",
                BENCH_CPU_USE_SINGLE_MIN, BENCH_PREEMPT_MAX, BENCH_OTHERS_MAX);
+    for_each_row(iss, o, emit_row, NULL);
     bench_print_footer(elapsed);
 }
 

@@ -501,6 +501,14 @@ int main(int argc, char **argv)
     bench_fmt_rate(c, sizeof(c), bench_tally_rate(&t_cached), bench_disturbed(&t_cached, o.threads, false));
     printf("\n| %u threads | ops/s |\n| --- | ---: |\n", o.threads);
     printf("| raw C_Sign | %s |\n| OCSP signed on the fly (nonce) | %s |\n| OCSP cached (no nonce) | %s |\n", a, b, c);
+    /* For bench/run-all (B7). */
+    {
+        const char *kn = type == HSMCA_KEY_RSA ? "RSA-2048" : type == HSMCA_KEY_EC ? "P-256" : "Ed25519";
+        bench_emit_row("OCSP on the fly (nonce)", kn, o.threads, bench_tally_rate(&t_fly), "/s",
+                       bench_disturbed(&t_fly, o.threads, false), -1, -1, -1);
+        bench_emit_row("OCSP cached (no nonce)", kn, o.threads, bench_tally_rate(&t_cached), "/s",
+                       bench_disturbed(&t_cached, o.threads, false), -1, -1, -1);
+    }
     printf("\n- on-the-fly / raw C_Sign: %.2f (target >= 0.8)\n",
            bench_tally_rate(&t_fly) / bench_tally_rate(&t_raw));
     printf("- cached / on-the-fly: %.1f (target >= 10)\n", bench_tally_rate(&t_cached) / bench_tally_rate(&t_fly));

@@ -467,6 +467,17 @@ static void print_table(const bench_key *keys, double elapsed)
                "than %.2f CPU used by the rest of the machine: other programs were using the CPUs, so "
                "those figures and their ratios are not trustworthy. Rerun on a quiet machine.\n",
                BENCH_CPU_USE_SINGLE_MIN, BENCH_PREEMPT_MAX, BENCH_OTHERS_MAX);
+    /* For bench/run-all: B1 (raw) and B2 (provider, default verify policy). */
+    for (int i = 0; i < N_KEYS; i++) {
+        static const int cols[] = {COL_RAW1, COL_RAW2, COL_PROV1, COL_PROV2};
+        const bench_key *k = &keys[i];
+
+        if (!k->selected)
+            continue;
+        for (size_t j = 0; j < sizeof(cols) / sizeof(cols[0]); j++)
+            bench_emit_row(col_is_raw(cols[j]) ? "raw C_Sign" : "provider EVP_DigestSign", k->name,
+                           col_threads(cols[j]), k->rate[cols[j]], "/s", disturbed(k, cols[j]), -1, -1, -1);
+    }
     bench_print_footer(elapsed);
 }
 
