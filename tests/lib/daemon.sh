@@ -32,10 +32,12 @@ daemon_start_dev() {
     [ -n "$ADDR" ] || { show "$DAEMON_LOG"; die "hsmcad -dev did not print its address within 30 s"; }
     CURL_TLS=
     case $ADDR in https:*) CURL_TLS="--cacert $DAEMON_DIR/tls-ca.pem" ;; esac
-    # Healthy within 5 s of printing its address. On a loaded machine the
-    # first probe has been seen to fail (two flakes while four builds ran);
-    # the statuses seen are kept so a daemon that really answers 5xx at
-    # start still fails here, naming them.
+    # Healthy within 20 s of printing its address. This is a readiness
+    # wait, not a speed check (the chaos harness checks the 5 s restart
+    # target on its own): on a loaded machine probes have failed for over
+    # 5 s (test_api_cert_auth, three times while seven builds ran). The
+    # statuses seen are kept so a daemon that really answers 5xx at start
+    # still fails here, naming them.
     _i=0
     _seen=
     while :; do
@@ -44,7 +46,7 @@ daemon_start_dev() {
         [ "$_st" = 200 ] && break
         _seen="$_seen $_st"
         _i=$((_i + 1))
-        [ $_i -lt 25 ] || { show "$DAEMON_LOG"; die "hsmcad is not healthy within 5 s (statuses:$_seen)"; }
+        [ $_i -lt 100 ] || { show "$DAEMON_LOG"; die "hsmcad is not healthy within 20 s (statuses:$_seen)"; }
         sleep 0.2
     done
     [ -z "$_seen" ] || echo "# hsmcad healthy after $_i probes (before:$_seen)" >&2
