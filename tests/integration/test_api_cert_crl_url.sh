@@ -72,7 +72,7 @@ python3 -m http.server --bind 127.0.0.1 --directory "$W/web" "$P_WEB" >"$W/web.l
 WEB_PID=$!
 _i=0
 until curl -sf -o /dev/null "http://127.0.0.1:$P_WEB/other.crl"; do
-    _i=$((_i + 1)); [ $_i -lt 50 ] || die "python http.server did not start"; sleep 0.1
+    _i=$((_i + 1)); [ $_i -lt 100 ] || die "python http.server did not start"; sleep 0.1
 done
 bad_url "http://127.0.0.1:$P_WEB/other.crl" "not signed by a CA certificate of any role"
 

@@ -165,7 +165,11 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PY
 RESPONDERS="$RESPONDERS $!"
-sleep 0.5
+# ready when it answers (a fixed sleep flaked on a loaded machine)
+_i=0
+until curl -sf -o /dev/null -X POST --data-binary x "http://127.0.0.1:$P_JUNK/junk"; do
+    _i=$((_i + 1)); [ $_i -lt 100 ] || { show "$W/junk.log"; die "the junk responder did not start"; }; sleep 0.1
+done
 ocsprole junk "{\"ocsp_servers_override\":\"http://127.0.0.1:$P_JUNK/junk\"}"
 no_login junk good "not a DER OCSP response"
 ocsprole big "{\"ocsp_servers_override\":\"http://127.0.0.1:$P_JUNK/big\"}"
@@ -207,16 +211,17 @@ api_ok POST auth/cert/config '{"ocsp_cache_size":2}' 204
 P_CACHE=$(freeport)
 responder "$P_CACHE" "$W/good.idx" "$W/ca.pem" "$W/ca.key" "-nmin 1"
 ocsprole cache "{\"ocsp_servers_override\":\"http://127.0.0.1:$P_CACHE/\"}"
-t0=$(date +%s)
 ok_login cache c5
 ok_login cache c6
 ok_login cache c7                           # evicts c5's answer (size 2)
+t7=$(date +%s)                              # c7's answer: nextUpdate <= t7 + 60
 stop_responder "$P_CACHE"
 ok_login cache c7                           # answered from the cache
 ok_login cache c6
 no_login cache c5 "ocsp_fail_open is false" # evicted: the responder is asked, and it is gone
 # past nextUpdate (-nmin 1) the cached answers are no longer used
-sleep $((t0 + 62 - $(date +%s)))
+_left=$((t7 + 62 - $(date +%s)))
+[ "$_left" -le 0 ] || sleep "$_left"
 no_login cache c7 "ocsp_fail_open is false"
 
 # ---- hsmcad's own responder ----
