@@ -5,14 +5,19 @@
 # no OCSP, OCSP answered from the cache (responder nextUpdate 10 min), and
 # OCSP asked every time (responder without nextUpdate) — against an
 # `openssl ocsp` responder. Prints ms per login (curl's process start and
-# TLS handshake included, the same in every row). Builds nothing; runs in a
-# private network namespace when `unshare -n` is available, since
-# `openssl ocsp -port` binds every interface.
+# TLS handshake included, the same in every row). Builds nothing. Runs in a
+# private network namespace (`unshare -n`, needs root or user namespaces)
+# and refuses to run without one: `openssl ocsp -port` binds every
+# interface, and nothing here may listen beyond loopback.
 #
 #   HSMCAD=build/default/bin/hsmcad bench/run_cert_login.sh [N]
 set -eu
-if [ -z "${HSMCA_IN_NETNS:-}" ] && unshare -n sh -c 'ip link set lo up' 2>/dev/null; then
-    HSMCA_IN_NETNS=1 exec unshare -n sh -c 'ip link set lo up && exec sh "$0" "$@"' "$0" "$@"
+if [ -z "${HSMCA_IN_NETNS:-}" ]; then
+    if unshare -n sh -c 'ip link set lo up' 2>/dev/null; then
+        HSMCA_IN_NETNS=1 exec unshare -n sh -c 'ip link set lo up && exec sh "$0" "$@"' "$0" "$@"
+    fi
+    echo "$0: needs a private network namespace (unshare -n and ip): openssl ocsp -port would listen on every interface" >&2
+    exit 2
 fi
 N=${1:-50}
 here=$(cd "$(dirname "$0")" && pwd)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # The certificate auth method's OCSP client, judged by independent
-# responders: `openssl ocsp -index ... -port` (good, revoked, unknown; a
+# responders: `openssl ocsp -index ...` answering on 127.0.0.1 through
+# tests/tools/ocsp_loopback.py (good, revoked, unknown; a
 # responder signing with a key that has no authority; a delegated
 # responder with id-kp-OCSPSigning), hsmcad's own responder (a certificate
 # it issued, revoked through its API, refused at login), an unreachable
@@ -9,11 +10,6 @@
 # good and one revoked server, and the answer cache (kept until
 # nextUpdate, bounded by ocsp_cache_size, nothing cached without one).
 set -eu
-# `openssl ocsp -port` binds every interface: the test runs in a private
-# network namespace (its own loopback) where the machine allows one.
-if [ -z "${HSMCA_IN_NETNS:-}" ] && unshare -n sh -c 'ip link set lo up' 2>/dev/null; then
-    HSMCA_IN_NETNS=1 exec unshare -n sh -c 'ip link set lo up && exec sh "$0"' "$0"
-fi
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/token.sh"
 . "$here/../lib/daemon.sh"
@@ -75,9 +71,12 @@ idx() { # idx FILE then "STATE SERIAL" pairs
 }
 idx "$W/good.idx" V 2001 R 2002 V 2004 V 2005 V 2006 V 2007
 idx "$W/rev.idx" R 2001 R 2002 V 2004
-# responder PORT INDEX SIGNER-CERT SIGNER-KEY [extra]: openssl ocsp in the background
+# responder PORT INDEX SIGNER-CERT SIGNER-KEY [extra]: openssl ocsp's
+# answers served on 127.0.0.1:PORT (`openssl ocsp -port` would bind every
+# interface), in the background
 responder() {
-    openssl ocsp -index "$2" -port "$1" -CA "$W/ca.pem" -rsigner "$3" -rkey "$4" ${5:-} \
+    # shellcheck disable=SC2086
+    python3 "$here/../tools/ocsp_loopback.py" "$1" -- -index "$2" -CA "$W/ca.pem" -rsigner "$3" -rkey "$4" ${5:-} \
         >>"$W/responder-$1.log" 2>&1 &
     RESPONDERS="$RESPONDERS $!"
     eval "PID_$1=$!"
