@@ -249,6 +249,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (req == NULL)
         return 0;
     status = fuzz_http(&env, r->method, r->path, req, len, &body);
+    if (getenv("FUZZ_API_VERBOSE") != NULL) /* to see what seeds reach */
+        fprintf(stderr, "fuzz_api: %s %s -> %d %.300s\n", r->method, r->path, status, body ? body : "");
     judge(r->method, r->path, status, body);
     free(body);
     body = NULL;
