@@ -34,7 +34,7 @@ decoders() {
     api_issue) echo src/api/openbao/pki_issue.c src/ca/sign.c src/ca/policy.c ;;
     api_config) echo src/api/openbao/pki_config.c src/api/openbao/pki_crl.c src/api/openbao/pki_tidy.c src/revocation/crl_config.c src/revocation/tidy_config.c src/revocation/ocsp_config.c ;;
     api_revoke) echo src/api/openbao/pki_revoke.c src/revocation/revoke.c ;;
-    api_tidy) echo src/api/openbao/pki_tidy.c src/revocation/tidy_config.c ;;
+    api_tidy) echo src/api/openbao/pki_tidy.c src/revocation/tidy.c ;;
     api_sys) echo src/api/openbao/sys.c src/api/openbao/sys_auth.c src/auth/policy.c ;;
     api_auth_cert) echo src/api/openbao/auth_cert.c ;;
     esac
@@ -95,7 +95,9 @@ mkdir -p "$B/crashes" "$B/logs" "$B/profiles"
 # goes to $B/logs/TARGET.log. The exit status is libFuzzer's.
 run_one() {
     t=$1
-    corpus=$ROOT/$B/corpus/$t
+    # one working corpus per target, grown by every run; --coverage
+    # replays it (so it reports what fuzzing reached, not only the seeds)
+    corpus=$ROOT/build/fuzz/corpus/$t
     mkdir -p "$corpus"
     [ -d "tests/fuzz/corpus/$t" ] && cp tests/fuzz/corpus/"$t"/* "$corpus/"
     (
@@ -152,9 +154,14 @@ if [ $coverage = 1 ]; then
         llvm-profdata merge -sparse "$prof" -o "$B/profiles/$t.profdata"
         # shellcheck disable=SC2046
         llvm-cov report "$B/tests/fuzz/fuzz_$t" -instr-profile="$B/profiles/$t.profdata" $(decoders "$t") |
-            awk -v t="$t" -v root="$ROOT/" '
+            awk -v t="$t" -v files="$(decoders "$t")" '
+                BEGIN { n = split(files, want, " ") }
                 NR > 2 && $1 != "TOTAL" && NF >= 10 && $1 !~ /^-/ {
-                    f = $1; sub(root, "", f)
+                    # llvm-cov drops the common prefix of the paths: name them in full
+                    f = $1
+                    for (i = 1; i <= n; i++)
+                        if (length(want[i]) >= length(f) && substr(want[i], length(want[i]) - length(f) + 1) == f)
+                            f = want[i]
                     # columns: Regions Missed Cover Functions Missed Executed Lines Missed Cover ...
                     printf "| %s | %s | %s | %s |\n", t, f, $8, $10 }'
     done
