@@ -34,8 +34,8 @@ cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j"$JOBS"
 ctest --preset tsan -j"$JOBS" -L concurrency
 
-stage "fuzz: every libFuzzer target for 20 s (clang, ASan + UBSan; docs/fuzzing.md)"
-HSMCA_SKIP_DEPS=1 FUZZ_SECONDS=20 FUZZ_JOBS="$JOBS" scripts/fuzz.sh
+stage "fuzz: every libFuzzer target for 15 s (clang, ASan + UBSan; docs/fuzzing.md)"
+HSMCA_SKIP_DEPS=1 FUZZ_SECONDS=15 FUZZ_JOBS="$JOBS" scripts/fuzz.sh
 
 stage "valgrind memcheck: unit tests and the CLI's audit verbs (default build)"
 scripts/valgrind.sh
