@@ -154,11 +154,14 @@ if [ $coverage = 1 ]; then
         llvm-profdata merge -sparse "$prof" -o "$B/profiles/$t.profdata"
         # shellcheck disable=SC2046
         llvm-cov report "$B/tests/fuzz/fuzz_$t" -instr-profile="$B/profiles/$t.profdata" $(decoders "$t") |
-            awk -v t="$t" -v files="$(decoders "$t")" '
+            awk -v t="$t" -v files="$(decoders "$t")" -v root="$ROOT/" '
                 BEGIN { n = split(files, want, " ") }
                 NR > 2 && $1 != "TOTAL" && NF >= 10 && $1 !~ /^-/ {
-                    # llvm-cov drops the common prefix of the paths: name them in full
+                    # llvm-cov drops the common prefix of the paths (all of
+                    # it for one file): name them from the source root
                     f = $1
+                    if (index(f, root) == 1)
+                        f = substr(f, length(root) + 1)
                     for (i = 1; i <= n; i++)
                         if (length(want[i]) >= length(f) && substr(want[i], length(want[i]) - length(f) + 1) == f)
                             f = want[i]
