@@ -1,6 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Installs every Debian 12 package hsmca needs to build, run and test. Idempotent:
+# Installs every Debian 12 package hsmca needs to build, run and test (the
+# analysis stages too: llvm for llvm-profdata/llvm-cov, valgrind, cppcheck,
+# clang-tidy; clang + libclang-rt for libFuzzer and the sanitizers). Idempotent:
 # packages already present are left alone and nothing is fetched when none is missing.
 set -eu
 
@@ -17,6 +19,7 @@ libcmocka-dev
 gnutls-bin
 curl jq
 python3 systemd man-db
+llvm valgrind cppcheck clang-tidy
 "
 
 missing=""

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Installs what is missing, builds and runs every test: the default build, the
 # whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer, and
-# the concurrency tests under ThreadSanitizer. This is the README's test
+# the concurrency tests under ThreadSanitizer; then every fuzz target for a
+# short fixed time, valgrind memcheck over a subset, cppcheck and clang-tidy
+# (docs/fuzzing.md). This is the README's test
 # command and the only thing .ci/run calls.
 set -eu
 cd "$(dirname "$0")/.."
@@ -31,5 +33,14 @@ stage "TSan build, concurrency tests"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j"$JOBS"
 ctest --preset tsan -j"$JOBS" -L concurrency
+
+stage "fuzz: every libFuzzer target for 15 s (clang, ASan + UBSan; docs/fuzzing.md)"
+HSMCA_SKIP_DEPS=1 FUZZ_SECONDS=15 FUZZ_JOBS="$JOBS" scripts/fuzz.sh
+
+stage "valgrind memcheck: unit tests and the CLI's audit verbs (default build)"
+scripts/valgrind.sh
+
+stage "static analysis: clang-tidy (.clang-tidy; cppcheck ran above as lint.cppcheck)"
+scripts/lint.sh --tidy-only
 
 stage "all tests passed"

@@ -42,7 +42,7 @@ hsmca_rv hsmca_p11_token_init(const char *module_path, const char *label, const 
     unsigned char lab[32];
     const unsigned char *so, *up;
     size_t so_len, up_len, ll = label ? strlen(label) : 0;
-    CK_SLOT_ID slot;
+    CK_SLOT_ID slot = 0;
     CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
     bool entered = false, logged_in = false;
     CK_RV crv;
@@ -59,7 +59,7 @@ hsmca_rv hsmca_p11_token_init(const char *module_path, const char *label, const 
     if ((rv = p11_module_enter(m)) != HSMCA_OK)
         goto done;
     entered = true;
-    if ((rv = find_slot(m, lab, false, &slot)) == HSMCA_OK) {
+    if (find_slot(m, lab, false, &slot) == HSMCA_OK) {
         rv = hsmca_err(HSMCA_ERR_EXISTS, "a token labelled '%s' already exists in this module", label);
         goto done;
     }

@@ -38,7 +38,7 @@ bool hsmca_audit_is_secret_name(const char *name)
     if (n > NAME_MAX_BYTES)
         return true;
     for (size_t i = 0; i < n; i++)
-        norm[i] = name[i] == '-' ? '_' : (char)tolower((unsigned char)name[i]);
+        norm[i] = (char)(name[i] == '-' ? '_' : tolower((unsigned char)name[i]));
     norm[n] = '\0';
     for (size_t i = 0; i < sizeof(secret_names) / sizeof(secret_names[0]); i++) {
         size_t sl = strlen(secret_names[i]);

@@ -373,7 +373,7 @@ hsmca_rv hsmca_auth_cert_metadata(const json_t *role, X509 *leaf, json_t *meta)
         if (!ext_string(leaf, oid, val, sizeof(val)))
             continue;
         for (k = 0; oid[k] != '\0' && k + 1 < sizeof(key); k++)
-            key[k] = oid[k] == '.' ? '-' : oid[k];
+            key[k] = (char)(oid[k] == '.' ? '-' : oid[k]);
         key[k] = '\0';
         if (json_object_set_new(meta, key, json_string(val)) != 0)
             return hsmca_err(HSMCA_ERR_NOMEM, "out of memory");

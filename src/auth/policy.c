@@ -168,6 +168,9 @@ static hsmca_rv check_path_key(const char *key, const char **path)
 {
     size_t n = strnlen(key, HSMCA_AUTH_PATH_MAX + 1);
 
+    /* set before the checks: clang-analyzer cannot see that hsmca_err
+     * never returns HSMCA_OK, and callers only read it on success */
+    *path = key[0] == '/' ? key + 1 : key;
     if (n > HSMCA_AUTH_PATH_MAX)
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "path \"%.40s...\": longer than %d bytes", key, HSMCA_AUTH_PATH_MAX);
     for (size_t i = 0; i < n; i++) {
@@ -184,7 +187,6 @@ static hsmca_rv check_path_key(const char *key, const char **path)
     }
     if (strstr(key, "+*") != NULL)
         return hsmca_err(HSMCA_ERR_INVALID_ARG, "path \"%s\": invalid use of wildcards ('+*' is forbidden)", key);
-    *path = key[0] == '/' ? key + 1 : key;
     return HSMCA_OK;
 }
 

@@ -91,7 +91,7 @@ hsmca_rv hsmca_auth_policy_put(hsmca_auth *a, const char *name, const char *text
                        n, (long long)cas, (long long)version);
         goto done;
     }
-    body = json_pack("{s:s, s:I}", "policy", decoded, "version", (json_int_t)(version + 1));
+    body = json_pack("{s:s, s:I}", "policy", decoded, "version", (json_int_t)version + 1);
     if (body == NULL || (body_text = auth_json_text(body)) == NULL) {
         rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
         goto done;

@@ -281,8 +281,25 @@ hsmca_rv hsmca_ca_import_bundle(hsmca_ca *ca, const char *mount, const char *pem
         rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "private keys are not accepted on this path (use issuers/import/bundle)");
         goto done;
     }
-    /* Every certificate must be a CA before anything is written. */
+    /* Everything the input decides is checked before anything is written:
+     * a bundle refused half-way must not leave its first issuers or keys
+     * behind (found by fuzz_pem_import: a chain whose second certificate's
+     * key does not decode imported the first). */
+    for (size_t i = 0; i < bnd.n_keys; i++) {
+        EVP_PKEY *pub = pem_key_public(bnd.keys[i], bnd.key_len[i]);
+        if (pub == NULL) {
+            rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "private key %zu of pem_bundle cannot be read", i + 1);
+            goto done;
+        }
+        EVP_PKEY_free(pub);
+    }
     for (size_t i = 0; i < bnd.n_certs; i++) {
+        if (X509_get0_pubkey(bnd.certs[i]) == NULL) {
+            ERR_clear_error();
+            rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "certificate %zu of pem_bundle: its public key cannot be read",
+                           i + 1);
+            goto done;
+        }
         if (X509_check_ca(bnd.certs[i]) < 1) {
             char cn[128] = "";
             X509_NAME_get_text_by_NID(X509_get_subject_name(bnd.certs[i]), NID_commonName, cn, sizeof(cn));

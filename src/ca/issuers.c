@@ -44,13 +44,15 @@ void hsmca_ca_issuer_clear(hsmca_ca_issuer *i)
 hsmca_rv ca_issuer_to_json(const hsmca_ca_issuer *i, json_t **out)
 {
     char usage[96] = "";
+    size_t used = 0;
     json_t *o;
 
     for (size_t k = 0; k < sizeof(usage_names) / sizeof(usage_names[0]); k++) {
         if (i->usage & usage_names[k].bit) {
-            if (usage[0])
-                strcat(usage, ",");
-            strcat(usage, usage_names[k].name);
+            int n = snprintf(usage + used, sizeof(usage) - used, "%s%s", used ? "," : "", usage_names[k].name);
+            if (n < 0 || (size_t)n >= sizeof(usage) - used)
+                return hsmca_err(HSMCA_ERR_INTERNAL, "issuer usage names exceed %zu bytes", sizeof(usage));
+            used += (size_t)n;
         }
     }
     o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:s, s:b, s:I}", "key_id", i->key_id, "usage", usage,

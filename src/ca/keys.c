@@ -28,7 +28,8 @@ static hsmca_rv token_label(const char *mount, const char *name, const char *key
                          size - 1);
     memcpy(out, mount, ml);
     out[ml] = ':';
-    memcpy(out + ml + 1, tail, tl + 1);
+    memcpy(out + ml + 1, tail, tl);
+    out[ml + 1 + tl] = '\0';
     return HSMCA_OK;
 }
 

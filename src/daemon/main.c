@@ -73,6 +73,8 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name)
     const char *a = argv[*i];
     size_t n = strlen(name);
 
+    if (a == NULL) /* argv[argc] is NULL; argc is trusted, the analyzer does not */
+        return NULL;
     if (a[0] == '-' && a[1] == '-')
         a++;
     if (strncmp(a + 1, name, n) != 0)

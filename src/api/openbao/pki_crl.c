@@ -514,7 +514,7 @@ static void resign_crls(hsmca_http_req *req, hsmca_http_resp *resp, void *arg)
         pems = calloc(n, sizeof(*pems));
         if (pems == NULL)
             rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
-        for (size_t i = 0; rv == HSMCA_OK && i < n; i++) {
+        for (size_t i = 0; pems != NULL && rv == HSMCA_OK && i < n; i++) {
             pems[i] = json_string_value(json_array_get(crls, i));
             if (pems[i] == NULL)
                 rv = hsmca_err(HSMCA_ERR_INVALID_ARG, "crls[%zu]: must be a PEM string", i);

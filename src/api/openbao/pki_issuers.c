@@ -64,17 +64,19 @@ static int64_t parse_http_date(const char *s)
 
     if (s == NULL || strlen(s) > 64)
         return -1;
+    /* IMF-fixdate, else RFC 850, else asctime */
     if (sscanf(s, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", wd, &day, mon, &year, &hh, &mm, &ss,
-               &used) == 7 && s[used] == '\0') {
-        /* IMF-fixdate */
-    } else if (used = 0, sscanf(s, "%15[A-Za-z], %2d-%3[A-Za-z]-%2d %2d:%2d:%2d GMT%n", wd, &day, mon, &year, &hh,
-                                &mm, &ss, &used) == 7 && s[used] == '\0') {
-        year += year < 70 ? 2000 : 1900; /* RFC 850's two-digit year */
-    } else if (used = 0, sscanf(s, "%3[A-Za-z] %3[A-Za-z] %2d %2d:%2d:%2d %4d%n", wd, mon, &day, &hh, &mm, &ss,
-                                &year, &used) == 7 && s[used] == '\0') {
-        /* asctime */
-    } else {
-        return -1;
+               &used) != 7 || s[used] != '\0') {
+        used = 0;
+        if (sscanf(s, "%15[A-Za-z], %2d-%3[A-Za-z]-%2d %2d:%2d:%2d GMT%n", wd, &day, mon, &year, &hh, &mm, &ss,
+                   &used) == 7 && s[used] == '\0') {
+            year += year < 70 ? 2000 : 1900; /* RFC 850's two-digit year */
+        } else {
+            used = 0;
+            if (sscanf(s, "%3[A-Za-z] %3[A-Za-z] %2d %2d:%2d:%2d %4d%n", wd, mon, &day, &hh, &mm, &ss, &year,
+                       &used) != 7 || s[used] != '\0')
+                return -1;
+        }
     }
     memset(&tm, 0, sizeof(tm));
     tm.tm_mon = month_index(mon);
