@@ -151,6 +151,8 @@ static hsmca_rv state_save(rot *r, const char *new_state)
 /* One call; a 4xx/5xx answer is an error naming the call and the daemon's
  * message. *data (if given) gets the reply's "data" member (a reference). */
 static hsmca_rv call(rot *r, const char *method, const json_t *body, json_t **data, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static hsmca_rv call(rot *r, const char *method, const json_t *body, json_t **data, const char *fmt, ...)
 {
     char path[PATH_TEXT_MAX], errs[1024];
     json_t *reply = NULL;

@@ -9,6 +9,51 @@
 #include "hsmca/log.h"
 #include "internal.h"
 
+/* The mount's next revocation number into *seq. Called first in a
+ * revocation: should the write after it fail, the batch's savepoint undoes
+ * this step too, so no number is lost or reused. */
+static hsmca_rv next_revocation_seq(store_conn *c, const store_op *op, const char *hex, int64_t *seq)
+{
+    sqlite3_stmt *s = NULL;
+    hsmca_rv rv = store_stmt(c, SQL_REVSEQ_NEXT, &s);
+    int src;
+
+    if (rv != HSMCA_OK)
+        return rv;
+    store_bind_text(s, 1, op->mount);
+    src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(s, 0);
+    } else if (src == SQLITE_CONSTRAINT_FOREIGNKEY) {
+        store_stmt_done(s);
+        s = NULL;
+        rv = store_mount_require(c, op->mount);
+        if (rv == HSMCA_OK)
+            rv = hsmca_err(HSMCA_ERR_INTERNAL, "revoking serial %s: the revocation counter refused", hex);
+    } else {
+        rv = store_sqlite_fail(c, src, "revoking serial %s in mount '%s': next revocation number", hex, op->mount);
+    }
+    store_stmt_done(s);
+    return rv;
+}
+
+/* Runs sql (SQL_CERT_REVOKE or SQL_INTENT_REVOKE: mount, serial key, time,
+ * reason, number) and leaves the statement in *out for the caller to check
+ * and finish; the sqlite3_step result. */
+static int revoke_row(store_conn *c, store_sql sql, const store_op *op, const unsigned char *key, int64_t seq,
+                      sqlite3_stmt **out, hsmca_rv *rv)
+{
+    *rv = store_stmt(c, sql, out);
+    if (*rv != HSMCA_OK)
+        return SQLITE_ERROR;
+    store_bind_text(*out, 1, op->mount);
+    sqlite3_bind_blob(*out, 2, key, HSMCA_STORE_SERIAL_MAX, SQLITE_STATIC);
+    sqlite3_bind_int64(*out, 3, op->revoked_at);
+    sqlite3_bind_int(*out, 4, op->reason);
+    sqlite3_bind_int64(*out, 5, seq);
+    return sqlite3_step(*out);
+}
+
 hsmca_rv store_revoke_apply(store_conn *c, const store_op *op)
 {
     hsmca_rv rv = HSMCA_ERR_IO;
@@ -20,39 +65,11 @@ hsmca_rv store_revoke_apply(store_conn *c, const store_op *op)
 
     store_serial_key(op->serial, op->serial_len, key);
     store_serial_hex(op->serial, op->serial_len, hex);
-    /* The counter first: should the update below fail, the batch's
-     * savepoint undoes this step too, so no number is lost or reused. */
-    rv = store_stmt(c, SQL_REVSEQ_NEXT, &s);
+    if ((rv = next_revocation_seq(c, op, hex, &seq)) != HSMCA_OK)
+        goto done;
+    src = revoke_row(c, SQL_CERT_REVOKE, op, key, seq, &s, &rv);
     if (rv != HSMCA_OK)
         goto done;
-    store_bind_text(s, 1, op->mount);
-    src = sqlite3_step(s);
-    if (src != SQLITE_ROW) {
-        if (src == SQLITE_CONSTRAINT_FOREIGNKEY) {
-            store_stmt_done(s);
-            s = NULL;
-            rv = store_mount_require(c, op->mount);
-            if (rv == HSMCA_OK)
-                rv = hsmca_err(HSMCA_ERR_INTERNAL, "revoking serial %s: the revocation counter refused", hex);
-            goto done;
-        }
-        rv = store_sqlite_fail(c, src, "revoking serial %s in mount '%s': next revocation number", hex,
-                               op->mount);
-        goto done;
-    }
-    seq = sqlite3_column_int64(s, 0);
-    store_stmt_done(s);
-    s = NULL;
-
-    rv = store_stmt(c, SQL_CERT_REVOKE, &s);
-    if (rv != HSMCA_OK)
-        goto done;
-    store_bind_text(s, 1, op->mount);
-    sqlite3_bind_blob(s, 2, key, (int)sizeof(key), SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, op->revoked_at);
-    sqlite3_bind_int(s, 4, op->reason);
-    sqlite3_bind_int64(s, 5, seq);
-    src = sqlite3_step(s);
     if (src != SQLITE_DONE) {
         rv = store_sqlite_fail(c, src, "revoking serial %s in mount '%s'", hex, op->mount);
         goto done;
@@ -132,30 +149,12 @@ hsmca_rv store_revoke_intent_apply(store_conn *c, const store_op *op)
     s = NULL;
 
     /* The same counter as certificates, so a delta CRL sees both kinds in
-     * one sequence; the savepoint undoes the step if the insert fails. */
-    rv = store_stmt(c, SQL_REVSEQ_NEXT, &s);
+     * one sequence. */
+    if ((rv = next_revocation_seq(c, op, hex, &seq)) != HSMCA_OK)
+        goto done;
+    src = revoke_row(c, SQL_INTENT_REVOKE, op, key, seq, &s, &rv);
     if (rv != HSMCA_OK)
         goto done;
-    store_bind_text(s, 1, op->mount);
-    src = sqlite3_step(s);
-    if (src != SQLITE_ROW) {
-        rv = store_sqlite_fail(c, src, "revoking serial %s in mount '%s': next revocation number", hex,
-                               op->mount);
-        goto done;
-    }
-    seq = sqlite3_column_int64(s, 0);
-    store_stmt_done(s);
-    s = NULL;
-
-    rv = store_stmt(c, SQL_INTENT_REVOKE, &s);
-    if (rv != HSMCA_OK)
-        goto done;
-    store_bind_text(s, 1, op->mount);
-    sqlite3_bind_blob(s, 2, key, (int)sizeof(key), SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, op->revoked_at);
-    sqlite3_bind_int(s, 4, op->reason);
-    sqlite3_bind_int64(s, 5, seq);
-    src = sqlite3_step(s);
     if (src != SQLITE_DONE || sqlite3_changes(c->db) != 1) {
         rv = src == SQLITE_DONE ? hsmca_err(HSMCA_ERR_INTERNAL, "revoking serial %s in mount '%s': the intent "
                                                                 "vanished",

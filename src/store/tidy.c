@@ -56,6 +56,30 @@ done:
     return rv;
 }
 
+/* Steps s, whose columns are (serial key, serial_len, issuer_id,
+ * not_after, revoked_at), into rows until limit; the last sqlite3_step
+ * result (SQLITE_ROW when rows filled up first). */
+static int expired_rows_read(sqlite3_stmt *s, hsmca_store_expired *rows, size_t limit, size_t *n)
+{
+    int src = SQLITE_DONE;
+
+    while (*n < limit && (src = sqlite3_step(s)) == SQLITE_ROW) {
+        hsmca_store_expired *r = &rows[*n];
+
+        memset(r, 0, sizeof(*r));
+        r->serial_len = (size_t)sqlite3_column_int(s, 1);
+        store_serial_unkey(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), r->serial_len,
+                           r->serial);
+        if (r->serial_len < 1 || r->serial_len > HSMCA_STORE_SERIAL_MAX)
+            r->serial_len = HSMCA_STORE_SERIAL_MAX;
+        store_column_copy(s, 2, r->issuer_id, sizeof(r->issuer_id));
+        r->not_after = sqlite3_column_int64(s, 3);
+        r->revoked_at = sqlite3_column_int64(s, 4);
+        (*n)++;
+    }
+    return src;
+}
+
 hsmca_rv hsmca_store_expired_list(hsmca_store *st, const char *mount, int64_t expired_before,
                                   const hsmca_store_expired *after, hsmca_store_expired *rows, size_t limit,
                                   size_t *n)
@@ -89,20 +113,7 @@ hsmca_rv hsmca_store_expired_list(hsmca_store *st, const char *mount, int64_t ex
     }
     sqlite3_bind_int64(s, 3, (sqlite3_int64)limit);
     sqlite3_bind_int64(s, 4, expired_before);
-    while (*n < limit && (src = sqlite3_step(s)) == SQLITE_ROW) {
-        hsmca_store_expired *r = &rows[*n];
-
-        memset(r, 0, sizeof(*r));
-        r->serial_len = (size_t)sqlite3_column_int(s, 1);
-        store_serial_unkey(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), r->serial_len,
-                           r->serial);
-        if (r->serial_len < 1 || r->serial_len > HSMCA_STORE_SERIAL_MAX)
-            r->serial_len = HSMCA_STORE_SERIAL_MAX;
-        store_column_copy(s, 2, r->issuer_id, sizeof(r->issuer_id));
-        r->not_after = sqlite3_column_int64(s, 3);
-        r->revoked_at = sqlite3_column_int64(s, 4);
-        (*n)++;
-    }
+    src = expired_rows_read(s, rows, limit, n);
     if (*n < limit && src != SQLITE_DONE) {
         rv = store_sqlite_fail(c, src, "tidy: listing expired certificates of mount '%s'", mount);
         goto done;
@@ -247,20 +258,7 @@ hsmca_rv hsmca_store_revoked_orphans(hsmca_store *st, const char *mount, const u
         sqlite3_bind_zeroblob(s, 2, 0);
     }
     sqlite3_bind_int64(s, 3, (sqlite3_int64)limit);
-    while (*n < limit && (src = sqlite3_step(s)) == SQLITE_ROW) {
-        hsmca_store_expired *r = &rows[*n];
-
-        memset(r, 0, sizeof(*r));
-        r->serial_len = (size_t)sqlite3_column_int(s, 1);
-        store_serial_unkey(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), r->serial_len,
-                           r->serial);
-        if (r->serial_len < 1 || r->serial_len > HSMCA_STORE_SERIAL_MAX)
-            r->serial_len = HSMCA_STORE_SERIAL_MAX;
-        store_column_copy(s, 2, r->issuer_id, sizeof(r->issuer_id));
-        r->not_after = sqlite3_column_int64(s, 3);
-        r->revoked_at = sqlite3_column_int64(s, 4);
-        (*n)++;
-    }
+    src = expired_rows_read(s, rows, limit, n);
     if (*n < limit && src != SQLITE_DONE) {
         rv = store_sqlite_fail(c, src, "tidy: listing revoked certificates without an issuer in mount '%s'", mount);
         goto done;
