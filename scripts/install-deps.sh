@@ -18,7 +18,7 @@ libcurl4-openssl-dev
 libcmocka-dev
 gnutls-bin
 curl jq
-python3 systemd man-db
+python3 python3-cryptography systemd man-db
 llvm valgrind cppcheck clang-tidy
 "
 
