@@ -118,12 +118,14 @@ static size_t ocsp_cache_size(hsmca_openbao *api, const char *mount)
 static STACK_OF(X509) *client_chain(hsmca_http_req *req)
 {
     size_t len = 0;
-    const unsigned char *der = hsmca_http_req_client_chain(req, &len), *p = der, *end = der + len;
+    const unsigned char *der = hsmca_http_req_client_chain(req, &len), *p = der, *end;
     STACK_OF(X509) *sk = NULL;
     X509 *x;
 
+    /* No arithmetic on der before this check: NULL + 0 is undefined. */
     if (der == NULL || len == 0 || (sk = sk_X509_new_null()) == NULL)
         return NULL;
+    end = der + len;
     while (p < end && (x = d2i_X509(NULL, &p, (long)(end - p))) != NULL) {
         if (!sk_X509_push(sk, x)) {
             X509_free(x);
