@@ -389,9 +389,14 @@ int main(int argc, char **argv)
         status = 1;
     }
     if (status == 0) {
+        /* A thread that claimed no batch (fewer certificates than threads
+         * times BATCH) has no last serial: take one that stored. */
+        const prefill_thread *with = &threads[0];
+        for (unsigned i = 0; i < o.threads && with->stored == 0; i++)
+            with = &threads[i];
         printf("prefill-serial ");
         for (int k = 0; k < SERIAL_LEN; k++)
-            printf("%s%02x", k ? ":" : "", threads[0].last_serial[k]);
+            printf("%s%02x", k ? ":" : "", with->last_serial[k]);
         printf("\nprefill-rate %.0f/s (%lu certificates in %.1f s, %u threads)\n", (double)stored / el,
                stored, el, o.threads);
     }
