@@ -118,7 +118,9 @@ while [ $i -lt 20 ]; do issue pki web x$i 2s; i=$((i + 1)); done
 i=0
 while [ $i -lt 10 ]; do issue pki web v$i 1h; i=$((i + 1)); done
 before=$(sql "SELECT count(*) FROM certs WHERE mount='pki'")
-sleep 3
+# ttl 2s + safety_buffer 1s in whole seconds: 3 s can leave the newest
+# certificates inside the buffer on a fast machine.
+sleep 5
 api POST pki/tidy '{"tidy_cert_store":true,"tidy_revoked_certs":true,"safety_buffer":"1s","pause_duration":"300ms"}'
 expect 202 "tidy during issuance and revocation"
 pids=
@@ -226,7 +228,12 @@ pass "tidy_revoked_cert_issuer_associations: l2 back on its re-imported issuer's
 # ---- a cancelled run and an auto-tidy run ----
 i=0
 while [ $i -lt 20 ]; do issue pki web c$i 2s; i=$((i + 1)); done
-sleep 3
+# Past notAfter (ttl 2s) plus the 1s safety buffer with whole seconds on
+# both sides: 3 s was too short on an idle machine (all 20 issued in one
+# second were still within the buffer, so the tidy found nothing, finished
+# at once and the cancel below got 400). More than 16 (one batch) must be
+# eligible so that the run pauses.
+sleep 5
 api POST pki/tidy '{"tidy_cert_store":true,"safety_buffer":"1s","pause_duration":"5s"}'
 expect 202 "tidy to cancel"
 api POST pki/tidy-cancel
