@@ -137,7 +137,7 @@ hsmca_rv cli_api_open(const char *addr, const char *token_file, const char *ca_f
                 goto fail;
             }
     } else {
-        strcpy(a->port, a->tls ? "443" : "80");
+        snprintf(a->port, sizeof(a->port), "%s", a->tls ? "443" : "80");
     }
     if (a->tls) {
         a->ctx = SSL_CTX_new(TLS_client_method());

@@ -572,15 +572,13 @@ static hsmca_rv start_intermediate(rot *r, const json_t *old)
             rv = hsmca_err(HSMCA_ERR_NOMEM, "out of memory");
             goto failed;
         }
-        strcat(bundle, st_str(sd, "certificate"));
-        strcat(bundle, "\n");
+        /* Appended with bounded copies into the len + 1 bytes sized above. */
+        size_t used = (size_t)snprintf(bundle, len + 1, "%s\n", st_str(sd, "certificate"));
         json_array_foreach(json_object_get(sd, "ca_chain"), i, c)
         {
             const char *p = json_string_value(c);
-            if (p && strcmp(p, st_str(sd, "certificate")) != 0) {
-                strcat(bundle, p);
-                strcat(bundle, "\n");
-            }
+            if (p && strcmp(p, st_str(sd, "certificate")) != 0 && used < len + 1)
+                used += (size_t)snprintf(bundle + used, len + 1 - used, "%s\n", p);
         }
     }
     if ((rv = set_signed(r, bundle, NULL)) != HSMCA_OK)

@@ -18,6 +18,7 @@ static hsmca_rv next_revocation_seq(store_conn *c, const store_op *op, const cha
     hsmca_rv rv = store_stmt(c, SQL_REVSEQ_NEXT, &s);
     int src;
 
+    *seq = 0;
     if (rv != HSMCA_OK)
         return rv;
     store_bind_text(s, 1, op->mount);
@@ -60,7 +61,7 @@ hsmca_rv store_revoke_apply(store_conn *c, const store_op *op)
     sqlite3_stmt *s = NULL;
     unsigned char key[HSMCA_STORE_SERIAL_MAX];
     char hex[STORE_SERIAL_HEX_MAX];
-    int64_t seq;
+    int64_t seq = 0;
     int src;
 
     store_serial_key(op->serial, op->serial_len, key);
@@ -107,7 +108,7 @@ hsmca_rv store_revoke_intent_apply(store_conn *c, const store_op *op)
     sqlite3_stmt *s = NULL;
     unsigned char key[HSMCA_STORE_SERIAL_MAX];
     char hex[STORE_SERIAL_HEX_MAX];
-    int64_t seq;
+    int64_t seq = 0;
     int src;
 
     store_serial_key(op->serial, op->serial_len, key);

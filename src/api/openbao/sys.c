@@ -530,7 +530,7 @@ static void label_escape(const char *in, char *out, size_t cap)
     for (; *in != '\0' && o + 2 < cap; in++) {
         if (*in == '\\' || *in == '"' || *in == '\n')
             out[o++] = '\\';
-        out[o++] = *in == '\n' ? 'n' : *in;
+        out[o++] = (char)(*in == '\n' ? 'n' : *in);
     }
     out[o] = '\0';
 }
