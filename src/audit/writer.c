@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,6 +84,69 @@ static hsmca_rv io_err(const char *what, const char *path, int err)
     return hsmca_err(HSMCA_ERR_IO, "%s audit log '%s': %s", what, path, strerror(err));
 }
 
+static hsmca_rv sync_dir(const char *path);
+
+/* A SIGKILL or power loss in the middle of write(2) leaves part of an entry
+ * at the end of the file. No entry is acknowledged before it is complete
+ * and synced, so that fragment never was: it is kept in a side file for the
+ * record, cut off, and the chain continues from the last complete line,
+ * which read_tail then checks with the token as usual. Without this an
+ * unattended restart after a crash fails (found by the kill -9 chaos
+ * harness). A fragment longer than one line is no torn write: refused. */
+static hsmca_rv cut_torn_tail(hsmca_audit *a, opened_file *f, const char *buf, size_t want, off_t at)
+{
+    const char *nl = memrchr(buf, '\n', want);
+    char side[4200];
+    off_t keep;
+    size_t frag, off = 0;
+    int fd = -1;
+    hsmca_rv rv = HSMCA_ERR_IO;
+
+    if (nl == NULL && at > 0)
+        return hsmca_err(HSMCA_ERR_IO,
+                         "audit log '%s' ends with an incomplete line longer than %d bytes; refusing to continue "
+                         "its chain: move it aside and check it with 'hsmca audit verify'",
+                         a->path, HSMCA_AUDIT_LINE_MAX);
+    keep = nl != NULL ? at + (off_t)(nl - buf) + 1 : 0;
+    frag = (size_t)(f->size - keep);
+    if (snprintf(side, sizeof(side), "%s.torn-%lld-%ld", a->path, (long long)time(NULL), (long)getpid()) >=
+        (int)sizeof(side))
+        return hsmca_err(HSMCA_ERR_IO, "audit log path '%s' is too long", a->path);
+    fd = open(side, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd < 0)
+        return io_err("keeping the torn tail of", a->path, errno);
+    /* Bounded: each turn writes at least one byte or fails. */
+    while (off < frag) {
+        ssize_t n = write(fd, buf + (size_t)(keep - at) + off, frag - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rv = io_err("keeping the torn tail of", a->path, n < 0 ? errno : EIO);
+            goto done;
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) != 0) {
+        rv = io_err("syncing the torn tail of", a->path, errno);
+        goto done;
+    }
+    if ((rv = sync_dir(side)) != HSMCA_OK)
+        goto done;
+    if (ftruncate(f->fd, keep) != 0 || fdatasync(f->fd) != 0) {
+        rv = io_err("cutting the torn tail of", a->path, errno);
+        goto done;
+    }
+    f->size = keep;
+    hsmca_log(HSMCA_LOG_WARNING,
+              "audit log '%s' ended with %zu bytes of an entry torn by a crash (never acknowledged); they are "
+              "kept in '%s' and the chain continues from the last complete line",
+              a->path, frag, side);
+    rv = HSMCA_OK;
+done:
+    close(fd);
+    return rv;
+}
+
 /* Reads the last line and checks it with the token's key: continuing a
  * chain whose end we cannot vouch for would bless whatever is there. */
 static hsmca_rv read_tail(hsmca_audit *a, opened_file *f)
@@ -111,12 +175,10 @@ static hsmca_rv read_tail(hsmca_audit *a, opened_file *f)
         got += (size_t)n;
     }
     if (buf[want - 1] != '\n') {
-        rv = hsmca_err(HSMCA_ERR_IO,
-                       "audit log '%s' ends with an incomplete line (a write torn by a crash, or a "
-                       "truncation); refusing to continue its chain: move it aside and check it with "
-                       "'hsmca audit verify'",
-                       a->path);
-        goto done;
+        rv = cut_torn_tail(a, f, buf, want, at);
+        free(buf);
+        /* The file now ends with a complete line (or is empty). */
+        return rv == HSMCA_OK && f->size > 0 ? read_tail(a, f) : rv;
     }
     nl = want > 1 ? memrchr(buf, '\n', want - 1) : NULL;
     if (nl != NULL) {
