@@ -892,6 +892,8 @@ hsmca_rv hsmca_cli_rotate(int argc, char **argv)
 
     memset(&r, 0, sizeof(r));
     r.o.addr = getenv("HSMCA_ADDR");
+    /* A path, as HSMCA_PIN_FILE is: the token itself is only ever read from
+     * that file (cli_api, secure heap), never from the environment or argv. */
     r.o.token_file = getenv("HSMCA_TOKEN_FILE");
     r.o.mount = "pki";
     r.o.key_type = "ec";
